@@ -1,0 +1,3 @@
+"""dailypapers: self-hostable research-paper discovery."""
+
+__version__ = "0.1.0"

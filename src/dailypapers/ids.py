@@ -1,0 +1,67 @@
+"""Identifier and title normalisation used for deduplication. Pure functions."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# New-style ids (0704.0001 onwards, 5 digits after the dot since 1501) and old-style
+# archive/YYMMNNN ids, optionally with a subject class (math.GT/0309136) and a version.
+_NEW_ID = re.compile(r"(?P<id>\d{4}\.\d{4,5})(?:v(?P<v>\d+))?", re.ASCII)
+_OLD_ID = re.compile(
+    r"(?P<id>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?",
+    re.ASCII,
+)
+_PREFIXES = re.compile(
+    r"^(?:https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf|html)/|arxiv:|oai:arxiv\.org:)",
+    re.IGNORECASE,
+)
+_DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+
+
+def split_arxiv_id(raw: str) -> tuple[str, int | None] | None:
+    """Return (id without version, version) for anything that names an arXiv paper, else None.
+
+    Accepts bare ids, `arXiv:` prefixes, abs/pdf URLs and OAI identifiers; old-style ids keep
+    their archive (`astro-ph/0601001`); a subject class in old ids (`math.GT/0309136`) is dropped.
+    """
+    text = _PREFIXES.sub("", raw.strip())
+    text = text.removesuffix(".pdf").rstrip("/")
+    for pattern in (_NEW_ID, _OLD_ID):
+        match = pattern.fullmatch(text)
+        if match:
+            paper_id = match["id"]
+            if "/" in paper_id:
+                archive, number = paper_id.split("/")
+                paper_id = f"{archive.split('.')[0]}/{number}"
+            version = int(match["v"]) if match["v"] else None
+            return paper_id, version
+    return None
+
+
+def normalize_arxiv_id(raw: str) -> str | None:
+    """The arXiv id without version (`2104.12255`, `astro-ph/0601001`), or None."""
+    parsed = split_arxiv_id(raw)
+    return parsed[0] if parsed else None
+
+
+def normalize_doi(raw: str) -> str | None:
+    """A DOI in lower case without resolver prefix, or None if `raw` is not a DOI."""
+    match = _DOI.match(raw.strip())
+    return match.group(1).lower() if match else None
+
+
+def normalize_title(title: str) -> str:
+    """A matching key for titles: accents, case, punctuation and spacing removed."""
+    decomposed = unicodedata.normalize("NFKD", title)
+    ascii_ish = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    words = re.findall(r"\w+", ascii_ish.casefold())
+    return " ".join(words)
+
+
+def clean_text(value: str | None) -> str | None:
+    """Collapse runs of whitespace (hard line wraps, re-indented XML) to single spaces."""
+    if value is None:
+        return None
+    collapsed = " ".join(value.split())
+    return collapsed or None
