@@ -1,0 +1,43 @@
+"""Engine construction: SQLite tuned for a single writer with WAL, or any SQLAlchemy URL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from dailypapers.config import Settings
+from dailypapers.store.migrate import upgrade_database
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (the web app) run while an import writes; NORMAL sync is durable
+    # across application crashes and only risks the last transaction on power loss.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()
+
+
+def create_db_engine(settings: Settings) -> sa.Engine:
+    """An Engine for the configured database; creates the SQLite data directory if needed."""
+    url = sa.make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            settings.home.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url)
+        sa.event.listen(engine, "connect", _tune_sqlite)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    return engine
+
+
+def open_store(settings: Settings) -> sa.Engine:
+    """An Engine whose schema is up to date (when auto_migrate is on)."""
+    engine = create_db_engine(settings)
+    if settings.auto_migrate:
+        upgrade_database(engine)
+    return engine

@@ -1,0 +1,274 @@
+"""Repository functions for papers: batched upsert with deduplication, and reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from dailypapers.ids import normalize_arxiv_id, normalize_doi, normalize_title
+from dailypapers.models import ImportSummary, Paper, PaperRecord, RecordError
+from dailypapers.store.merge import (
+    InvalidRecord,
+    Row,
+    classify_id,
+    decode_versions,
+    encode_versions,
+    merge_record,
+    title_paper_id,
+    validate_record,
+)
+from dailypapers.store.schema import paper_categories, papers
+
+JSON_COLUMNS = ("authors", "categories", "sources")
+_COLUMN_NAMES = [column.name for column in papers.columns]
+
+
+@dataclass(slots=True)
+class LocatedRecord:
+    """A parsed record with where it came from, so a failure can name its file and line."""
+
+    record: PaperRecord
+    origin: str
+    location: str
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _parse_datetime(text: str) -> datetime:
+    parsed = _as_utc(datetime.fromisoformat(text))
+    assert parsed is not None
+    return parsed
+
+
+def _decode_row(db_row: sa.RowMapping) -> Row:
+    row: Row = dict(db_row)
+    for name in JSON_COLUMNS:
+        row[name] = orjson.loads(row[name])
+    row["versions"] = decode_versions(row["versions"], _parse_datetime)
+    for name in ("published", "updated", "created_at", "modified_at"):
+        row[name] = _as_utc(row[name])
+    return row
+
+
+def _encode_row(row: Row) -> dict[str, Any]:
+    values = {name: row[name] for name in _COLUMN_NAMES}
+    for name in JSON_COLUMNS:
+        values[name] = orjson.dumps(row[name]).decode()
+    values["versions"] = encode_versions(row["versions"])
+    return values
+
+
+class _Batch:
+    """Rows of one batch: what is stored already and what this batch will write."""
+
+    def __init__(self, existing: dict[str, Row]) -> None:
+        self.existing = existing
+        self.rows: dict[str, Row] = {}
+        self.by_title: dict[str, str] = {}
+        self.rekeys: dict[str, str] = {}
+        for paper_id, row in existing.items():
+            self.by_title.setdefault(row["title_key"], paper_id)
+
+    def current(self, paper_id: str) -> Row | None:
+        return self.rows.get(paper_id) or self.existing.get(paper_id)
+
+
+def _load_existing(conn: sa.Connection, records: Sequence[PaperRecord]) -> dict[str, Row]:
+    ids = {r.paper_id for r in records if r.paper_id}
+    keys = {normalize_title(r.title) for r in records}
+    found: dict[str, Row] = {}
+    if ids:
+        for db_row in conn.execute(sa.select(papers).where(papers.c.paper_id.in_(ids))).mappings():
+            found[db_row["paper_id"]] = _decode_row(db_row)
+    if keys:
+        query = sa.select(papers).where(papers.c.title_key.in_(keys))
+        for db_row in conn.execute(query).mappings():
+            found.setdefault(db_row["paper_id"], _decode_row(db_row))
+    return found
+
+
+def _resolve_target(batch: _Batch, record: PaperRecord, title_key: str) -> tuple[str, str]:
+    """The (paper_id, id_kind) the record belongs to, noting a title-only paper to rekey."""
+    matched = batch.by_title.get(title_key)
+    matched_row = batch.current(matched) if matched else None
+    if record.paper_id is None:
+        if matched and matched_row is not None:
+            return matched, matched_row["id_kind"]
+        return title_paper_id(title_key), "title"
+    if (
+        batch.current(record.paper_id) is None
+        and matched
+        and matched_row is not None
+        and matched_row["id_kind"] == "title"
+    ):
+        # The paper was first known only by its title; now it has a real id, so rekey it.
+        if matched in batch.existing:
+            batch.rekeys[matched] = record.paper_id
+        batch.rows[record.paper_id] = matched_row
+        batch.rows.pop(matched, None)
+        batch.by_title[title_key] = record.paper_id
+    return record.paper_id, classify_id(record.paper_id)
+
+
+def _plan_batch(
+    batch: _Batch, items: Sequence[LocatedRecord], now: datetime, summary: ImportSummary
+) -> None:
+    for item in items:
+        record = item.record
+        title_key = normalize_title(record.title)
+        paper_id, id_kind = _resolve_target(batch, record, title_key)
+        before = batch.current(paper_id)
+        merged = merge_record(before, record, paper_id=paper_id, id_kind=id_kind, now=now)
+        if before is not None and merged["content_hash"] == before["content_hash"]:
+            summary.unchanged += 1
+            continue
+        summary.imported += int(before is None)
+        summary.updated += int(before is not None)
+        merged["modified_at"] = now
+        batch.rows[paper_id] = merged
+        batch.by_title.setdefault(merged["title_key"], paper_id)
+
+
+def _category_rows(rows: Iterable[Row]) -> list[dict[str, Any]]:
+    return [
+        {"paper_id": row["paper_id"], "category": category, "position": position}
+        for row in rows
+        for position, category in enumerate(row["categories"])
+    ]
+
+
+def _write_batch(conn: sa.Connection, batch: _Batch) -> None:
+    for old_id, new_id in batch.rekeys.items():
+        conn.execute(sa.update(papers).where(papers.c.paper_id == old_id).values(paper_id=new_id))
+    stored = set(batch.existing) | set(batch.rekeys.values())
+    inserts = [row for pid, row in batch.rows.items() if pid not in stored]
+    updates = [row for pid, row in batch.rows.items() if pid in stored]
+    if inserts:
+        conn.execute(sa.insert(papers), [_encode_row(r) for r in inserts])
+    if updates:
+        _update_rows(conn, updates)
+    category_rows = _category_rows(inserts + updates)
+    if category_rows:
+        conn.execute(sa.insert(paper_categories), category_rows)
+
+
+def _update_rows(conn: sa.Connection, rows: list[Row]) -> None:
+    ids = [r["paper_id"] for r in rows]
+    conn.execute(sa.delete(paper_categories).where(paper_categories.c.paper_id.in_(ids)))
+    key: sa.BindParameter[str] = sa.bindparam("_pid")
+    values: dict[str, sa.BindParameter[Any]] = {
+        name: sa.bindparam(name) for name in _COLUMN_NAMES if name != "paper_id"
+    }
+    statement = sa.update(papers).where(papers.c.paper_id == key).values(values)
+    params = []
+    for row in rows:
+        encoded = _encode_row(row)
+        encoded["_pid"] = encoded.pop("paper_id")
+        params.append(encoded)
+    conn.execute(statement, params)
+
+
+def _validated(items: Sequence[LocatedRecord], summary: ImportSummary) -> list[LocatedRecord]:
+    good = []
+    for item in items:
+        try:
+            validate_record(item.record)
+        except InvalidRecord as error:
+            summary.failed += 1
+            summary.failures.append(RecordError(item.origin, item.location, str(error)))
+            continue
+        good.append(item)
+    return good
+
+
+def upsert_papers(
+    engine: sa.Engine, items: Sequence[LocatedRecord], *, now: datetime
+) -> ImportSummary:
+    """Store a batch in one transaction: new papers inserted, changed ones updated, dupes merged.
+
+    If the database refuses the batch, each record is retried alone so one bad record fails
+    by itself and every other record is still stored.
+    """
+    summary = ImportSummary()
+    good = _validated(items, summary)
+    if not good:
+        return summary
+    try:
+        with engine.begin() as conn:
+            batch_summary = _upsert_in(conn, good, now)
+    except sa.exc.DBAPIError:
+        if len(good) == 1:
+            raise
+        for item in good:
+            summary.add(_upsert_one(engine, item, now))
+        return summary
+    summary.add(batch_summary)
+    return summary
+
+
+def _upsert_in(conn: sa.Connection, items: Sequence[LocatedRecord], now: datetime) -> ImportSummary:
+    summary = ImportSummary()
+    batch = _Batch(_load_existing(conn, [item.record for item in items]))
+    _plan_batch(batch, items, now, summary)
+    _write_batch(conn, batch)
+    return summary
+
+
+def _upsert_one(engine: sa.Engine, item: LocatedRecord, now: datetime) -> ImportSummary:
+    try:
+        with engine.begin() as conn:
+            return _upsert_in(conn, [item], now)
+    except sa.exc.DBAPIError as error:
+        reason = f"database refused the record: {error.orig}"
+        return ImportSummary(failed=1, failures=[RecordError(item.origin, item.location, reason)])
+
+
+def _row_to_paper(row: Row) -> Paper:
+    fields = {name: row[name] for name in Paper.__dataclass_fields__}
+    return Paper(**fields)
+
+
+def resolve_paper_id(raw: str) -> str:
+    """The stored form of an id a user typed: arXiv ids and URLs lose their version."""
+    text = raw.strip()
+    return normalize_arxiv_id(text) or normalize_doi(text) or text
+
+
+def get_paper(engine: sa.Engine, *, paper_id: str) -> Paper | None:
+    """One paper by any form of its id, or None."""
+    query = sa.select(papers).where(papers.c.paper_id == resolve_paper_id(paper_id))
+    with engine.connect() as conn:
+        db_row = conn.execute(query).mappings().first()
+    return _row_to_paper(_decode_row(db_row)) if db_row else None
+
+
+def list_papers(
+    engine: sa.Engine, *, limit: int = 20, offset: int = 0, daily_date: date | None = None
+) -> list[Paper]:
+    """Papers, newest first (by daily list date, then publication date)."""
+    query = sa.select(papers)
+    if daily_date is not None:
+        query = query.where(papers.c.daily_date == daily_date)
+    query = query.order_by(
+        papers.c.daily_date.desc().nulls_last(),
+        papers.c.published.desc().nulls_last(),
+        papers.c.paper_id,
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
+    return [_row_to_paper(_decode_row(row)) for row in rows]
+
+
+def count_papers(engine: sa.Engine) -> int:
+    """How many papers are stored."""
+    with engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one())

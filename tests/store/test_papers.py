@@ -1,0 +1,147 @@
+"""The paper store on SQLite and on a real PostgreSQL server: dedupe, merge, failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+
+from dailypapers.models import PaperRecord, PaperVersion, SourceName
+from dailypapers.store.papers import LocatedRecord, count_papers, get_paper, upsert_papers
+from dailypapers.store.schema import paper_categories
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+V1 = datetime(2021, 4, 26, 9, 0, tzinfo=UTC)
+V2 = datetime(2021, 6, 1, 9, 0, tzinfo=UTC)
+
+
+def arxiv_record(**overrides: object) -> PaperRecord:
+    values: dict[str, object] = {
+        "source": SourceName.ARXIV_OAI,
+        "paper_id": "2104.12255",
+        "title": "Deep  Learning for Everything",
+        "abstract": "We do everything with deep learning.",
+        "authors": ["Ada Lovelace", "Alan Turing"],
+        "categories": ["cs.LG", "stat.ML"],
+        "versions": [PaperVersion(1, V1)],
+        "published": V1,
+        "updated": V1,
+        "abs_url": "https://arxiv.org/abs/2104.12255",
+    }
+    values.update(overrides)
+    return PaperRecord(**values)  # type: ignore[arg-type]
+
+
+def located(*records: PaperRecord) -> list[LocatedRecord]:
+    return [LocatedRecord(r, "test.jsonl", f"line {n}") for n, r in enumerate(records, 1)]
+
+
+def test_round_trip_keeps_every_field(engine: sa.Engine) -> None:
+    summary = upsert_papers(engine, located(arxiv_record(doi="10.1/x", upvotes=3)), now=NOW)
+    assert (summary.imported, summary.updated, summary.failed) == (1, 0, 0)
+    paper = get_paper(engine, paper_id="https://arxiv.org/abs/2104.12255v1")
+    assert paper is not None
+    assert paper.paper_id == "2104.12255"
+    assert paper.title == "Deep  Learning for Everything"
+    assert paper.authors == ["Ada Lovelace", "Alan Turing"]
+    assert paper.author_count == 2
+    assert paper.categories == ["cs.LG", "stat.ML"]
+    assert paper.primary_category == "cs.LG"
+    assert paper.versions == [PaperVersion(1, V1)]
+    assert paper.published == V1 and paper.published.tzinfo is not None
+    assert paper.doi == "10.1/x"
+    assert paper.upvotes == 3
+    assert paper.sources == ["arxiv-oai"]
+
+
+def test_reimport_changes_nothing(engine: sa.Engine) -> None:
+    upsert_papers(engine, located(arxiv_record()), now=NOW)
+    again = upsert_papers(engine, located(arxiv_record()), now=datetime(2027, 1, 1, tzinfo=UTC))
+    assert (again.imported, again.updated, again.unchanged) == (0, 0, 1)
+    assert count_papers(engine) == 1
+    paper = get_paper(engine, paper_id="2104.12255")
+    assert paper is not None and paper.modified_at == NOW
+
+
+def test_newer_version_updates_and_older_does_not_roll_back(engine: sa.Engine) -> None:
+    upsert_papers(engine, located(arxiv_record()), now=NOW)
+    newer = arxiv_record(title="Deep Learning for Most Things", versions=[PaperVersion(2, V2)])
+    summary = upsert_papers(engine, located(newer), now=NOW)
+    assert summary.updated == 1
+    stale = arxiv_record(title="Stale title", versions=[PaperVersion(1, V1)])
+    upsert_papers(engine, located(stale), now=NOW)
+    paper = get_paper(engine, paper_id="2104.12255v2")
+    assert paper is not None
+    assert paper.title == "Deep Learning for Most Things"
+    assert [v.number for v in paper.versions] == [1, 2]
+    assert paper.latest_version == 2
+
+
+def test_record_without_id_matches_by_normalised_title(engine: sa.Engine) -> None:
+    upsert_papers(engine, located(arxiv_record()), now=NOW)
+    seed = PaperRecord(
+        source=SourceName.SEED_PAGE,
+        title="deep learning for everything!",
+        abstract="a worse copy of the abstract",
+        author_count=2,
+        upvotes=12,
+        daily_date=date(2026, 5, 1),
+    )
+    summary = upsert_papers(engine, located(seed), now=NOW)
+    assert summary.updated == 1 and count_papers(engine) == 1
+    paper = get_paper(engine, paper_id="2104.12255")
+    assert paper is not None
+    # The saved page fills community fields but never overwrites arXiv's text.
+    assert paper.abstract == "We do everything with deep learning."
+    assert paper.upvotes == 12
+    assert paper.daily_date == date(2026, 5, 1)
+    assert paper.sources == ["arxiv-oai", "seed-page"]
+
+
+def test_title_only_paper_is_rekeyed_when_its_arxiv_id_arrives(engine: sa.Engine) -> None:
+    seed = PaperRecord(source=SourceName.SEED_PAGE, title="Deep Learning for Everything", upvotes=5)
+    upsert_papers(engine, located(seed), now=NOW)
+    [title_only] = _all_ids(engine)
+    assert title_only.startswith("title:")
+    summary = upsert_papers(engine, located(arxiv_record()), now=NOW)
+    assert (summary.imported, summary.updated) == (0, 1)
+    assert _all_ids(engine) == ["2104.12255"]
+    paper = get_paper(engine, paper_id="2104.12255")
+    assert paper is not None and paper.upvotes == 5 and paper.categories == ["cs.LG", "stat.ML"]
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(paper_categories.c.paper_id)).scalars().all()
+    assert set(rows) == {"2104.12255"}
+
+
+def test_duplicates_inside_one_batch_become_one_paper(engine: sa.Engine) -> None:
+    records = [arxiv_record(), arxiv_record(upvotes=4), arxiv_record()]
+    summary = upsert_papers(engine, located(*records), now=NOW)
+    assert (summary.imported, summary.updated, summary.unchanged) == (1, 1, 1)
+    assert count_papers(engine) == 1
+
+
+def test_bad_record_fails_alone_and_changes_nothing_stored(engine: sa.Engine) -> None:
+    upsert_papers(engine, located(arxiv_record()), now=NOW)
+    bad_title = arxiv_record(title="   ")
+    too_long = arxiv_record(paper_id="x" * 300, title="Another paper")
+    good = arxiv_record(paper_id="2301.00001", title="A good paper")
+    summary = upsert_papers(engine, located(bad_title, too_long, good), now=NOW)
+    assert (summary.imported, summary.failed) == (1, 2)
+    assert [f.location for f in summary.failures] == ["line 1", "line 2"]
+    assert "title is empty" in summary.failures[0].reason
+    assert "id: 300 characters" in summary.failures[1].reason
+    paper = get_paper(engine, paper_id="2104.12255")
+    assert paper is not None and paper.title == "Deep  Learning for Everything"
+
+
+def test_nul_characters_are_dropped_not_fatal(engine: sa.Engine) -> None:
+    record = arxiv_record(abstract="before\x00after", comments="x\x00")
+    summary = upsert_papers(engine, located(record), now=NOW)
+    assert summary.imported == 1
+    paper = get_paper(engine, paper_id="2104.12255")
+    assert paper is not None and paper.abstract == "beforeafter"
+
+
+def _all_ids(engine: sa.Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text("SELECT paper_id FROM papers ORDER BY 1")).scalars())
