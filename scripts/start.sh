@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The main job on SQLite: set up, import folders of dumps, harvest when online, show the papers.
+# Usage: bash scripts/start.sh [FILE_OR_FOLDER...]   (default: ../shared/seeds when present)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e .
+dp=.venv/bin/dailypapers
+
+inputs=("$@")
+if [ "${#inputs[@]}" -eq 0 ] && [ -d ../shared/seeds ]; then
+    inputs=(../shared/seeds)
+fi
+if [ "${#inputs[@]}" -gt 0 ]; then
+    # Exit code 1 means some records were refused (they are listed); the rest are stored.
+    "$dp" import "${inputs[@]}" || [ $? -eq 1 ]
+fi
+
+if .venv/bin/python -c "import httpx; httpx.head('https://export.arxiv.org', timeout=5)" 2>/dev/null; then
+    today=$(date -u +%F)
+    "$dp" harvest hf --date "$today" || echo "Hugging Face harvest failed; continuing" >&2
+    "$dp" harvest arxiv --rss --categories cs.LG,cs.CL,cs.CV,cs.AI || echo "arXiv harvest failed; continuing" >&2
+else
+    echo "offline: skipping live harvest (imported dumps only)" >&2
+fi
+
+"$dp" papers list --limit 20
