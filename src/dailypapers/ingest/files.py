@@ -5,12 +5,13 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import sqlalchemy as sa
 
@@ -19,7 +20,7 @@ from dailypapers.models import ImportSummary, PaperRecord, RecordError
 from dailypapers.sources.registry import FORMATS, detect_format
 
 HEAD_BYTES = 64 * 1024
-ProgressCallback = Callable[[int], None]
+ProgressCallback = Callable[[int], object]
 
 
 class UnknownFormatError(ValueError):
@@ -64,7 +65,7 @@ def open_input(path: Path, on_read: ProgressCallback) -> Iterator[BinaryIO]:
                 yield stream  # type: ignore[misc]
         elif magic == b"BZh":
             with bz2.BZ2File(counted) as stream:
-                yield stream
+                yield cast(BinaryIO, stream)
         else:
             yield counted
 
@@ -120,7 +121,19 @@ def import_file(
 def _with_origin(
     items: Iterable[PaperRecord | RecordError], origin: str
 ) -> Iterator[tuple[PaperRecord | RecordError, str, str]]:
-    for number, item in enumerate(items, start=1):
+    """Number the items; a read failure part-way (truncated archive) ends them with an error."""
+    iterator = iter(items)
+    number = 0
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except (OSError, EOFError, zlib.error) as error:
+            reason = f"input is truncated or corrupt: {error}"
+            yield RecordError(origin, f"after record {number}", reason), origin, "file"
+            return
+        number += 1
         yield item, origin, f"record {number}"
 
 

@@ -105,13 +105,21 @@ def _detect_xml(head: bytes) -> str | None:
     return None
 
 
+def _first_json_object(head: bytes) -> dict[str, object] | None:
+    # A broken first line must not hide the format: look at the first few complete lines.
+    for line in head.split(b"\n")[:-1][:10]:
+        try:
+            item = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(item, dict):
+            return item
+    return None
+
+
 def _detect_json_line(head: bytes) -> str | None:
-    first_line = head.split(b"\n", 1)[0]
-    try:
-        item = orjson.loads(first_line)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(item, dict):
+    item = _first_json_object(head + b"\n")
+    if item is None:
         return None
     if "authors_parsed" in item or ("versions" in item and "update_date" in item):
         return "arxiv-snapshot"

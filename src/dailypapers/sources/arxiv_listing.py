@@ -1,0 +1,69 @@
+"""Daily arXiv listing files: one JSON object per line, as collected by daily-arXiv-ai-enhanced.
+
+Every line holds exactly these keys: id, pdf, abs, authors (list), title, categories (list,
+primary first), comment (string or null) and summary (the abstract with arXiv's hard line
+wraps). The lines carry no dates: the id only encodes year and month, so `published` stays
+None rather than inventing a day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+from dailypapers.ids import clean_text, normalize_arxiv_id
+from dailypapers.models import PaperRecord, RecordError, SourceName
+from dailypapers.sources.jsonlines import checked, iter_json_lines, optional_str
+
+
+def parse_arxiv_listing(stream: BinaryIO, *, origin: str) -> Iterator[PaperRecord | RecordError]:
+    """Yield one PaperRecord per listing line, or a RecordError naming the bad line."""
+    for item in iter_json_lines(stream, origin=origin):
+        if isinstance(item, RecordError):
+            yield item
+            continue
+        line_no, obj = item
+        location = f"line {line_no}"
+        try:
+            record = _record_from_line(obj)
+        except (TypeError, ValueError) as exc:
+            yield RecordError(origin, location, str(exc))
+            continue
+        yield checked(record, origin=origin, location=location)
+
+
+def _record_from_line(obj: dict[str, Any]) -> PaperRecord:
+    raw_id = optional_str(obj, "id")
+    if raw_id is None:
+        raise ValueError("missing field 'id'")
+    paper_id = normalize_arxiv_id(raw_id)
+    if paper_id is None:
+        raise ValueError(f"id {raw_id!r} is not an arXiv id")
+    title = clean_text(optional_str(obj, "title"))
+    if title is None:
+        raise ValueError(f"paper {paper_id} has no title")
+    authors = _string_list(obj, "authors")
+    return PaperRecord(
+        source=SourceName.ARXIV_LISTING,
+        title=title,
+        paper_id=paper_id,
+        abstract=clean_text(optional_str(obj, "summary")),
+        authors=authors,
+        author_count=len(authors) or None,
+        categories=_string_list(obj, "categories"),
+        comments=clean_text(optional_str(obj, "comment")),
+        abs_url=optional_str(obj, "abs"),
+        pdf_url=optional_str(obj, "pdf"),
+    )
+
+
+def _string_list(obj: dict[str, Any], key: str) -> list[str]:
+    values = obj.get(key) or []
+    if not isinstance(values, list):
+        raise TypeError(f"field {key!r} must be a list of strings")
+    try:
+        # Inline whitespace clean-up: this runs ~10 times per line on millions of lines.
+        cleaned = [" ".join(value.split()) for value in values]
+    except AttributeError:
+        raise TypeError(f"field {key!r} must be a list of strings") from None
+    return [value for value in cleaned if value]

@@ -1,0 +1,119 @@
+"""Reading JSON lines safely, plus the field helpers and sanity limits every parser shares.
+
+`iter_json_lines` streams a binary file one line at a time, so memory stays flat on the
+4.5 GiB arXiv snapshot, and turns every unreadable line into a `RecordError` that names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+import orjson
+
+from dailypapers.models import PaperRecord, RecordError
+
+MAX_LINE_BYTES = 1 << 20
+MAX_TITLE_CHARS = 2_000
+MAX_ABSTRACT_CHARS = 100_000
+MAX_AUTHORS = 10_000
+
+_BOM = b"\xef\xbb\xbf"
+
+JsonLine = tuple[int, dict[str, Any]]
+
+
+def iter_json_lines(
+    stream: BinaryIO, *, origin: str, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[JsonLine | RecordError]:
+    """Yield (line number, JSON object) per non-blank line, or a RecordError for a bad line."""
+    line_no = 0
+    while True:
+        line = stream.readline(max_line_bytes + 1)
+        if not line:
+            return
+        line_no += 1
+        if len(line) > max_line_bytes:
+            _skip_rest_of_line(stream, line, max_line_bytes)
+            yield RecordError(origin, f"line {line_no}", f"line longer than {max_line_bytes} bytes")
+            continue
+        if line_no == 1 and line.startswith(_BOM):
+            line = line[len(_BOM) :]
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if line.strip():
+                yield RecordError(origin, f"line {line_no}", _json_error_reason(line, exc))
+            continue
+        if type(obj) is dict:
+            yield line_no, obj
+        else:
+            reason = f"expected a JSON object, found {type(obj).__name__}"
+            yield RecordError(origin, f"line {line_no}", reason)
+
+
+def _skip_rest_of_line(stream: BinaryIO, head: bytes, chunk_bytes: int) -> None:
+    # Read the remainder in bounded chunks so one giant line never sits in memory whole.
+    chunk = head
+    while chunk and not chunk.endswith(b"\n"):
+        chunk = stream.readline(chunk_bytes)
+
+
+def _json_error_reason(line: bytes, exc: orjson.JSONDecodeError) -> str:
+    # orjson reports bad UTF-8 as a JSON error; name the encoding problem instead.
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"not valid UTF-8 (byte {err.start + 1} of the line; Latin-1 or another encoding?)"
+    if not line.endswith(b"\n"):
+        return f"invalid JSON (truncated last line?): {exc.msg}"
+    return f"invalid JSON: {exc.msg} at column {exc.colno}"
+
+
+def limit_error(record: PaperRecord) -> str | None:
+    """Why a record is too large to be plausible (title, abstract, authors), or None."""
+    if len(record.title) > MAX_TITLE_CHARS:
+        return f"title longer than {MAX_TITLE_CHARS} characters ({len(record.title)})"
+    if record.abstract is not None and len(record.abstract) > MAX_ABSTRACT_CHARS:
+        return f"abstract longer than {MAX_ABSTRACT_CHARS} characters ({len(record.abstract)})"
+    count = max(len(record.authors), record.author_count or 0)
+    if count > MAX_AUTHORS:
+        return f"more than {MAX_AUTHORS} authors ({count})"
+    return None
+
+
+def checked(record: PaperRecord, *, origin: str, location: str) -> PaperRecord | RecordError:
+    """The record itself, or a RecordError when it breaks the size limits."""
+    reason = limit_error(record)
+    return record if reason is None else RecordError(origin, location, reason)
+
+
+def optional_str(obj: dict[str, Any], key: str) -> str | None:
+    """A string field stripped, None when absent, null or blank; TypeError for other types."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"field {key!r} must be a string, not {type(value).__name__}")
+    return value.strip() or None
+
+
+def optional_int(value: Any) -> int | None:
+    """A count given as an integer (or digit string); None when absent or not a count."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def parse_iso_datetime(value: str) -> datetime:
+    """An ISO 8601 date or datetime as an aware UTC datetime; naive values are taken as UTC."""
+    # Python 3.11 reads dates, "Z" and fractional seconds; a bare date becomes midnight.
+    moment = datetime.fromisoformat(value.strip())
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

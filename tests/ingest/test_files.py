@@ -1,0 +1,139 @@
+"""Importing real files and folders: detection, dedupe, re-runs, bad input."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import orjson
+import sqlalchemy as sa
+
+from dailypapers.config import Settings
+from dailypapers.ingest.files import ImportOptions, import_paths
+from dailypapers.store.engine import open_store
+from dailypapers.store.papers import count_papers, get_paper
+
+NOW = datetime(2026, 11, 23, tzinfo=UTC)
+AUTO = ImportOptions(format="auto", reference_date=date(2026, 11, 23), batch_size=500)
+
+
+def test_seed_pages_import_once_and_rerun_changes_nothing(
+    engine: sa.Engine, seeds_dir: Path
+) -> None:
+    first = import_paths(engine, [seeds_dir], AUTO, now=NOW)
+    assert first.failed == 0, first.failures[:3]
+    assert first.imported + first.updated + first.unchanged == 476
+    stored = count_papers(engine)
+    # The same paper appears on several pages: fewer papers than entries, none lost.
+    assert first.imported == stored
+    assert 300 < stored < 476
+    again = import_paths(engine, [seeds_dir], AUTO, now=NOW)
+    assert (again.imported, again.updated, again.unchanged) == (0, 0, 476)
+    assert count_papers(engine) == stored
+
+
+def test_every_real_sample_format_is_detected_and_imported(
+    sqlite_settings: Settings, shared_data: Path
+) -> None:
+    engine = open_store(sqlite_settings)
+    samples = [
+        shared_data / "kaggle-arxiv-snapshot" / "arxiv-metadata-oai-snapshot.sample200.json",
+        shared_data / "arxiv-oai-pmh" / "ListRecords-387-reindented.xml",
+        shared_data / "arxiv-rss" / "cs.AI-2025-08-20.xml",
+        shared_data / "hf-daily-papers" / "daily_papers-2024-10-25.first4.json",
+        shared_data / "bibtex" / "d2l.bib",
+        shared_data / "arxiv-cs-2025" / "2026-07-01.jsonl",
+        shared_data / "arxiv-api-atom" / "legacy-2016" / "query-1.xml",
+    ]
+    for sample in samples:
+        summary = import_paths(engine, [sample], AUTO, now=NOW)
+        assert summary.imported + summary.updated > 0, sample
+        assert summary.failed == 0, (sample, summary.failures[:3])
+    assert get_paper(engine, paper_id="2410.17243") is not None  # from the HF sample
+    engine.dispose()
+
+
+def test_gzip_is_read_transparently(
+    sqlite_settings: Settings, shared_data: Path, tmp_path: Path
+) -> None:
+    plain = shared_data / "arxiv-cs-2025" / "2026-01-15.jsonl"
+    packed = tmp_path / "listing.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    engine = open_store(sqlite_settings)
+    from_gzip = import_paths(engine, [packed], AUTO, now=NOW)
+    from_plain = import_paths(engine, [plain], AUTO, now=NOW)
+    lines = plain.read_bytes().splitlines()
+    # Daily listings repeat cross-listed papers: one paper per distinct id.
+    assert from_gzip.imported == len({orjson.loads(line)["id"] for line in lines})
+    assert from_gzip.imported + from_gzip.unchanged == len(lines)
+    assert from_plain.unchanged == len(lines)
+    engine.dispose()
+
+
+def test_truncated_gzip_keeps_what_was_read(
+    sqlite_settings: Settings, shared_data: Path, tmp_path: Path
+) -> None:
+    data = gzip.compress((shared_data / "arxiv-cs-2025" / "2025-03-18.jsonl").read_bytes())
+    truncated = tmp_path / "cut.jsonl.gz"
+    truncated.write_bytes(data[: len(data) // 2])
+    engine = open_store(sqlite_settings)
+    summary = import_paths(engine, [truncated], AUTO, now=NOW)
+    assert summary.imported > 100
+    assert count_papers(engine) == summary.imported
+    [failure] = summary.failures
+    assert failure.origin == str(truncated)
+    assert failure.location == f"after record {summary.imported + summary.unchanged}"
+    assert "truncated or corrupt" in failure.reason
+    engine.dispose()
+
+
+def test_unknown_format_and_missing_file_are_named(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    strange = tmp_path / "notes.txt"
+    strange.write_text("just some notes\nnothing to import\n")
+    engine = open_store(sqlite_settings)
+    summary = import_paths(engine, [strange, tmp_path / "missing.json"], AUTO, now=NOW)
+    assert summary.failed == 2
+    assert "cannot tell the format" in summary.failures[0].reason
+    assert summary.failures[1].origin.endswith("missing.json")
+    engine.dispose()
+
+
+def test_bad_line_fails_alone_and_stored_paper_is_untouched(
+    engine: sa.Engine, shared_data: Path, tmp_path: Path
+) -> None:
+    source = shared_data / "arxiv-cs-2025" / "2026-07-01.jsonl"
+    lines = source.read_bytes().splitlines(keepends=True)
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(b"".join(lines[:20]))
+    import_paths(engine, [good], AUTO, now=NOW)
+    first_id = import_first_id(lines[0])
+    before = get_paper(engine, paper_id=first_id)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_bytes(lines[0][: len(lines[0]) // 2] + b"\n" + b"".join(lines[1:30]))
+    summary = import_paths(engine, [broken], AUTO, now=NOW)
+    assert summary.failed == 1
+    assert summary.failures[0].location.startswith("line 1")
+    assert (summary.imported, summary.unchanged) == (10, 19)
+    assert get_paper(engine, paper_id=first_id) == before
+
+
+def import_first_id(line: bytes) -> str:
+    value: str = orjson.loads(line)["id"]
+    return value
+
+
+def test_folder_import_skips_hidden_files(
+    sqlite_settings: Settings, shared_data: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "dumps"
+    (folder / "nested").mkdir(parents=True)
+    shutil.copy(shared_data / "bibtex" / "d2l.bib", folder / "nested" / "refs.bib")
+    (folder / ".hidden.json").write_text("not json")
+    engine = open_store(sqlite_settings)
+    summary = import_paths(engine, [folder], AUTO, now=NOW)
+    assert summary.failed == 0 and summary.imported > 400
+    engine.dispose()
