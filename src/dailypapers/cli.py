@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -22,7 +22,15 @@ import sqlalchemy as sa
 from tqdm import tqdm
 
 from dailypapers.config import Settings, load_settings
+from dailypapers.harvest.http import HarvestError, PoliteClient, client_from_settings
 from dailypapers.ingest.files import ImportOptions, expand_paths, import_paths
+from dailypapers.ingest.harvesting import (
+    OaiHarvest,
+    harvest_arxiv_ids,
+    harvest_arxiv_oai,
+    harvest_arxiv_rss,
+    harvest_hf_daily,
+)
 from dailypapers.models import ImportSummary, Paper
 from dailypapers.sources.registry import FORMATS
 from dailypapers.store.engine import create_db_engine, open_store
@@ -233,3 +241,87 @@ def _parse_day(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError as error:
         raise click.BadParameter(f"{value!r} is not a date like 2025-05-01") from error
+
+
+@main.group()
+def harvest() -> None:
+    """Fetch papers from arXiv or Hugging Face and store them."""
+
+
+HarvestJob = Callable[[sa.Engine, PoliteClient, datetime], ImportSummary]
+
+
+def _split_list(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _run_harvest(settings: Settings, interval_s: float, job: HarvestJob, as_json: bool) -> None:
+    now = _now()
+    with (
+        _store(settings) as engine,
+        client_from_settings(settings, min_interval_s=interval_s) as client,
+    ):
+        try:
+            summary = job(engine, client, now)
+        except HarvestError as error:
+            click.echo(f"error: {error}", err=True)
+            click.echo("pages stored before the failure are kept; rerun to resume", err=True)
+            sys.exit(EXIT_UPSTREAM)
+    _report(summary, as_json=as_json)
+    sys.exit(EXIT_PARTIAL if summary.failed else EXIT_OK)
+
+
+@harvest.command("arxiv")
+@click.option("--categories", help="Comma-separated arXiv categories, e.g. cs.LG,cs.CL.")
+@click.option("--from", "from_date", callback=lambda _c, _p, v: _parse_day(v) if v else None)
+@click.option("--until", "until_date", callback=lambda _c, _p, v: _parse_day(v) if v else None)
+@click.option("--ids", help="Comma-separated arXiv ids to look up through the arXiv API.")
+@click.option("--rss", is_flag=True, help="Read today's announcement feed for --categories.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def harvest_arxiv(
+    settings: Settings,
+    categories: str | None,
+    from_date: date | None,
+    until_date: date | None,
+    ids: str | None,
+    rss: bool,
+    as_json: bool,
+) -> None:
+    """Harvest arXiv: OAI-PMH by category (default), API by id (--ids), or RSS (--rss)."""
+    wanted, id_list = _split_list(categories), _split_list(ids)
+    if not wanted and not id_list:
+        raise click.UsageError("give --categories (for OAI-PMH or --rss) or --ids")
+    job: HarvestJob
+    if id_list:
+        job = lambda engine, client, now: harvest_arxiv_ids(  # noqa: E731
+            engine, client, settings, id_list, now=now
+        )
+    elif rss:
+        job = lambda engine, client, now: harvest_arxiv_rss(  # noqa: E731
+            engine, client, settings, wanted, now=now
+        )
+    else:
+        request = OaiHarvest(categories=wanted, from_date=from_date, until_date=until_date)
+        job = lambda engine, client, now: harvest_arxiv_oai(  # noqa: E731
+            engine, client, settings, request, now=now
+        )
+    _run_harvest(settings, settings.arxiv_request_interval_s, job, as_json)
+
+
+@harvest.command("hf")
+@click.option(
+    "--date",
+    "day",
+    required=True,
+    callback=lambda _c, _p, v: _parse_day(v),
+    help="Daily list date, YYYY-MM-DD.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def harvest_hf(settings: Settings, day: date, as_json: bool) -> None:
+    """Harvest Hugging Face's daily papers for one date."""
+    job: HarvestJob = lambda engine, client, now: harvest_hf_daily(  # noqa: E731
+        engine, client, settings, day, now=now
+    )
+    _run_harvest(settings, settings.hf_request_interval_s, job, as_json)

@@ -128,8 +128,8 @@ def _plan_window(
     requested_from = _iso(request.from_date)
     if state.get("token") and saved_window and requested_from in (None, saved_window["from"]):
         return saved_window, state["token"]
-    start = request.from_date or _as_date(state.get("done_until")) or today - DEFAULT_LOOKBACK
     until = request.until_date or today
+    start = request.from_date or _as_date(state.get("done_until")) or until - DEFAULT_LOOKBACK
     return {"from": start.isoformat(), "until": until.isoformat()}, None
 
 
