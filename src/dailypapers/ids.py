@@ -65,3 +65,13 @@ def clean_text(value: str | None) -> str | None:
         return None
     collapsed = " ".join(value.split())
     return collapsed or None
+
+
+# arXiv category codes: an archive (`hep-th`, `cs`) and optionally a subject class (`cs.LG`,
+# `astro-ph.CO`, `math-ph`). MSC/ACM classes ("68T05, 62R07", "I.2; H.3") do not match.
+_ARXIV_CATEGORY = re.compile(r"[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]{2,})?", re.ASCII)
+
+
+def is_arxiv_category(value: str) -> bool:
+    """True for an arXiv category code such as `cs.LG`, `hep-th` or `astro-ph.CO`."""
+    return _ARXIV_CATEGORY.fullmatch(value) is not None

@@ -89,3 +89,14 @@ def test_latin1_and_bad_fields_are_errors(daily_lines: list[bytes]) -> None:
     assert "list of strings" in reasons[2]
     assert "title longer" in reasons[3]
     assert isinstance(items[-1], PaperRecord)
+
+
+def test_msc_and_acm_classes_are_not_taken_for_categories() -> None:
+    line = (
+        b'{"id": "2505.01754", "pdf": null, "abs": null, "authors": ["A B"], "title": "T",'
+        b' "categories": ["cs.AI", "cs.CL", "68T09, 68T50,\\n  62R07", "I.2; H.3; I.5"],'
+        b' "comment": null, "summary": "S"}\n'
+    )
+    [record] = list(parse_arxiv_listing(io.BytesIO(line), origin="x.jsonl"))
+    assert isinstance(record, PaperRecord)
+    assert record.categories == ["cs.AI", "cs.CL"]

@@ -2,8 +2,9 @@
 
 Every line holds exactly these keys: id, pdf, abs, authors (list), title, categories (list,
 primary first), comment (string or null) and summary (the abstract with arXiv's hard line
-wraps). The lines carry no dates: the id only encodes year and month, so `published` stays
-None rather than inventing a day.
+wraps). Some `categories` lists also hold MSC/ACM classes ("68T05, 62R07", "I.2; H.3"): only
+arXiv category codes are kept. The lines carry no dates: the id only encodes year and month,
+so `published` stays None rather than inventing a day.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from dailypapers.ids import clean_text, normalize_arxiv_id
+from dailypapers.ids import clean_text, is_arxiv_category, normalize_arxiv_id
 from dailypapers.models import PaperRecord, RecordError, SourceName
 from dailypapers.sources.jsonlines import checked, iter_json_lines, optional_str
 
@@ -50,7 +51,8 @@ def _record_from_line(obj: dict[str, Any]) -> PaperRecord:
         abstract=clean_text(optional_str(obj, "summary")),
         authors=authors,
         author_count=len(authors) or None,
-        categories=_string_list(obj, "categories"),
+        # Some lines mix MSC/ACM class lists into the categories; keep the arXiv codes only.
+        categories=[c for c in _string_list(obj, "categories") if is_arxiv_category(c)],
         comments=clean_text(optional_str(obj, "comment")),
         abs_url=optional_str(obj, "abs"),
         pdf_url=optional_str(obj, "pdf"),

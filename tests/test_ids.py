@@ -1,0 +1,59 @@
+"""Identifier normalisation: every spelling of one arXiv paper gives one id."""
+
+from __future__ import annotations
+
+import pytest
+
+from dailypapers.ids import (
+    is_arxiv_category,
+    normalize_arxiv_id,
+    normalize_doi,
+    normalize_title,
+    split_arxiv_id,
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2104.12255", ("2104.12255", None)),
+        ("arXiv:2104.12255v1", ("2104.12255", 1)),
+        ("https://arxiv.org/abs/2104.12255v1", ("2104.12255", 1)),
+        ("http://arxiv.org/pdf/2104.12255v3.pdf", ("2104.12255", 3)),
+        ("oai:arXiv.org:2104.12255", ("2104.12255", None)),
+        ("astro-ph/0601001v2", ("astro-ph/0601001", 2)),
+        ("math.GT/0309136", ("math/0309136", None)),
+        ("https://arxiv.org/abs/hep-th/9901001", ("hep-th/9901001", None)),
+        ("0704.0001", ("0704.0001", None)),
+    ],
+)
+def test_arxiv_id_spellings(raw: str, expected: tuple[str, int | None]) -> None:
+    assert split_arxiv_id(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["abc", "", "2104.123", "10.1145/3292500", "2104.12255vX"])
+def test_non_arxiv_ids(raw: str) -> None:
+    assert normalize_arxiv_id(raw) is None
+
+
+def test_doi_forms() -> None:
+    assert (
+        normalize_doi("https://doi.org/10.1103/PhysRevD.76.013009") == "10.1103/physrevd.76.013009"
+    )
+    assert normalize_doi("doi:10.1000/XYZ") == "10.1000/xyz"
+    assert normalize_doi("2104.12255") is None
+
+
+def test_title_key_ignores_accents_case_punctuation_and_spacing() -> None:
+    assert normalize_title("Déjà  Vu: A {Study}!") == normalize_title("deja vu a study")
+    assert normalize_title("???") == ""
+
+
+@pytest.mark.parametrize("code", ["cs.LG", "hep-th", "astro-ph.CO", "math-ph", "q-bio.NC", "cs"])
+def test_arxiv_categories(code: str) -> None:
+    assert is_arxiv_category(code)
+
+
+@pytest.mark.parametrize("text", ["68T05, 62R07", "I.2; H.3", "Machine Learning", "cs.LG "])
+def test_not_arxiv_categories(text: str) -> None:
+    assert not is_arxiv_category(text)
