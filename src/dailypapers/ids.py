@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -51,12 +52,17 @@ def normalize_doi(raw: str) -> str | None:
     return match.group(1).lower() if match else None
 
 
+_WORD = re.compile(r"\w+")
+
+
+@functools.lru_cache(maxsize=16_384)
 def normalize_title(title: str) -> str:
     """A matching key for titles: accents, case, punctuation and spacing removed."""
-    decomposed = unicodedata.normalize("NFKD", title)
-    ascii_ish = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    words = re.findall(r"\w+", ascii_ish.casefold())
-    return " ".join(words)
+    if not title.isascii():
+        # Only non-ASCII titles pay for decomposition (imports call this millions of times).
+        decomposed = unicodedata.normalize("NFKD", title)
+        title = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(_WORD.findall(title.casefold()))
 
 
 def clean_text(value: str | None) -> str | None:

@@ -55,7 +55,7 @@ MAX_CATEGORY_CHARS = 40
 MAX_CATEGORIES = 50
 MAX_TEXT_FIELD_CHARS = 10_000
 
-HASHED_COLUMNS = (
+VISIBLE_COLUMNS = (
     "title",
     "abstract",
     "authors",
@@ -99,39 +99,66 @@ def title_paper_id(title_key: str) -> str:
     return "title:" + hashlib.blake2b(title_key.encode(), digest_size=8).hexdigest()
 
 
-def _strip_nul(value: str | None) -> str | None:
+_OPTIONAL_TEXT = (
+    "doi",
+    "journal_ref",
+    "comments",
+    "license",
+    "abs_url",
+    "pdf_url",
+    "code_url",
+    "project_url",
+    "submitted_by",
+)
+
+
+def _strip_nul(value: str) -> str:
     # PostgreSQL rejects NUL in text; dropping it is lossless for any real paper text.
-    return value.replace("\x00", "") if value and "\x00" in value else value
+    return value.replace("\x00", "") if "\x00" in value else value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is UTC:
+        return value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def validate_record(record: PaperRecord) -> PaperRecord:
-    """Check limits and clean NUL characters; raise InvalidRecord naming the field."""
-    record.title = _strip_nul(record.title.strip()) or ""
+    """Check limits, clean NUL characters, make dates UTC; raise InvalidRecord naming the field."""
+    record.title = _strip_nul(record.title.strip())
     if not record.title:
         raise InvalidRecord("title is empty")
     if not normalize_title(record.title):
         raise InvalidRecord(f"title has no letters or digits: {record.title[:80]!r}")
     _check_len("title", record.title, MAX_TITLE_CHARS)
     if record.paper_id is not None:
-        record.paper_id = record.paper_id.strip()
-        if not record.paper_id:
-            record.paper_id = None
-        else:
-            _check_len("id", record.paper_id, MAX_ID_CHARS)
-    record.abstract = _strip_nul(record.abstract)
-    _check_len("abstract", record.abstract, MAX_ABSTRACT_CHARS)
-    for name in ("doi", "journal_ref", "comments", "license", "abs_url", "pdf_url", "code_url"):
-        value = _strip_nul(getattr(record, name))
-        _check_len(name, value, MAX_TEXT_FIELD_CHARS)
-        setattr(record, name, value)
+        record.paper_id = record.paper_id.strip() or None
+        _check_len("id", record.paper_id, MAX_ID_CHARS)
+    if record.abstract is not None:
+        record.abstract = _strip_nul(record.abstract)
+        _check_len("abstract", record.abstract, MAX_ABSTRACT_CHARS)
+    for name in _OPTIONAL_TEXT:
+        value = getattr(record, name)
+        if value is not None:
+            _check_len(name, value, MAX_TEXT_FIELD_CHARS)
+            if "\x00" in value:
+                setattr(record, name, _strip_nul(value))
+    _validate_lists(record)
+    record.published, record.updated = _utc(record.published), _utc(record.updated)
+    if record.versions:
+        record.versions = [PaperVersion(v.number, _utc(v.created)) for v in record.versions]
+    return record
+
+
+def _validate_lists(record: PaperRecord) -> None:
     if len(record.authors) > MAX_AUTHORS:
         raise InvalidRecord(f"authors: {len(record.authors)} names, more than {MAX_AUTHORS}")
-    record.authors = [name for name in (_strip_nul(a.strip()) for a in record.authors) if name]
+    if "\x00" in "".join(record.authors) or not all(record.authors):
+        record.authors = [name for name in map(_strip_nul, record.authors) if name.strip()]
     if len(record.categories) > MAX_CATEGORIES:
         raise InvalidRecord(f"categories: {len(record.categories)}, more than {MAX_CATEGORIES}")
     for category in record.categories:
         _check_len("category", category, MAX_CATEGORY_CHARS)
-    return record
 
 
 def _check_len(field: str, value: str | None, limit: int) -> None:
@@ -140,6 +167,8 @@ def _check_len(field: str, value: str | None, limit: int) -> None:
 
 
 def _merge_versions(old: list[PaperVersion], new: list[PaperVersion]) -> list[PaperVersion]:
+    if not new:
+        return old
     by_number = {v.number: v for v in old}
     for version in new:
         known = by_number.get(version.number)
@@ -193,7 +222,6 @@ def merge_record(
     merged["text_rank"] = max(merged["text_rank"], rank) if wins else merged["text_rank"]
     merged["title_key"] = normalize_title(merged["title"])
     merged["primary_category"] = merged["categories"][0] if merged["categories"] else None
-    merged["content_hash"] = content_hash(merged)
     return merged
 
 
@@ -226,7 +254,6 @@ def _empty_row(paper_id: str, id_kind: str, now: datetime) -> Row:
         "comment_count": 0,
         "daily_date": None,
         "submitted_by": None,
-        "content_hash": "",
         "created_at": now,
         "modified_at": now,
     }
@@ -236,19 +263,9 @@ def _versions_json(versions: list[PaperVersion]) -> list[list[Any]]:
     return [[v.number, v.created] for v in versions]
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return value
-
-
-def content_hash(row: Row) -> str:
-    """A digest of everything a user can see of the paper; equal digests mean no change."""
-    values = [
-        _versions_json(row[name]) if name == "versions" else _canonical(row[name])
-        for name in HASHED_COLUMNS
-    ]
-    return hashlib.blake2b(orjson.dumps(values), digest_size=16).hexdigest()
+def same_content(row: Row, other: Row) -> bool:
+    """True if the two rows show a user exactly the same paper."""
+    return all(row[name] == other[name] for name in VISIBLE_COLUMNS)
 
 
 def encode_versions(versions: list[PaperVersion]) -> str:

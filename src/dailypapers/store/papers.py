@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -19,6 +20,7 @@ from dailypapers.store.merge import (
     decode_versions,
     encode_versions,
     merge_record,
+    same_content,
     title_paper_id,
     validate_record,
 )
@@ -128,7 +130,7 @@ def _plan_batch(
         paper_id, id_kind = _resolve_target(batch, record, title_key)
         before = batch.current(paper_id)
         merged = merge_record(before, record, paper_id=paper_id, id_kind=id_kind, now=now)
-        if before is not None and merged["content_hash"] == before["content_hash"]:
+        if before is not None and same_content(merged, before):
             summary.unchanged += 1
             continue
         summary.imported += int(before is None)
@@ -153,12 +155,41 @@ def _write_batch(conn: sa.Connection, batch: _Batch) -> None:
     inserts = [row for pid, row in batch.rows.items() if pid not in stored]
     updates = [row for pid, row in batch.rows.items() if pid in stored]
     if inserts:
-        conn.execute(sa.insert(papers), [_encode_row(r) for r in inserts])
+        _bulk_insert(conn, papers, [_encode_row(r) for r in inserts])
     if updates:
         _update_rows(conn, updates)
     category_rows = _category_rows(inserts + updates)
     if category_rows:
-        conn.execute(sa.insert(paper_categories), category_rows)
+        _bulk_insert(conn, paper_categories, category_rows)
+
+
+def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows; on SQLite straight through the driver's executemany.
+
+    SQLAlchemy's per-row parameter processing costs about as much as SQLite's own work, so
+    for SQLite the column types' bind processors are applied here once per value instead.
+    PostgreSQL keeps SQLAlchemy's batched multi-row VALUES, which is faster than executemany.
+    """
+    dialect = conn.dialect
+    if dialect.name != "sqlite":
+        conn.execute(sa.insert(table), rows)
+        return
+    names = [column.name for column in table.columns]
+    converters = [
+        (position, process)
+        for position, column in enumerate(table.columns)
+        if (process := column.type.bind_processor(dialect)) is not None
+    ]
+    values_of = operator.itemgetter(*names)
+    params = []
+    for row in rows:
+        values = list(values_of(row))
+        for position, process in converters:
+            values[position] = process(values[position])
+        params.append(tuple(values))
+    marks = ", ".join("?" for _ in names)
+    statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
+    conn.exec_driver_sql(statement, params)
 
 
 def _update_rows(conn: sa.Connection, rows: list[Row]) -> None:

@@ -38,7 +38,6 @@ papers = sa.Table(
     sa.Column("comment_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("daily_date", sa.Date),
     sa.Column("submitted_by", sa.Text),
-    sa.Column("content_hash", sa.String(32), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("modified_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_papers_title_key", "title_key"),

@@ -45,7 +45,6 @@ def upgrade() -> None:
         sa.Column("comment_count", sa.Integer, nullable=False, server_default="0"),
         sa.Column("daily_date", sa.Date),
         sa.Column("submitted_by", sa.Text),
-        sa.Column("content_hash", sa.String(32), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("modified_at", sa.DateTime(timezone=True), nullable=False),
     )
