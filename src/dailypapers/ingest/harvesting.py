@@ -151,8 +151,7 @@ def harvest_arxiv_ids(
 ) -> ImportSummary:
     """Look papers up by id through the arXiv API and store them."""
     records = fetch_arxiv_by_ids(client, base_url=settings.arxiv_api_url, ids=ids)
-    items = _located(records, settings.arxiv_api_url)
-    return store_records(engine, items, now=now, batch_size=settings.import_batch_size)
+    return _store_fetched(engine, settings, records, settings.arxiv_api_url, now=now)
 
 
 def harvest_arxiv_rss(
@@ -165,8 +164,7 @@ def harvest_arxiv_rss(
 ) -> ImportSummary:
     """Store today's arXiv announcements for `categories`."""
     records = fetch_arxiv_rss(client, base_url=settings.arxiv_rss_url, categories=categories)
-    items = _located(records, settings.arxiv_rss_url)
-    return store_records(engine, items, now=now, batch_size=settings.import_batch_size)
+    return _store_fetched(engine, settings, records, settings.arxiv_rss_url, now=now)
 
 
 def harvest_hf_daily(
@@ -179,5 +177,17 @@ def harvest_hf_daily(
 ) -> ImportSummary:
     """Store Hugging Face's daily papers for `day` (upvotes, submitter, comment count)."""
     records = fetch_hf_daily(client, base_url=settings.hf_url, day=day)
-    items = _located(records, f"{settings.hf_url}/api/daily_papers?date={day.isoformat()}")
+    origin = f"{settings.hf_url}/api/daily_papers?date={day.isoformat()}"
+    return _store_fetched(engine, settings, records, origin, now=now)
+
+
+def _store_fetched(
+    engine: sa.Engine,
+    settings: Settings,
+    records: Iterable[PaperRecord | RecordError],
+    origin: str,
+    *,
+    now: datetime,
+) -> ImportSummary:
+    items = _located(records, origin)
     return store_records(engine, items, now=now, batch_size=settings.import_batch_size)

@@ -14,23 +14,12 @@ from typing import Any, BinaryIO
 
 from dailypapers.ids import clean_text, is_arxiv_category, normalize_arxiv_id
 from dailypapers.models import PaperRecord, RecordError, SourceName
-from dailypapers.sources.jsonlines import checked, iter_json_lines, optional_str
+from dailypapers.sources.jsonlines import optional_str, records_from_json_lines
 
 
 def parse_arxiv_listing(stream: BinaryIO, *, origin: str) -> Iterator[PaperRecord | RecordError]:
     """Yield one PaperRecord per listing line, or a RecordError naming the bad line."""
-    for item in iter_json_lines(stream, origin=origin):
-        if isinstance(item, RecordError):
-            yield item
-            continue
-        line_no, obj = item
-        location = f"line {line_no}"
-        try:
-            record = _record_from_line(obj)
-        except (TypeError, ValueError) as exc:
-            yield RecordError(origin, location, str(exc))
-            continue
-        yield checked(record, origin=origin, location=location)
+    yield from records_from_json_lines(stream, origin=origin, convert=_record_from_line)
 
 
 def _record_from_line(obj: dict[str, Any]) -> PaperRecord:

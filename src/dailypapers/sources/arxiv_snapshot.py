@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from dailypapers.ids import clean_text, normalize_arxiv_id, normalize_doi
 from dailypapers.models import PaperRecord, PaperVersion, RecordError, SourceName
-from dailypapers.sources.jsonlines import checked, iter_json_lines, optional_str
+from dailypapers.sources.jsonlines import optional_str, records_from_json_lines
 
 _MONTHS = {
     name: number
@@ -31,18 +31,9 @@ _AUTHOR_SEPARATORS = re.compile(r"\s*,\s*|\s+and\s+")
 
 def parse_arxiv_snapshot(stream: BinaryIO, *, origin: str) -> Iterator[PaperRecord | RecordError]:
     """Yield one PaperRecord per snapshot line, or a RecordError naming the bad line."""
-    for item in iter_json_lines(stream, origin=origin):
-        if isinstance(item, RecordError):
-            yield item
-            continue
-        line_no, obj = item
-        location = f"line {line_no}"
-        try:
-            record = _record_from_line(obj)
-        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
-            yield RecordError(origin, location, _describe(exc))
-            continue
-        yield checked(record, origin=origin, location=location)
+    yield from records_from_json_lines(
+        stream, origin=origin, convert=_record_from_line, describe=_describe
+    )
 
 
 def _record_from_line(obj: dict[str, Any]) -> PaperRecord:

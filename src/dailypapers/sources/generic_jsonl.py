@@ -47,10 +47,9 @@ from typing import Any, BinaryIO
 from dailypapers.ids import clean_text, normalize_arxiv_id, normalize_doi
 from dailypapers.models import PaperRecord, RecordError, SourceName
 from dailypapers.sources.jsonlines import (
-    checked,
-    iter_json_lines,
     optional_str,
     parse_iso_datetime,
+    records_from_json_lines,
 )
 
 _AUTHOR_SEPARATORS = re.compile(r"\s*,\s*|\s+and\s+")
@@ -58,18 +57,7 @@ _AUTHOR_SEPARATORS = re.compile(r"\s*,\s*|\s+and\s+")
 
 def parse_generic_jsonl(stream: BinaryIO, *, origin: str) -> Iterator[PaperRecord | RecordError]:
     """Yield one PaperRecord per line of the generic format, or a RecordError naming the line."""
-    for item in iter_json_lines(stream, origin=origin):
-        if isinstance(item, RecordError):
-            yield item
-            continue
-        line_no, obj = item
-        location = f"line {line_no}"
-        try:
-            record = _record_from_line(obj)
-        except (TypeError, ValueError) as exc:
-            yield RecordError(origin, location, str(exc))
-            continue
-        yield checked(record, origin=origin, location=location)
+    yield from records_from_json_lines(stream, origin=origin, convert=_record_from_line)
 
 
 def _record_from_line(obj: dict[str, Any]) -> PaperRecord:

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
@@ -117,3 +117,25 @@ def parse_iso_datetime(value: str) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def records_from_json_lines(
+    stream: BinaryIO,
+    *,
+    origin: str,
+    convert: Callable[[dict[str, Any]], PaperRecord],
+    describe: Callable[[Exception], str] = str,
+) -> Iterator[PaperRecord | RecordError]:
+    """Run `convert` on each JSON line; a line it rejects becomes a RecordError naming it."""
+    for item in iter_json_lines(stream, origin=origin):
+        if isinstance(item, RecordError):
+            yield item
+            continue
+        line_no, obj = item
+        location = f"line {line_no}"
+        try:
+            record = convert(obj)
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            yield RecordError(origin, location, describe(exc))
+            continue
+        yield checked(record, origin=origin, location=location)
