@@ -137,3 +137,33 @@ def test_folder_import_skips_hidden_files(
     summary = import_paths(engine, [folder], AUTO, now=NOW)
     assert summary.failed == 0 and summary.imported > 400
     engine.dispose()
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords>&lol3;</ListRecords></OAI-PMH>
+"""
+
+
+def test_a_folder_of_bad_inputs_names_each_problem_and_keeps_the_good(
+    sqlite_settings: Settings, shared_data: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "bomb.xml").write_bytes(BILLION_LAUGHS)
+    (folder / "latin1.jsonl").write_bytes(
+        '{"id": "x-1", "title": "Caf\u00e9 au lait"}\n'.encode("latin-1")
+        + b'{"id": "x-2", "title": "Plain ASCII title"}\n'
+    )
+    (folder / "huge-title.jsonl").write_bytes(orjson.dumps({"id": "x-3", "title": "t" * 5000}))
+    shutil.copy(shared_data / "hf-daily-papers" / "daily_papers-2024-10-25.first4.json", folder)
+    engine = open_store(sqlite_settings)
+    summary = import_paths(engine, [folder], AUTO, now=NOW)
+    engine.dispose()
+    reasons = {Path(f.origin).name: (f.location, f.reason) for f in summary.failures}
+    assert set(reasons) == {"bomb.xml", "latin1.jsonl", "huge-title.jsonl"}
+    assert "entit" in reasons["bomb.xml"][1].lower()
+    assert reasons["latin1.jsonl"][0] == "line 1" and "UTF-8" in reasons["latin1.jsonl"][1]
+    assert "2,000" in reasons["huge-title.jsonl"][1] or "2000" in reasons["huge-title.jsonl"][1]
+    assert summary.imported == 4 + 1
