@@ -85,14 +85,21 @@ class _Batch:
 
 
 def _load_existing(conn: sa.Connection, records: Sequence[PaperRecord]) -> dict[str, Row]:
+    """Stored rows the batch may touch: by id, by title for id-less records, and title-only
+    papers that a record with an id may claim."""
     ids = {r.paper_id for r in records if r.paper_id}
-    keys = {normalize_title(r.title) for r in records}
-    found: dict[str, Row] = {}
+    idless_keys = {normalize_title(r.title) for r in records if not r.paper_id}
+    id_keys = {normalize_title(r.title) for r in records if r.paper_id} - idless_keys
+    queries = []
     if ids:
-        for db_row in conn.execute(sa.select(papers).where(papers.c.paper_id.in_(ids))).mappings():
-            found[db_row["paper_id"]] = _decode_row(db_row)
-    if keys:
-        query = sa.select(papers).where(papers.c.title_key.in_(keys))
+        queries.append(sa.select(papers).where(papers.c.paper_id.in_(ids)))
+    if idless_keys:
+        queries.append(sa.select(papers).where(papers.c.title_key.in_(idless_keys)))
+    if id_keys:
+        title_only = (papers.c.id_kind == sa.text("'title'")) & papers.c.title_key.in_(id_keys)
+        queries.append(sa.select(papers).where(title_only))
+    found: dict[str, Row] = {}
+    for query in queries:
         for db_row in conn.execute(query).mappings():
             found.setdefault(db_row["paper_id"], _decode_row(db_row))
     return found

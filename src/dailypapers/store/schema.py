@@ -41,6 +41,13 @@ papers = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("modified_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_papers_title_key", "title_key"),
+    # Papers known only by title are few; records with ids look for them in this small index.
+    sa.Index(
+        "ix_papers_title_only",
+        "title_key",
+        sqlite_where=sa.text("id_kind = 'title'"),
+        postgresql_where=sa.text("id_kind = 'title'"),
+    ),
     sa.Index("ix_papers_published", "published"),
     sa.Index("ix_papers_daily_date", "daily_date"),
     sa.Index("ix_papers_modified_at", "modified_at"),

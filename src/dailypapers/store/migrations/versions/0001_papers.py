@@ -49,6 +49,13 @@ def upgrade() -> None:
         sa.Column("modified_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_papers_title_key", "papers", ["title_key"])
+    op.create_index(
+        "ix_papers_title_only",
+        "papers",
+        ["title_key"],
+        sqlite_where=sa.text("id_kind = 'title'"),
+        postgresql_where=sa.text("id_kind = 'title'"),
+    )
     op.create_index("ix_papers_published", "papers", ["published"])
     op.create_index("ix_papers_daily_date", "papers", ["daily_date"])
     op.create_index("ix_papers_modified_at", "papers", ["modified_at"])
