@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 some records or files failed (the rest were stored); 2 
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -55,10 +56,16 @@ def _echo_json(value: Any) -> None:
 @click.group()
 @click.option("--home", type=click.Path(path_type=Path), help="Data directory (DAILYPAPERS_HOME).")
 @click.option("--database-url", help="Database URL (DAILYPAPERS_DATABASE_URL).")
+@click.option("-q", "--quiet", is_flag=True, help="Only print warnings and errors.")
 @click.version_option(package_name="dailypapers")
 @click.pass_context
-def main(ctx: click.Context, home: Path | None, database_url: str | None) -> None:
+def main(ctx: click.Context, home: Path | None, database_url: str | None, quiet: bool) -> None:
     """Self-hostable research-paper discovery."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    package_log = logging.getLogger("dailypapers")
+    package_log.handlers[:] = [handler]
+    package_log.setLevel(logging.WARNING if quiet else logging.INFO)
     ctx.obj = load_settings(os.environ, home=home, database_url=database_url)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,6 +22,8 @@ from dailypapers.harvest.http import PoliteClient
 from dailypapers.ingest.batching import store_records
 from dailypapers.models import ImportSummary, PaperRecord, RecordError
 from dailypapers.store.checkpoints import get_checkpoint, set_checkpoint
+
+log = logging.getLogger(__name__)
 
 # A first harvest with no --from covers the last week, not all of arXiv.
 DEFAULT_LOOKBACK = timedelta(days=7)
@@ -108,6 +111,12 @@ def _harvest_set(
     for page in pages:
         items = _located(_keep_wanted(page.records, request.categories), page.url)
         summary.add(store_records(engine, items, now=now, batch_size=settings.import_batch_size))
+        log.info(
+            "%s: stored a page of %d records (list size %s)",
+            set_spec,
+            len(page.records),
+            page.complete_list_size if page.complete_list_size is not None else "unknown",
+        )
         progress = {"window": window, "token": page.resumption_token_after}
         set_checkpoint(engine, key=key, value=orjson.dumps(progress).decode(), now=now)
     done = {"done_until": window["until"]}
