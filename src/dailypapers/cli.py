@@ -53,6 +53,13 @@ def _echo_json(value: Any) -> None:
     click.echo(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
 
 
+class _EchoHandler(logging.Handler):
+    """Log messages to whatever standard error is when they are emitted."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(record.getMessage(), err=True)
+
+
 @click.group()
 @click.option("--home", type=click.Path(path_type=Path), help="Data directory (DAILYPAPERS_HOME).")
 @click.option("--database-url", help="Database URL (DAILYPAPERS_DATABASE_URL).")
@@ -61,10 +68,8 @@ def _echo_json(value: Any) -> None:
 @click.pass_context
 def main(ctx: click.Context, home: Path | None, database_url: str | None, quiet: bool) -> None:
     """Self-hostable research-paper discovery."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
     package_log = logging.getLogger("dailypapers")
-    package_log.handlers[:] = [handler]
+    package_log.handlers[:] = [_EchoHandler()]
     package_log.setLevel(logging.WARNING if quiet else logging.INFO)
     ctx.obj = load_settings(os.environ, home=home, database_url=database_url)
 
