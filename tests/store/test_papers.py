@@ -145,3 +145,32 @@ def test_nul_characters_are_dropped_not_fatal(engine: sa.Engine) -> None:
 def _all_ids(engine: sa.Engine) -> list[str]:
     with engine.connect() as conn:
         return list(conn.execute(sa.text("SELECT paper_id FROM papers ORDER BY 1")).scalars())
+
+
+def test_doi_record_with_an_arxiv_papers_title_enriches_it(engine: sa.Engine) -> None:
+    upsert_papers(engine, located(arxiv_record()), now=NOW)
+    published = PaperRecord(
+        source=SourceName.BIBTEX,
+        paper_id="10.1145/3292500",
+        doi="10.1145/3292500",
+        title="Deep learning for everything",
+        journal_ref="Proc. KDD 2021",
+    )
+    summary = upsert_papers(engine, located(published), now=NOW)
+    assert (summary.imported, summary.updated) == (0, 1)
+    assert _all_ids(engine) == ["2104.12255"]
+    paper = get_paper(engine, paper_id="2104.12255")
+    assert paper is not None
+    assert (paper.doi, paper.journal_ref) == ("10.1145/3292500", "Proc. KDD 2021")
+    assert paper.title == "Deep  Learning for Everything"
+    again = upsert_papers(engine, located(published), now=NOW)
+    assert again.unchanged == 1 and count_papers(engine) == 1
+
+
+def test_doi_record_does_not_claim_a_paper_with_another_doi(engine: sa.Engine) -> None:
+    upsert_papers(engine, located(arxiv_record(doi="10.1/other")), now=NOW)
+    published = PaperRecord(
+        source=SourceName.BIBTEX, paper_id="10.1145/3292500", title="Deep Learning for Everything"
+    )
+    upsert_papers(engine, located(published), now=NOW)
+    assert _all_ids(engine) == ["10.1145/3292500", "2104.12255"]

@@ -85,9 +85,14 @@ class InvalidRecord(ValueError):
     """A record the store refuses, with the reason as its message."""
 
 
+def is_arxiv(paper_id: str) -> bool:
+    """True for an id in the stored arXiv form (no version, no prefix)."""
+    return normalize_arxiv_id(paper_id) == paper_id
+
+
 def classify_id(paper_id: str) -> str:
     """The kind of a stored id: arxiv, doi, or source (any other id a source gave)."""
-    if normalize_arxiv_id(paper_id) == paper_id:
+    if is_arxiv(paper_id):
         return "arxiv"
     if normalize_doi(paper_id) == paper_id:
         return "doi"

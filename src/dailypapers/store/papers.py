@@ -19,6 +19,7 @@ from dailypapers.store.merge import (
     classify_id,
     decode_versions,
     encode_versions,
+    is_arxiv,
     merge_record,
     same_content,
     title_paper_id,
@@ -85,11 +86,14 @@ class _Batch:
 
 
 def _load_existing(conn: sa.Connection, records: Sequence[PaperRecord]) -> dict[str, Row]:
-    """Stored rows the batch may touch: by id, by title for id-less records, and title-only
-    papers that a record with an id may claim."""
+    """Stored rows the batch may touch: by id; by title for records without an arXiv id (they
+    may belong to any paper); title-only papers that a record with an arXiv id may claim."""
     ids = {r.paper_id for r in records if r.paper_id}
-    idless_keys = {normalize_title(r.title) for r in records if not r.paper_id}
-    id_keys = {normalize_title(r.title) for r in records if r.paper_id} - idless_keys
+    any_keys = {
+        normalize_title(r.title) for r in records if not r.paper_id or not is_arxiv(r.paper_id)
+    }
+    id_keys = {normalize_title(r.title) for r in records if r.paper_id} - any_keys
+    idless_keys = any_keys
     queries = []
     if ids:
         queries.append(sa.select(papers).where(papers.c.paper_id.in_(ids)))
@@ -113,19 +117,22 @@ def _resolve_target(batch: _Batch, record: PaperRecord, title_key: str) -> tuple
         if matched and matched_row is not None:
             return matched, matched_row["id_kind"]
         return title_paper_id(title_key), "title"
-    if (
-        batch.current(record.paper_id) is None
-        and matched
-        and matched_row is not None
-        and matched_row["id_kind"] == "title"
-    ):
+    kind = classify_id(record.paper_id)
+    if batch.current(record.paper_id) is not None or not matched or matched_row is None:
+        return record.paper_id, kind
+    if matched_row["id_kind"] == "title":
         # The paper was first known only by its title; now it has a real id, so rekey it.
         if matched in batch.existing:
             batch.rekeys[matched] = record.paper_id
         batch.rows[record.paper_id] = matched_row
         batch.rows.pop(matched, None)
         batch.by_title[title_key] = record.paper_id
-    return record.paper_id, classify_id(record.paper_id)
+    elif kind == "doi" and matched_row["id_kind"] == "arxiv":
+        if matched_row["doi"] in (None, record.paper_id):
+            # The published version of an arXiv paper enriches it instead of becoming a twin.
+            record.doi = record.doi or record.paper_id
+            return matched, "arxiv"
+    return record.paper_id, kind
 
 
 def _plan_batch(
