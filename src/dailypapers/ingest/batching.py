@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from dailypapers.models import ImportSummary, PaperRecord, RecordError
 from dailypapers.store.papers import LocatedRecord, upsert_papers
+
+
+@contextmanager
+def bulk_gc() -> Iterator[None]:
+    """Collect garbage rarely while millions of short-lived records stream through.
+
+    With the default thresholds the cyclic collector took about a sixth of an import's CPU
+    time walking objects that die young anyway; reference counting frees them regardless.
+    """
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1_000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
 
 
 def store_records(
@@ -24,6 +43,19 @@ def store_records(
     still stored before the error propagates.
     """
     summary = ImportSummary()
+    with bulk_gc():
+        _store_all(engine, items, now=now, batch_size=batch_size, summary=summary)
+    return summary
+
+
+def _store_all(
+    engine: sa.Engine,
+    items: Iterable[tuple[PaperRecord | RecordError, str, str]],
+    *,
+    now: datetime,
+    batch_size: int,
+    summary: ImportSummary,
+) -> None:
     pending: list[LocatedRecord] = []
     try:
         for item, origin, location in items:
@@ -38,4 +70,3 @@ def store_records(
     finally:
         if pending:
             summary.add(upsert_papers(engine, pending, now=now))
-    return summary

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,12 +26,20 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _register_sqlite_adapters() -> None:
+    # The same text Python's default adapters write (which SQLAlchemy reads back), registered
+    # explicitly because the defaults are deprecated from Python 3.12 on.
+    sqlite3.register_adapter(datetime, lambda value: value.isoformat(" "))
+    sqlite3.register_adapter(date, lambda value: value.isoformat())
+
+
 def create_db_engine(settings: Settings) -> sa.Engine:
     """An Engine for the configured database; creates the SQLite data directory if needed."""
     url = sa.make_url(settings.resolved_database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             settings.home.mkdir(parents=True, exist_ok=True)
+        _register_sqlite_adapters()
         engine = sa.create_engine(url)
         sa.event.listen(engine, "connect", _tune_sqlite)
     else:

@@ -1,0 +1,30 @@
+"""The import benchmark still runs (on 2,000 papers); its figures live in BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+from tests.pg_server import find_pg_bindir
+
+
+@pytest.mark.slow
+def test_import_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
+    del shared_data  # only needed for its skip when ../shared is absent
+    out = tmp_path / "smoke.json"
+    command = [sys.executable, "-m", "bench.import_speed", "--smoke", "--json-out", str(out)]
+    done = subprocess.run(
+        command, cwd=PROJECT_ROOT, capture_output=True, timeout=240, check=False, text=True
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    rows = orjson.loads(out.read_bytes())["summary"]
+    databases = {row["database"] for row in rows}
+    assert "sqlite" in databases
+    if find_pg_bindir() is not None:
+        assert "postgres" in databases
+    assert all(row["papers_per_s_median"] > 0 for row in rows)
