@@ -83,6 +83,10 @@ def _store(settings: Settings) -> Iterator[sa.Engine]:
         sys.exit(EXIT_DATABASE)
     try:
         yield engine
+    except sa.exc.SQLAlchemyError as error:
+        # Batches committed before the failure stay stored; rerunning the command is safe.
+        click.echo(f"error: database failure: {error}", err=True)
+        sys.exit(EXIT_DATABASE)
     finally:
         engine.dispose()
 
