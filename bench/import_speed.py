@@ -172,35 +172,11 @@ def _child_run(
 
 def import_command(data: DataSet, home: Path, database_url: str | None) -> list[str]:
     """The `dailypapers import` command line, run by this interpreter."""
-    command = [sys.executable, "-c", "from dailypapers.cli import main; main()"]
+    command = [sys.executable, "-m", "dailypapers"]
     command += ["--home", str(home)]
     if database_url:
         command += ["--database-url", database_url]
     return [*command, "import", str(data.path), "--json"]
-
-
-class DurablePostgres(PostgresServer):
-    """The test server with PostgreSQL's default durability (fsync on, full page writes).
-
-    The test helper turns fsync off for speed; a benchmark compared with SQLite (which syncs
-    its WAL at checkpoints) should not get that head start.
-    """
-
-    def start(self) -> None:
-        """initdb and start the server with the default fsync/full_page_writes settings."""
-        if self._as_root:
-            shutil.chown(self.root, user="postgres")
-        self._run("initdb", "-D", str(self.datadir), "-U", "postgres", "-A", "trust", "-E", "UTF8")
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.root}"
-        log = str(self.root / "server.log")
-        self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-l", log, "-w", "start")
-
-    def version(self) -> str:
-        """`postgres --version` of the binaries in use."""
-        output = subprocess.run(
-            [str(self.bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
-        )
-        return output.stdout.strip()
 
 
 def _pg_conninfo(url: str) -> str:
@@ -355,7 +331,7 @@ def machine_info(server: PostgresServer | None) -> dict[str, Any]:
         "ram_gb": round(memory_kb / 1024**2, 1),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
-        "postgres": server.version() if isinstance(server, DurablePostgres) else None,
+        "postgres": server.version() if isinstance(server, PostgresServer) else None,
         "load_average_1m": os.getloadavg()[0],
         "batch_size": os.environ.get("DAILYPAPERS_IMPORT_BATCH_SIZE", "2000 (default)"),
         "commit": _git_commit(),
@@ -505,7 +481,7 @@ def postgres_server(wanted: bool) -> Iterator[PostgresServer | None]:
     if bindir is None:
         yield None
         return
-    server = DurablePostgres(bindir)
+    server = PostgresServer(bindir, durable=True)
     server.start()
     try:
         yield server

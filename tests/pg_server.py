@@ -32,8 +32,10 @@ def _free_port() -> int:
 class PostgresServer:
     """initdb + pg_ctl start in a temporary directory; `stop()` removes everything."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        # Tests skip fsync for speed; benchmarks ask for PostgreSQL's default durability.
+        self.durable = durable
         self.port = _free_port()
         self.root = Path(tempfile.mkdtemp(prefix="dailypapers-pg-"))
         self.datadir = self.root / "data"
@@ -51,7 +53,9 @@ class PostgresServer:
         if self._as_root:
             shutil.chown(self.root, user="postgres")
         self._run("initdb", "-D", str(self.datadir), "-U", "postgres", "-A", "trust", "-E", "UTF8")
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c full_page_writes=off"
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root}"
+        if not self.durable:
+            options += " -c fsync=off -c full_page_writes=off"
         log = str(self.root / "server.log")
         self._run("pg_ctl", "-D", str(self.datadir), "-o", options, "-l", log, "-w", "start")
 
@@ -60,6 +64,13 @@ class PostgresServer:
             self._run("pg_ctl", "-D", str(self.datadir), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+    def version(self) -> str:
+        """`postgres --version` of the binaries in use."""
+        done = subprocess.run(
+            [str(self.bindir / "postgres"), "--version"], capture_output=True, text=True, check=True
+        )
+        return done.stdout.strip()
 
     def create_database(self) -> str:
         """A new empty database; returns its SQLAlchemy URL."""

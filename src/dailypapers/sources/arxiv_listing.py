@@ -12,9 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, BinaryIO
 
-from dailypapers.ids import clean_text, is_arxiv_category, normalize_arxiv_id
+from dailypapers.ids import clean_text, is_arxiv_category
 from dailypapers.models import PaperRecord, RecordError, SourceName
-from dailypapers.sources.jsonlines import optional_str, records_from_json_lines
+from dailypapers.sources.jsonlines import (
+    arxiv_id_and_title,
+    optional_str,
+    records_from_json_lines,
+)
 
 
 def parse_arxiv_listing(stream: BinaryIO, *, origin: str) -> Iterator[PaperRecord | RecordError]:
@@ -23,15 +27,7 @@ def parse_arxiv_listing(stream: BinaryIO, *, origin: str) -> Iterator[PaperRecor
 
 
 def _record_from_line(obj: dict[str, Any]) -> PaperRecord:
-    raw_id = optional_str(obj, "id")
-    if raw_id is None:
-        raise ValueError("missing field 'id'")
-    paper_id = normalize_arxiv_id(raw_id)
-    if paper_id is None:
-        raise ValueError(f"id {raw_id!r} is not an arXiv id")
-    title = clean_text(optional_str(obj, "title"))
-    if title is None:
-        raise ValueError(f"paper {paper_id} has no title")
+    paper_id, title = arxiv_id_and_title(obj)
     authors = _string_list(obj, "authors")
     return PaperRecord(
         source=SourceName.ARXIV_LISTING,

@@ -15,9 +15,13 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, BinaryIO
 
-from dailypapers.ids import clean_text, normalize_arxiv_id, normalize_doi
+from dailypapers.ids import clean_text, normalize_doi
 from dailypapers.models import PaperRecord, PaperVersion, RecordError, SourceName
-from dailypapers.sources.jsonlines import optional_str, records_from_json_lines
+from dailypapers.sources.jsonlines import (
+    arxiv_id_and_title,
+    optional_str,
+    records_from_json_lines,
+)
 
 _MONTHS = {
     name: number
@@ -37,15 +41,7 @@ def parse_arxiv_snapshot(stream: BinaryIO, *, origin: str) -> Iterator[PaperReco
 
 
 def _record_from_line(obj: dict[str, Any]) -> PaperRecord:
-    raw_id = obj.get("id")
-    if not isinstance(raw_id, str) or not raw_id.strip():
-        raise ValueError("missing field 'id'")
-    paper_id = normalize_arxiv_id(raw_id)
-    if paper_id is None:
-        raise ValueError(f"id {raw_id!r} is not an arXiv id")
-    title = clean_text(optional_str(obj, "title"))
-    if title is None:
-        raise ValueError(f"paper {paper_id} has no title")
+    paper_id, title = arxiv_id_and_title(obj)
     authors = _authors(obj)
     versions = [_version(v) for v in obj.get("versions") or ()]
     doi_field = optional_str(obj, "doi")

@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from dailypapers.ids import clean_text, normalize_arxiv_id
 from dailypapers.models import PaperRecord, RecordError
 
 MAX_LINE_BYTES = 1 << 20
@@ -117,6 +118,20 @@ def parse_iso_datetime(value: str) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)
+
+
+def arxiv_id_and_title(obj: dict[str, Any]) -> tuple[str, str]:
+    """The normalised arXiv `id` and the cleaned `title` of a line; ValueError if either is bad."""
+    raw_id = optional_str(obj, "id")
+    if raw_id is None:
+        raise ValueError("missing field 'id'")
+    paper_id = normalize_arxiv_id(raw_id)
+    if paper_id is None:
+        raise ValueError(f"id {raw_id!r} is not an arXiv id")
+    title = clean_text(optional_str(obj, "title"))
+    if title is None:
+        raise ValueError(f"paper {paper_id} has no title")
+    return paper_id, title
 
 
 def records_from_json_lines(
