@@ -235,7 +235,7 @@ def test_bad_entries_become_errors_and_parsing_continues() -> None:
         ("line 2", "2101.00001: entry has no title"),
         ("line 3", "no usable arXiv id in <id> 'http://example.org/not-arxiv'"),
         ("line 4", "2101.00003: title is 2,001 characters (limit 2,000)"),
-        ("line 5", "2101.00004: more than 10,000 authors"),
+        ("line 5", "2101.00004: more than 10,000 authors (10,001)"),
     ]
     good = items[-1]
     assert isinstance(good, PaperRecord)

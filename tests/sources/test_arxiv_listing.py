@@ -87,7 +87,7 @@ def test_latin1_and_bad_fields_are_errors(daily_lines: list[bytes]) -> None:
     assert "UTF-8" in reasons[0]
     assert "not an arXiv id" in reasons[1]
     assert "list of strings" in reasons[2]
-    assert "title longer" in reasons[3]
+    assert "title is 2,001 characters (limit 2,000)" in reasons[3]
     assert isinstance(items[-1], PaperRecord)
 
 

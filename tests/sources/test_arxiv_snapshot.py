@@ -140,7 +140,7 @@ def test_absurd_title_and_missing_or_wrong_fields_are_errors() -> None:
 
     assert all(isinstance(item, RecordError) for item in items)
     reasons = [item.reason for item in items if isinstance(item, RecordError)]
-    assert "title longer than 2000" in reasons[0]
+    assert "title is 2,001 characters (limit 2,000)" in reasons[0]
     assert "id" in reasons[1]
     assert "not an arXiv id" in reasons[2]
     assert "no title" in reasons[3]

@@ -135,7 +135,7 @@ def test_absurd_and_untitled_entries_are_errors() -> None:
     items = _parse("@article{long, title={" + "x" * 2001 + "}}\n@article{untitled, year={2001}}\n")
 
     assert [(e.location, e.reason[:20]) for e in items if isinstance(e, RecordError)] == [
-        ("entry long (line 1)", "title longer than 20"),
+        ("entry long (line 1)", "title is 2,001 chara"),
         ("entry untitled (line 2)", "entry has no title"),
     ]
 

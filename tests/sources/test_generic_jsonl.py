@@ -135,5 +135,5 @@ def test_bad_lines_do_not_stop_the_import() -> None:
     errors = [item for item in items[1:] if isinstance(item, RecordError)]
     assert [e.location for e in errors] == ["line 2", "line 3", "line 4", "line 5"]
     assert "UTF-8" in errors[1].reason
-    assert "abstract longer" in errors[2].reason
+    assert "abstract is 100,001 characters (limit 100,000)" in errors[2].reason
     assert "truncated" in errors[3].reason

@@ -7,13 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dailypapers.models import PaperRecord, RecordError, SourceName
+from dailypapers.models import RecordError
 from dailypapers.sources.jsonlines import (
-    MAX_ABSTRACT_CHARS,
-    MAX_AUTHORS,
-    MAX_TITLE_CHARS,
     iter_json_lines,
-    limit_error,
     optional_int,
     optional_str,
     parse_iso_datetime,
@@ -97,21 +93,6 @@ def test_a_line_that_is_not_an_object_is_an_error() -> None:
         "line 1",
         "line 2",
     ]
-
-
-def _record(**changes: object) -> PaperRecord:
-    record = PaperRecord(source=SourceName.GENERIC, title="A title")
-    for name, value in changes.items():
-        setattr(record, name, value)
-    return record
-
-
-def test_limits_accept_the_maximum_and_refuse_one_more() -> None:
-    assert limit_error(_record(title="t" * MAX_TITLE_CHARS)) is None
-    assert "title longer" in (limit_error(_record(title="t" * (MAX_TITLE_CHARS + 1))) or "")
-    assert "abstract" in (limit_error(_record(abstract="a" * (MAX_ABSTRACT_CHARS + 1))) or "")
-    assert "authors" in (limit_error(_record(authors=["x"] * (MAX_AUTHORS + 1))) or "")
-    assert "authors" in (limit_error(_record(author_count=MAX_AUTHORS + 1)) or "")
 
 
 def test_iso_dates_become_aware_utc_datetimes() -> None:

@@ -180,5 +180,5 @@ def test_over_long_title_is_an_error() -> None:
     items = _parse_text("Subscribe" + "x" * 2001 + "\nAbstract.\nOk title\nAbstract.\n")
 
     assert isinstance(items[0], RecordError)
-    assert "title longer" in items[0].reason
+    assert "characters (limit 2,000)" in items[0].reason
     assert isinstance(items[1], PaperRecord)

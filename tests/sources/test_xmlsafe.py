@@ -9,16 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from dailypapers.models import PaperRecord, SourceName
 from dailypapers.sources.xmlsafe import (
     ENTITY_DECLARATION_REASON,
-    MAX_ABSTRACT_CHARS,
-    MAX_AUTHORS,
-    MAX_TITLE_CHARS,
     XmlStreamError,
     first_doi,
     iter_elements,
-    limit_problem,
     parse_email_datetime,
     parse_iso_datetime,
 )
@@ -148,35 +143,6 @@ def test_processed_elements_are_freed() -> None:
     for element in iter_elements(io.BytesIO(_feed(*map(str, range(100)))), [ENTRY]):
         roots.append(element.getroottree().getroot())
     assert len(roots[-1]) <= 1  # only the last entry is still attached to <feed>
-
-
-def _record(**changes: object) -> PaperRecord:
-    fields: dict[str, object] = {"source": SourceName.ARXIV_API, "title": "A title"}
-    fields.update(changes)
-    return PaperRecord(**fields)  # type: ignore[arg-type]
-
-
-def test_limits_accept_records_at_the_limit() -> None:
-    record = _record(
-        title="t" * MAX_TITLE_CHARS,
-        abstract="a" * MAX_ABSTRACT_CHARS,
-        authors=["A"] * MAX_AUTHORS,
-    )
-    assert limit_problem(record) is None
-
-
-@pytest.mark.parametrize(
-    ("changes", "expected"),
-    [
-        ({"title": "t" * (MAX_TITLE_CHARS + 1)}, "title is 2,001 characters"),
-        ({"abstract": "a" * (MAX_ABSTRACT_CHARS + 1)}, "abstract is 100,001 characters"),
-        ({"authors": ["A"] * (MAX_AUTHORS + 1)}, "more than 10,000 authors"),
-    ],
-)
-def test_limits_refuse_absurd_fields(changes: dict[str, object], expected: str) -> None:
-    problem = limit_problem(_record(**changes))
-    assert problem is not None
-    assert problem.startswith(expected)
 
 
 def test_dates_come_out_timezone_aware_in_utc() -> None:

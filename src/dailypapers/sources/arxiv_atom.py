@@ -14,14 +14,13 @@ from itertools import islice
 from typing import Any, BinaryIO
 
 from dailypapers.ids import clean_text, split_arxiv_id
+from dailypapers.limits import MAX_AUTHORS, limit_problem
 from dailypapers.models import PaperRecord, PaperVersion, RecordError, SourceName
 from dailypapers.sources.xmlsafe import (
-    MAX_AUTHORS,
     XmlStreamError,
     child_text,
     first_doi,
     iter_elements,
-    limit_problem,
     parse_iso_datetime,
 )
 

@@ -16,13 +16,13 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 from dailypapers.ids import split_arxiv_id
+from dailypapers.limits import limit_problem
 from dailypapers.models import PaperRecord, PaperVersion, RecordError, SourceName
 from dailypapers.sources.arxiv_oai import split_arxiv_authors
 from dailypapers.sources.xmlsafe import (
     XmlStreamError,
     child_text,
     iter_elements,
-    limit_problem,
     parse_email_datetime,
     parse_iso_datetime,
 )

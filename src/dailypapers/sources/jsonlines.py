@@ -13,12 +13,10 @@ from typing import Any, BinaryIO
 import orjson
 
 from dailypapers.ids import clean_text, normalize_arxiv_id
+from dailypapers.limits import limit_problem
 from dailypapers.models import PaperRecord, RecordError
 
 MAX_LINE_BYTES = 1 << 20
-MAX_TITLE_CHARS = 2_000
-MAX_ABSTRACT_CHARS = 100_000
-MAX_AUTHORS = 10_000
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -72,21 +70,9 @@ def _json_error_reason(line: bytes, exc: orjson.JSONDecodeError) -> str:
     return f"invalid JSON: {exc.msg} at column {exc.colno}"
 
 
-def limit_error(record: PaperRecord) -> str | None:
-    """Why a record is too large to be plausible (title, abstract, authors), or None."""
-    if len(record.title) > MAX_TITLE_CHARS:
-        return f"title longer than {MAX_TITLE_CHARS} characters ({len(record.title)})"
-    if record.abstract is not None and len(record.abstract) > MAX_ABSTRACT_CHARS:
-        return f"abstract longer than {MAX_ABSTRACT_CHARS} characters ({len(record.abstract)})"
-    count = max(len(record.authors), record.author_count or 0)
-    if count > MAX_AUTHORS:
-        return f"more than {MAX_AUTHORS} authors ({count})"
-    return None
-
-
 def checked(record: PaperRecord, *, origin: str, location: str) -> PaperRecord | RecordError:
     """The record itself, or a RecordError when it breaks the size limits."""
-    reason = limit_error(record)
+    reason = limit_problem(record)
     return record if reason is None else RecordError(origin, location, reason)
 
 

@@ -16,11 +16,6 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from dailypapers.ids import clean_text, normalize_doi
-from dailypapers.models import PaperRecord
-
-MAX_TITLE_CHARS = 2_000
-MAX_ABSTRACT_CHARS = 100_000
-MAX_AUTHORS = 10_000
 
 ENTITY_DECLARATION_REASON = "DTD entity declarations are not allowed"
 
@@ -172,17 +167,6 @@ def first_doi(text: str | None) -> str | None:
     """The first DOI in a field, normalised; arXiv may list several (paper and erratum)."""
     first = next(iter((text or "").split()), None)
     return normalize_doi(first) if first else None
-
-
-def limit_problem(record: PaperRecord) -> str | None:
-    """Why `record` breaks a size limit (absurd titles, abstracts, author lists), or None."""
-    if len(record.title) > MAX_TITLE_CHARS:
-        return f"title is {len(record.title):,} characters (limit {MAX_TITLE_CHARS:,})"
-    if record.abstract is not None and len(record.abstract) > MAX_ABSTRACT_CHARS:
-        return f"abstract is {len(record.abstract):,} characters (limit {MAX_ABSTRACT_CHARS:,})"
-    if len(record.authors) > MAX_AUTHORS:
-        return f"more than {MAX_AUTHORS:,} authors"
-    return None
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from dailypapers.ids import normalize_arxiv_id, normalize_doi, normalize_title
+from dailypapers.limits import MAX_ABSTRACT_CHARS, MAX_AUTHORS, MAX_TITLE_CHARS
 from dailypapers.models import PaperRecord, PaperVersion, SourceName
 
 Row = dict[str, Any]
@@ -48,9 +49,6 @@ BIBLIOGRAPHIC_FIELDS = (
 COMMUNITY_FIELDS = ("code_url", "project_url", "upvotes", "comment_count", "daily_date")
 
 MAX_ID_CHARS = 200
-MAX_TITLE_CHARS = 2_000
-MAX_ABSTRACT_CHARS = 100_000
-MAX_AUTHORS = 10_000
 MAX_CATEGORY_CHARS = 40
 MAX_CATEGORIES = 50
 MAX_TEXT_FIELD_CHARS = 10_000
