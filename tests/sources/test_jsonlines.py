@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from dailypapers.dates import parse_iso_datetime
 from dailypapers.models import RecordError
 from dailypapers.sources.jsonlines import (
     iter_json_lines,
     optional_int,
     optional_str,
-    parse_iso_datetime,
 )
 
 

@@ -44,11 +44,11 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, BinaryIO
 
+from dailypapers.dates import parse_iso_datetime
 from dailypapers.ids import clean_text, normalize_arxiv_id, normalize_doi
 from dailypapers.models import PaperRecord, RecordError, SourceName
 from dailypapers.sources.jsonlines import (
     optional_str,
-    parse_iso_datetime,
     records_from_json_lines,
 )
 

@@ -14,13 +14,13 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from dailypapers.dates import parse_iso_datetime
 from dailypapers.ids import clean_text, normalize_arxiv_id
 from dailypapers.models import PaperRecord, RecordError, SourceName
 from dailypapers.sources.jsonlines import (
     checked,
     optional_int,
     optional_str,
-    parse_iso_datetime,
 )
 
 # A daily response is a few hundred kilobytes; anything near this is not one.

@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from typing import Any, BinaryIO
 
 import orjson
@@ -95,15 +94,6 @@ def optional_int(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
     return None
-
-
-def parse_iso_datetime(value: str) -> datetime:
-    """An ISO 8601 date or datetime as an aware UTC datetime; naive values are taken as UTC."""
-    # Python 3.11 reads dates, "Z" and fractional seconds; a bare date becomes midnight.
-    moment = datetime.fromisoformat(value.strip())
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 def arxiv_id_and_title(obj: dict[str, Any]) -> tuple[str, str]:

@@ -15,6 +15,8 @@ from typing import Any, BinaryIO
 
 from lxml import etree
 
+from dailypapers.dates import as_utc
+from dailypapers.dates import parse_iso_datetime as strict_iso_datetime
 from dailypapers.ids import clean_text, normalize_doi
 
 ENTITY_DECLARATION_REASON = "DTD entity declarations are not allowed"
@@ -169,13 +171,6 @@ def first_doi(text: str | None) -> str | None:
     return normalize_doi(first) if first else None
 
 
-def _as_utc(value: datetime) -> datetime:
-    # A timestamp without an offset is taken as UTC: arXiv states all its times in UTC/GMT.
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
 def _parse_gmt(value: str) -> datetime | None:
     match = _GMT_DATE.fullmatch(value.strip())
     month = _MONTHS.get(match[2]) if match else None
@@ -193,7 +188,7 @@ def parse_iso_datetime(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return _as_utc(datetime.fromisoformat(value.strip()))
+        return strict_iso_datetime(value)
     except ValueError:
         return None
 
@@ -206,6 +201,6 @@ def parse_email_datetime(value: str | None) -> datetime | None:
     if fast is not None:
         return fast
     try:
-        return _as_utc(parsedate_to_datetime(value.strip()))
+        return as_utc(parsedate_to_datetime(value.strip()))
     except (TypeError, ValueError, IndexError):
         return None

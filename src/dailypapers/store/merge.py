@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
+from dailypapers.dates import as_utc
 from dailypapers.ids import normalize_arxiv_id, normalize_doi, normalize_title
 from dailypapers.limits import MAX_ABSTRACT_CHARS, MAX_AUTHORS, MAX_TITLE_CHARS
 from dailypapers.models import PaperRecord, PaperVersion, SourceName
@@ -121,9 +122,7 @@ def _strip_nul(value: str) -> str:
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is UTC:
-        return value
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return None if value is None else as_utc(value)
 
 
 def validate_record(record: PaperRecord) -> PaperRecord:

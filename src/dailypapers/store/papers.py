@@ -5,12 +5,13 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
+from dailypapers.dates import as_utc, parse_iso_datetime
 from dailypapers.ids import normalize_arxiv_id, normalize_doi, normalize_title
 from dailypapers.models import ImportSummary, Paper, PaperRecord, RecordError
 from dailypapers.store.merge import (
@@ -41,15 +42,11 @@ class LocatedRecord:
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return None if value is None else as_utc(value)
 
 
 def _parse_datetime(text: str) -> datetime:
-    parsed = _as_utc(datetime.fromisoformat(text))
-    assert parsed is not None
-    return parsed
+    return parse_iso_datetime(text)
 
 
 def _decode_row(db_row: sa.RowMapping) -> Row:
