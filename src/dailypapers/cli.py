@@ -341,3 +341,11 @@ def harvest_hf(settings: Settings, day: date, as_json: bool) -> None:
         engine, client, settings, day, now=now
     )
     _run_harvest(settings, settings.hf_request_interval_s, job, as_json)
+
+
+# Search and index commands live in their own module; registered last to avoid an import cycle.
+from dailypapers.cli_search import index_group, search_command, similar_command  # noqa: E402
+
+main.add_command(search_command)
+main.add_command(similar_command)
+main.add_command(index_group)

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     hf_url: str = Field(
         default="https://huggingface.co", description="Hugging Face base URL for daily papers."
     )
+    embedding_model: str = Field(
+        default="all-minilm-l6-v2",
+        description=(
+            "Model that embeds papers and queries for semantic search; changing it re-embeds "
+            "every paper into a new vector index (the old one serves until that is complete)."
+        ),
+    )
     contact_email: str = Field(
         default="",
         description="Sent in the User-Agent of harvest requests so upstream can reach you.",

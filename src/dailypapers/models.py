@@ -128,3 +128,30 @@ class ImportSummary:
         self.unchanged += other.unchanged
         self.failed += other.failed
         self.failures.extend(other.failures)
+
+
+@dataclass(slots=True)
+class SearchHit:
+    """One search result: the paper and how it scored."""
+
+    paper: Paper
+    score: float
+    keyword_score: float | None = None
+    semantic_score: float | None = None
+
+    @property
+    def paper_id(self) -> str:
+        return self.paper.paper_id
+
+
+@dataclass(slots=True)
+class SearchResults:
+    """A page of search results; `total` is known for keyword searches only."""
+
+    query: str
+    mode: str
+    hits: list[SearchHit]
+    offset: int
+    limit: int
+    total: int | None = None
+    notices: list[str] = field(default_factory=list)

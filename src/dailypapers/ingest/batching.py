@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -71,11 +71,17 @@ def _store_all(
                 continue
             pending.append(LocatedRecord(item, origin, location))
             if len(pending) >= batch_size:
-                summary.add(upsert_papers(engine, pending, now=now))
+                summary.add(upsert_papers(engine, pending, now=_batch_time(now)))
                 pending = []
                 written += 1
                 if written % COLLECT_EVERY_BATCHES == 0:
                     gc.collect()
     finally:
         if pending:
-            summary.add(upsert_papers(engine, pending, now=now))
+            summary.add(upsert_papers(engine, pending, now=_batch_time(now)))
+
+
+def _batch_time(start: datetime) -> datetime:
+    """When a batch is written: the index updaters follow `modified_at`, so a long import
+    must not stamp every batch with its start time (each sync would re-read all of it)."""
+    return max(start, datetime.now(UTC))

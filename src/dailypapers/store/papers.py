@@ -315,3 +315,16 @@ def count_papers(engine: sa.Engine) -> int:
     """How many papers are stored."""
     with engine.connect() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one())
+
+
+def get_papers(engine: sa.Engine, *, paper_ids: Sequence[str]) -> dict[str, Paper]:
+    """Papers by their stored ids (missing ids are left out)."""
+    found: dict[str, Paper] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(paper_ids), 500):
+            chunk = list(paper_ids[start : start + 500])
+            rows = conn.execute(sa.select(papers).where(papers.c.paper_id.in_(chunk))).mappings()
+            for row in rows:
+                paper = _row_to_paper(_decode_row(row))
+                found[paper.paper_id] = paper
+    return found

@@ -1,0 +1,250 @@
+"""`dailypapers search`, `similar` and `index build|status`: thin wrappers over the search and
+index services (registered on the main command group in cli.py)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import Any, cast
+
+import click
+from tqdm import tqdm
+
+from dailypapers.cli import EXIT_NOT_FOUND, EXIT_OK, _echo_json, _store
+from dailypapers.config import Settings
+from dailypapers.index.build import IndexBusy, Progress, build_indexes, index_status
+from dailypapers.models import SearchHit, SearchResults
+from dailypapers.search.query import Filters, QueryError, parse_date_bound
+from dailypapers.search.service import (
+    MAX_LIMIT,
+    SEARCH_MODES,
+    PaperNotFound,
+    Searcher,
+    SearchMode,
+    SearchUnavailable,
+)
+
+EXIT_USAGE = 2
+EXIT_UNAVAILABLE = 6
+
+
+def _hit_json(hit: SearchHit) -> dict[str, Any]:
+    paper = hit.paper
+    return {
+        "id": paper.paper_id,
+        "title": paper.title,
+        "score": round(hit.score, 6),
+        "keyword_score": None if hit.keyword_score is None else round(hit.keyword_score, 6),
+        "semantic_score": None if hit.semantic_score is None else round(hit.semantic_score, 6),
+        "authors": paper.authors[:10],
+        "categories": paper.categories,
+        "published": paper.published.isoformat() if paper.published else None,
+    }
+
+
+def _print_hits(hits: list[SearchHit]) -> None:
+    for rank, hit in enumerate(hits, start=1):
+        paper = hit.paper
+        day = paper.published.date().isoformat() if paper.published else "          "
+        click.echo(f"{rank:>3}. {paper.paper_id:<24} {day}  {hit.score:7.3f}  {paper.title}")
+
+
+def _print_results(results: SearchResults) -> None:
+    for notice in results.notices:
+        click.echo(f"note: {notice}", err=True)
+    if not results.hits:
+        click.echo("no papers match", err=True)
+        return
+    _print_hits(results.hits)
+    if results.total is not None:
+        click.echo(f"{results.total} papers match", err=True)
+
+
+def _date_option(name: str, *, end: bool) -> Any:
+    def convert(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Any:
+        if not value:
+            return None
+        try:
+            return parse_date_bound(value, end=end, name=name)
+        except QueryError as error:
+            raise click.BadParameter(str(error)) from None
+
+    return convert
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.command("search")
+@click.argument("query")
+@click.option("--mode", type=click.Choice(SEARCH_MODES), default="hybrid", show_default=True)
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True)
+@click.option("--offset", type=click.IntRange(0, 1000), default=0, show_default=True)
+@click.option("--author", "authors", multiple=True, help="Only papers by this author (repeatable).")
+@click.option("--category", "categories", multiple=True, help="Only papers in this category.")
+@click.option(
+    "--from",
+    "published_from",
+    callback=_date_option("--from", end=False),
+    help="Published on or after YYYY[-MM[-DD]].",
+)
+@click.option(
+    "--until",
+    "published_until",
+    callback=_date_option("--until", end=True),
+    help="Published on or before YYYY[-MM[-DD]].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
+@click.pass_obj
+def search_command(
+    settings: Settings,
+    query: str,
+    mode: str,
+    limit: int,
+    offset: int,
+    authors: tuple[str, ...],
+    categories: tuple[str, ...],
+    published_from: datetime | None,
+    published_until: datetime | None,
+    as_json: bool,
+) -> None:
+    """Search papers: words, "phrases", -exclusions, author:NAME, cat:CATEGORY, from:/to: dates."""
+    filters = Filters(authors, categories, published_from, published_until)
+    with _store(settings) as engine:
+        searcher = Searcher(engine, settings)
+        try:
+            searcher.refresh()
+            results = searcher.search(
+                query,
+                mode=cast(SearchMode, mode),
+                limit=limit,
+                offset=offset,
+                filters=filters,
+            )
+        except QueryError as error:
+            _fail(f"bad query: {error}", EXIT_USAGE)
+        except SearchUnavailable as error:
+            _fail(str(error), EXIT_UNAVAILABLE)
+    if as_json:
+        _echo_json([_hit_json(hit) for hit in results.hits])
+    else:
+        _print_results(results)
+
+
+@click.command("similar")
+@click.argument("paper_id")
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
+@click.pass_obj
+def similar_command(settings: Settings, paper_id: str, limit: int, as_json: bool) -> None:
+    """Papers similar to one paper (any arXiv id form or URL is accepted)."""
+    with _store(settings) as engine:
+        searcher = Searcher(engine, settings)
+        try:
+            searcher.refresh()
+            hits = searcher.similar(paper_id, limit=limit)
+        except PaperNotFound as error:
+            _fail(str(error), EXIT_NOT_FOUND)
+        except SearchUnavailable as error:
+            _fail(str(error), EXIT_UNAVAILABLE)
+    if as_json:
+        _echo_json([_hit_json(hit) for hit in hits])
+    else:
+        _print_hits(hits)
+
+
+class _BarProgress(Progress):
+    """Draws each build stage as a tqdm bar on standard error (only on a terminal)."""
+
+    def __init__(self) -> None:
+        self._bar: tqdm[Any] | None = None
+
+    def stage(self, name: str, total: int | None) -> None:
+        self.close()
+        self._bar = tqdm(total=total, desc=name, unit="paper", disable=None, file=sys.stderr)
+
+    def advance(self, units: int) -> None:
+        if self._bar is not None:
+            self._bar.update(units)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+@click.group("index")
+def index_group() -> None:
+    """Build the search indexes and see how far they have got."""
+
+
+@index_group.command("build")
+@click.option("--rebuild", is_flag=True, help="Build new indexes from scratch, then swap them in.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_obj
+def index_build(settings: Settings, rebuild: bool, as_json: bool) -> None:
+    """Index every stored paper by keywords, then embed it; returns when both are complete.
+
+    Interrupting is safe: the next run goes on where this one stopped.
+    """
+    progress = _BarProgress()
+    with _store(settings) as engine:
+        try:
+            report = build_indexes(engine, settings, rebuild=rebuild, progress=progress)
+        except IndexBusy as error:
+            _fail(str(error), EXIT_UNAVAILABLE)
+        finally:
+            progress.close()
+    if as_json:
+        _echo_json(
+            {
+                "keyword_indexed": report.keyword_indexed,
+                "embedded": report.embedded,
+                "vectors": report.vectors,
+                "complete": report.complete,
+            }
+        )
+    else:
+        click.echo(
+            f"keyword index: {report.keyword_indexed} papers indexed; "
+            f"embeddings: {report.embedded} new, {report.vectors} in all",
+            err=True,
+        )
+    sys.exit(EXIT_OK)
+
+
+@index_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_obj
+def index_status_command(settings: Settings, as_json: bool) -> None:
+    """How many papers each index holds, and how many still wait to be embedded."""
+    with _store(settings) as engine:
+        status = index_status(engine, settings)
+    data = {
+        "papers": status.papers,
+        "keyword_documents": status.keyword_documents,
+        "keyword_synced_to": status.keyword_synced_to,
+        "model": status.model,
+        "vectors": status.vectors,
+        "vectors_in_graph": status.vectors_in_graph,
+        "embedded_to": status.embedded_to,
+        "changed_since_embedding": status.changed_since_embedding,
+        "rebuilding": status.rebuilding,
+        "disk_bytes": status.disk_bytes,
+    }
+    if as_json:
+        _echo_json(data)
+        return
+    share = 100.0 * min(status.vectors, status.papers) / status.papers if status.papers else 100.0
+    click.echo(f"papers in the store:   {status.papers}")
+    click.echo(f"keyword index:         {status.keyword_documents} papers")
+    click.echo(
+        f"embeddings ({status.model or 'none yet'}): {status.vectors} ({share:.1f} %), "
+        f"{status.vectors_in_graph} in the graph"
+    )
+    click.echo(f"changed since embedding: {status.changed_since_embedding}")
+    if status.rebuilding:
+        click.echo("a rebuild of the vector index is under way")
+    click.echo(f"index size on disk:    {status.disk_bytes / 1e6:.1f} MB")

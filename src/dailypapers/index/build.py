@@ -1,0 +1,148 @@
+"""Index services: build or update every search index, and report how far they have got."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from dailypapers.config import Settings
+from dailypapers.index.embeddings import Embedder, load_embedder
+from dailypapers.index.keyword import KeywordState, update_keyword_index
+from dailypapers.index.layout import IndexLayout
+from dailypapers.index.vectors import (
+    VectorState,
+    embed_pending,
+    open_vector_directory,
+    update_ann,
+)
+from dailypapers.store.changes import count_changed_papers
+from dailypapers.store.papers import count_papers
+
+# The HNSW graph takes in new chunks once this many vectors wait outside it.
+ANN_UPDATE_EVERY_VECTORS = 100_000
+
+
+class Progress:
+    """Hooks a build reports to (the CLI draws them as progress bars)."""
+
+    def stage(self, name: str, total: int | None) -> None:
+        """A new stage begins with `total` units of work (None when unknown)."""
+
+    def advance(self, units: int) -> None:
+        """`units` more units of the current stage are done."""
+
+
+@dataclass(slots=True)
+class BuildReport:
+    keyword_indexed: int
+    embedded: int
+    vectors: int
+    complete: bool
+
+
+class IndexBusy(RuntimeError):
+    """Another process holds the index writer lock."""
+
+
+def build_indexes(
+    engine: sa.Engine,
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    wait: bool = True,
+) -> BuildReport:
+    """Bring the keyword index, then the embeddings and their HNSW graph, up to date.
+
+    Safe to interrupt at any point: the next run resumes. Raises IndexBusy when `wait` is off
+    and another process is writing the indexes.
+    """
+    layout = IndexLayout.under(settings.home)
+    hooks = progress or Progress()
+    with layout.writer_lock(wait=wait) as acquired:
+        if not acquired:
+            raise IndexBusy(f"another process is writing the indexes in {layout.root}")
+        indexed = update_keyword_index(
+            engine,
+            layout,
+            rebuild=rebuild,
+            on_total=lambda total: hooks.stage("keyword index", total),
+            on_progress=hooks.advance,
+        )
+        model = embedder or load_embedder(settings.embedding_model)
+        directory, state, live = open_vector_directory(layout, model, rebuild=rebuild)
+        before = state.vectors
+        while True:
+            finished = embed_pending(
+                engine,
+                directory,
+                state,
+                model,
+                on_total=lambda total: hooks.stage("embedding", total),
+                on_progress=hooks.advance,
+                should_stop=lambda: _should_pause(state, should_stop),
+            )
+            if state.chunks > state.ann_chunks:
+                hooks.stage("vector index", None)
+                update_ann(directory, state)
+            if finished or (should_stop and should_stop()):
+                break
+        if finished and not live:
+            layout.publish("vectors", directory)
+    return BuildReport(indexed, state.vectors - before, state.vectors, finished)
+
+
+def _should_pause(state: VectorState, should_stop: Callable[[], bool] | None) -> bool:
+    """Stop embedding to fold the new chunks into the graph, or when asked to stop."""
+    outside_graph = state.vectors - state.ann_vectors
+    return outside_graph >= ANN_UPDATE_EVERY_VECTORS or bool(should_stop and should_stop())
+
+
+@dataclass(slots=True)
+class IndexStatus:
+    papers: int
+    keyword_documents: int
+    keyword_synced_to: datetime | None
+    model: str | None
+    vectors: int
+    vectors_in_graph: int
+    embedded_to: datetime | None
+    changed_since_embedding: int
+    rebuilding: bool
+    disk_bytes: int
+
+
+def _disk_bytes(root: Path) -> int:
+    return sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
+
+
+def index_status(engine: sa.Engine, settings: Settings) -> IndexStatus:
+    """How far each index follows the store."""
+    layout = IndexLayout.under(settings.home)
+    keyword_dir = layout.live("keyword")
+    keyword = KeywordState.read(keyword_dir) if keyword_dir else None
+    vectors_dir = layout.building("vectors") or layout.live("vectors")
+    vectors = VectorState.read(vectors_dir) if vectors_dir else None
+    pending = (
+        count_changed_papers(engine, since=vectors.watermark, inclusive=False)
+        if vectors is not None and vectors.watermark is not None
+        else count_papers(engine)
+    )
+    return IndexStatus(
+        papers=count_papers(engine),
+        keyword_documents=keyword.documents if keyword else 0,
+        keyword_synced_to=keyword.watermark if keyword else None,
+        model=vectors.model if vectors else None,
+        vectors=vectors.vectors if vectors else 0,
+        vectors_in_graph=vectors.ann_vectors if vectors else 0,
+        embedded_to=vectors.watermark if vectors else None,
+        changed_since_embedding=pending,
+        rebuilding=layout.building("vectors") is not None,
+        disk_bytes=_disk_bytes(layout.root),
+    )

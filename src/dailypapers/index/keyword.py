@@ -1,0 +1,212 @@
+"""The keyword index (write side): a tantivy BM25 index of title, abstract, authors, categories.
+
+One tantivy directory per version (see layout.py). `update_keyword_index` follows the papers
+table by `modified_at`, so papers become searchable as soon as an import or harvest ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+import tantivy
+
+from dailypapers.dates import parse_iso_datetime
+from dailypapers.index.keys import paper_key
+from dailypapers.index.layout import IndexLayout, read_json, write_json_atomic
+from dailypapers.store.changes import IndexRow, count_changed_papers, iter_changed_papers
+
+KEYWORD_FORMAT = 1
+STATE_FILE = "dailypapers-state.json"
+# Rows committed by another writer up to this long after a later-stamped batch are still seen.
+WATERMARK_OVERLAP = timedelta(seconds=5)
+COMMIT_EVERY_DOCS = 200_000
+WRITER_HEAP_BYTES = 256_000_000
+
+TEXT_ANALYZER = "paper_en"
+PERSON_ANALYZER = "person"
+CATEGORY_ANALYZER = "category"
+
+Progress = Callable[[int], None]
+
+
+def text_analyzer() -> tantivy.TextAnalyzer:
+    """Words: split on non-alphanumerics, fold accents, lowercase, English Snowball stems."""
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+
+
+def query_word_analyzer() -> tantivy.TextAnalyzer:
+    """Free query words: as `text_analyzer`, without English stop words (they rank nothing)."""
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.stopword("english"))
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+
+
+def person_analyzer() -> tantivy.TextAnalyzer:
+    """Author names: words, lowercased, accents folded, not stemmed."""
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
+
+
+def category_analyzer() -> tantivy.TextAnalyzer:
+    """Categories: the whole value, lowercased (`cs.LG` and `cs.lg` match)."""
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.raw())
+        .filter(tantivy.Filter.lowercase())
+        .build()
+    )
+
+
+def keyword_schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_unsigned_field("key", stored=False, indexed=True, fast=True)
+    builder.add_text_field("paper_id", stored=True, tokenizer_name="raw")
+    builder.add_text_field("title", tokenizer_name=TEXT_ANALYZER)
+    builder.add_text_field("abstract", tokenizer_name=TEXT_ANALYZER)
+    builder.add_text_field("body", tokenizer_name=TEXT_ANALYZER, index_option="freq")
+    builder.add_text_field("authors", tokenizer_name=PERSON_ANALYZER)
+    builder.add_text_field("categories", tokenizer_name=CATEGORY_ANALYZER, index_option="basic")
+    builder.add_date_field("published", indexed=True, fast=True)
+    return builder.build()
+
+
+def open_keyword_index(path: Path) -> tantivy.Index:
+    """Open (or create) the tantivy index in `path` with our analyzers registered."""
+    index = tantivy.Index(keyword_schema(), path=str(path), reuse=True)
+    index.register_tokenizer(TEXT_ANALYZER, text_analyzer())
+    index.register_tokenizer(PERSON_ANALYZER, person_analyzer())
+    index.register_tokenizer(CATEGORY_ANALYZER, category_analyzer())
+    return index
+
+
+def _document(row: IndexRow) -> tantivy.Document:
+    document = tantivy.Document()
+    document.add_unsigned("key", paper_key(row.paper_id))
+    document.add_text("paper_id", row.paper_id)
+    document.add_text("title", row.title)
+    document.add_text("abstract", row.abstract)
+    document.add_text("body", f"{row.title}\n{row.abstract}")
+    for author in row.authors:
+        document.add_text("authors", author)
+    for category in row.categories:
+        document.add_text("categories", category)
+    if row.published is not None:
+        document.add_date("published", row.published)
+    return document
+
+
+@dataclass(slots=True)
+class KeywordState:
+    """What a keyword index directory holds: its format and how far it follows the store."""
+
+    watermark: datetime | None = None
+    documents: int = 0
+
+    @classmethod
+    def read(cls, directory: Path) -> KeywordState | None:
+        data = read_json(directory / STATE_FILE)
+        if not data or data.get("format") != KEYWORD_FORMAT:
+            return None
+        mark = data.get("watermark")
+        return cls(parse_iso_datetime(mark) if mark else None, int(data.get("documents", 0)))
+
+    def write(self, directory: Path) -> None:
+        mark = self.watermark.isoformat() if self.watermark else None
+        data = {"format": KEYWORD_FORMAT, "watermark": mark, "documents": self.documents}
+        write_json_atomic(directory / STATE_FILE, data)
+
+
+def _apply_changes(
+    engine: sa.Engine,
+    directory: Path,
+    state: KeywordState,
+    *,
+    fresh: bool,
+    on_progress: Progress | None,
+) -> int:
+    index = open_keyword_index(directory)
+    writer = index.writer(heap_size=WRITER_HEAP_BYTES)
+    since = None if state.watermark is None else state.watermark - WATERMARK_OVERLAP
+    pending = written = 0
+    newest = state.watermark
+    for batch in iter_changed_papers(engine, since=since):
+        for row in batch:
+            if not fresh:
+                writer.delete_documents("key", paper_key(row.paper_id))
+            writer.add_document(_document(row))
+        newest = batch[-1].modified_at
+        pending += len(batch)
+        written += len(batch)
+        if on_progress:
+            on_progress(len(batch))
+        if pending >= COMMIT_EVERY_DOCS:
+            _commit(writer, index, directory, state, newest)
+            pending = 0
+    _commit(writer, index, directory, state, newest)
+    writer.wait_merging_threads()
+    return written
+
+
+def _commit(
+    writer: tantivy.IndexWriter,
+    index: tantivy.Index,
+    directory: Path,
+    state: KeywordState,
+    newest: datetime | None,
+) -> None:
+    writer.commit()
+    index.reload()
+    state.watermark = newest
+    state.documents = index.searcher().num_docs
+    state.write(directory)
+
+
+def update_keyword_index(
+    engine: sa.Engine,
+    layout: IndexLayout,
+    *,
+    rebuild: bool = False,
+    on_total: Callable[[int], None] | None = None,
+    on_progress: Progress | None = None,
+) -> int:
+    """Bring the keyword index up to date with the store; returns how many papers were (re)indexed.
+
+    The caller holds the layout's writer lock. Without a live index, or with `rebuild`, a new
+    version is built from scratch and published only when complete.
+    """
+    live = layout.live("keyword")
+    state = KeywordState.read(live) if live is not None else None
+    if rebuild or live is None or state is None:
+        directory = layout.new_version("keyword")
+        fresh_state = KeywordState()
+        if on_total:
+            on_total(count_changed_papers(engine, since=None))
+        written = _apply_changes(
+            engine, directory, fresh_state, fresh=True, on_progress=on_progress
+        )
+        layout.publish("keyword", directory)
+        return written
+    if on_total:
+        since = None if state.watermark is None else state.watermark - WATERMARK_OVERLAP
+        on_total(count_changed_papers(engine, since=since))
+    return _apply_changes(engine, live, state, fresh=False, on_progress=on_progress)

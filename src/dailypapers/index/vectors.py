@@ -1,0 +1,267 @@
+"""The vector index (write side): paper embeddings in atomic chunks, plus an HNSW index.
+
+A vectors directory holds:
+  model.json             which model made the vectors, and their dimensions
+  chunk-000001/          keys.npy (uint64), hashes.npy (uint64 text hashes), vectors.npy (float16)
+  state.json             how far embedding has followed the store (a `modified_at` watermark)
+  ann.usearch, ann.json  an int8 HNSW graph over the first `chunks` chunks
+
+Each chunk is written to a temporary directory and renamed into place, so a crash loses at
+most the chunk being embedded; a restart resumes from the watermark and skips papers whose
+text is already embedded (matched by hash). Chunks after those in the HNSW graph are searched
+exactly until the graph is rebuilt. A later chunk supersedes an earlier vector for the same key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from usearch.index import Index as HnswIndex
+
+from dailypapers.dates import parse_iso_datetime
+from dailypapers.index.embeddings import Embedder, document_text
+from dailypapers.index.keys import paper_key
+from dailypapers.index.layout import IndexLayout, read_json, write_json_atomic
+from dailypapers.store.changes import IndexRow, count_changed_papers, iter_changed_papers
+
+VECTORS_FORMAT = 1
+CHUNK_ROWS = 4096
+WATERMARK_OVERLAP = timedelta(seconds=5)
+HNSW_CONNECTIVITY = 16
+HNSW_EXPANSION_ADD = 128
+HNSW_EXPANSION_SEARCH = 96
+
+Progress = Callable[[int], None]
+
+
+def text_hash(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little") >> 1
+
+
+@dataclass(slots=True)
+class VectorState:
+    """What a vectors directory holds and how far it follows the store."""
+
+    model: str
+    dimensions: int
+    watermark: datetime | None = None
+    chunks: int = 0
+    vectors: int = 0
+    ann_chunks: int = 0
+    ann_vectors: int = 0
+
+    @classmethod
+    def read(cls, directory: Path) -> VectorState | None:
+        data = read_json(directory / "state.json")
+        if not data or data.get("format") != VECTORS_FORMAT:
+            return None
+        mark = data.get("watermark")
+        return cls(
+            model=data["model"],
+            dimensions=int(data["dimensions"]),
+            watermark=parse_iso_datetime(mark) if mark else None,
+            chunks=int(data["chunks"]),
+            vectors=int(data["vectors"]),
+            ann_chunks=int(data.get("ann_chunks", 0)),
+            ann_vectors=int(data.get("ann_vectors", 0)),
+        )
+
+    def write(self, directory: Path) -> None:
+        data: dict[str, Any] = {
+            "format": VECTORS_FORMAT,
+            "model": self.model,
+            "dimensions": self.dimensions,
+            "watermark": self.watermark.isoformat() if self.watermark else None,
+            "chunks": self.chunks,
+            "vectors": self.vectors,
+            "ann_chunks": self.ann_chunks,
+            "ann_vectors": self.ann_vectors,
+        }
+        write_json_atomic(directory / "state.json", data)
+
+
+def chunk_directory(directory: Path, number: int) -> Path:
+    return directory / f"chunk-{number:06d}"
+
+
+@dataclass(slots=True)
+class Chunk:
+    keys: np.ndarray
+    hashes: np.ndarray
+    vectors: np.ndarray
+
+
+def read_chunk(directory: Path, number: int, *, with_vectors: bool = True) -> Chunk:
+    path = chunk_directory(directory, number)
+    keys = np.load(path / "keys.npy")
+    hashes = np.load(path / "hashes.npy")
+    vectors = np.load(path / "vectors.npy") if with_vectors else np.empty((0, 0), np.float16)
+    return Chunk(keys, hashes, vectors)
+
+
+def _write_chunk(directory: Path, number: int, chunk: Chunk) -> None:
+    final = chunk_directory(directory, number)
+    temporary = final.with_name(final.name + ".tmp")
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.mkdir()
+    for name, array in (("keys", chunk.keys), ("hashes", chunk.hashes), ("vectors", chunk.vectors)):
+        with (temporary / f"{name}.npy").open("wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(temporary, final)
+
+
+def latest_hashes(directory: Path, chunks: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted keys and the hash of each key's latest embedded text."""
+    if chunks == 0:
+        return np.empty(0, np.uint64), np.empty(0, np.uint64)
+    parts = [read_chunk(directory, n, with_vectors=False) for n in range(1, chunks + 1)]
+    keys = np.concatenate([p.keys for p in parts])
+    hashes = np.concatenate([p.hashes for p in parts])
+    # Reverse so that np.unique's first occurrence is the latest chunk's.
+    unique, first = np.unique(keys[::-1], return_index=True)
+    return unique, hashes[::-1][first]
+
+
+def _needs_embedding(
+    rows: list[IndexRow], known_keys: np.ndarray, known_hashes: np.ndarray
+) -> Iterator[tuple[int, int, str]]:
+    texts = [document_text(row.title, row.abstract) for row in rows]
+    keys = np.fromiter((paper_key(row.paper_id) for row in rows), np.uint64, len(rows))
+    hashes = np.fromiter((text_hash(text) for text in texts), np.uint64, len(rows))
+    if len(known_keys):
+        where = np.searchsorted(known_keys, keys).clip(max=len(known_keys) - 1)
+        same = (known_keys[where] == keys) & (known_hashes[where] == hashes)
+    else:
+        same = np.zeros(len(rows), bool)
+    for position in np.flatnonzero(~same):
+        yield int(keys[position]), int(hashes[position]), texts[position]
+
+
+def embed_pending(
+    engine: sa.Engine,
+    directory: Path,
+    state: VectorState,
+    embedder: Embedder,
+    *,
+    on_total: Callable[[int], None] | None = None,
+    on_progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> bool:
+    """Embed every paper whose text changed since the watermark, one chunk at a time.
+
+    Returns True when it has caught up with the store, False when `should_stop` paused it
+    (what was embedded so far is kept, and the watermark says where to go on).
+    """
+    since = None if state.watermark is None else state.watermark - WATERMARK_OVERLAP
+    if on_total:
+        on_total(count_changed_papers(engine, since=since))
+    known_keys, known_hashes = latest_hashes(directory, state.chunks)
+    pending: list[tuple[int, int, str]] = []
+    newest = state.watermark
+    for batch in iter_changed_papers(engine, since=since, batch_size=CHUNK_ROWS):
+        pending.extend(_needs_embedding(batch, known_keys, known_hashes))
+        newest = batch[-1].modified_at
+        while len(pending) >= CHUNK_ROWS:
+            _flush(directory, state, embedder, pending[:CHUNK_ROWS], None)
+            pending = pending[CHUNK_ROWS:]
+        if not pending:
+            state.watermark = newest
+            state.write(directory)
+        if on_progress:
+            on_progress(len(batch))
+        if should_stop and should_stop():
+            _flush(directory, state, embedder, pending, newest)
+            return False
+    _flush(directory, state, embedder, pending, newest)
+    return True
+
+
+def _flush(
+    directory: Path,
+    state: VectorState,
+    embedder: Embedder,
+    items: list[tuple[int, int, str]],
+    watermark: datetime | None,
+) -> None:
+    if items:
+        vectors = embedder.encode([text for _, _, text in items]).astype(np.float16)
+        keys = np.array([key for key, _, _ in items], np.uint64)
+        hashes = np.array([value for _, value, _ in items], np.uint64)
+        _write_chunk(directory, state.chunks + 1, Chunk(keys, hashes, vectors))
+        state.chunks += 1
+        state.vectors += len(items)
+    if watermark is not None:
+        state.watermark = watermark
+    state.write(directory)
+
+
+def update_ann(directory: Path, state: VectorState) -> None:
+    """Add the chunks embedded since the last update to the HNSW graph and swap the new graph
+    file in atomically (a missing graph is built from every chunk)."""
+    path = directory / "ann.usearch"
+    index = HnswIndex(
+        ndim=state.dimensions,
+        metric="cos",
+        dtype="i8",
+        connectivity=HNSW_CONNECTIVITY,
+        expansion_add=HNSW_EXPANSION_ADD,
+        expansion_search=HNSW_EXPANSION_SEARCH,
+    )
+    first = 1
+    if state.ann_chunks and path.exists():
+        index.load(str(path))
+        first = state.ann_chunks + 1
+    for number in range(first, state.chunks + 1):
+        chunk = read_chunk(directory, number)
+        if index.size:
+            stale = chunk.keys[np.asarray(index.contains(chunk.keys), bool)]
+            if len(stale):
+                index.remove(stale)
+        index.add(chunk.keys, chunk.vectors.astype(np.float32), threads=os.cpu_count() or 1)
+    temporary = directory / "ann.usearch.tmp"
+    index.save(str(temporary))
+    os.replace(temporary, path)
+    state.ann_chunks = state.chunks
+    state.ann_vectors = int(index.size)
+    state.write(directory)
+
+
+def open_vector_directory(
+    layout: IndexLayout, embedder: Embedder, *, rebuild: bool
+) -> tuple[Path, VectorState, bool]:
+    """The vectors directory to embed into, its state, and whether it is live already.
+
+    The live directory is used when it was made by this model. Otherwise (a new model, or
+    `rebuild`) a new version is built beside the live one and published when complete; an
+    interrupted rebuild is resumed. The very first build is published at once, so papers
+    become semantically searchable as they are embedded.
+    """
+    live = layout.live("vectors")
+    state = VectorState.read(live) if live is not None else None
+    if not rebuild and live is not None and state is not None and state.model == embedder.name:
+        return live, state, True
+    building = layout.building("vectors")
+    if not rebuild and building is not None:
+        resumed = VectorState.read(building)
+        if resumed is not None and resumed.model == embedder.name:
+            return building, resumed, False
+    directory = layout.new_version("vectors")
+    state = VectorState(model=embedder.name, dimensions=embedder.dimensions)
+    state.write(directory)
+    if live is None:
+        layout.publish("vectors", directory)
+        return directory, state, True
+    layout.mark_building("vectors", directory)
+    return directory, state, False

@@ -1,0 +1,46 @@
+"""Fusing keyword and semantic rankings (pure functions over plain data)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# Tuned on the SciFact train queries (bench/quality.py --tune); see docs/search.md.
+DEFAULT_KEYWORD_WEIGHT = 0.3
+RRF_K = 60
+
+
+def _min_max(scores: Mapping[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    span = high - low
+    return {key: (value - low) / span if span else 1.0 for key, value in scores.items()}
+
+
+def convex_fusion(
+    keyword: Mapping[str, float],
+    semantic: Mapping[str, float],
+    *,
+    keyword_weight: float = DEFAULT_KEYWORD_WEIGHT,
+) -> list[tuple[str, float]]:
+    """Rank by w * keyword + (1 - w) * semantic, each min-max normalised over the candidates.
+
+    A candidate missing from one side gets that side's lowest normalised score (0).
+    """
+    keyword_norm = _min_max(keyword)
+    semantic_norm = _min_max(semantic)
+    fused = {
+        key: keyword_weight * keyword_norm.get(key, 0.0)
+        + (1.0 - keyword_weight) * semantic_norm.get(key, 0.0)
+        for key in keyword_norm.keys() | semantic_norm.keys()
+    }
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def reciprocal_rank_fusion(*rankings: list[str], k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: each list adds 1 / (k + rank) to the items it ranks."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, key in enumerate(ranking, start=1):
+            fused[key] = fused.get(key, 0.0) + 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))

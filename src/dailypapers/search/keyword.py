@@ -1,0 +1,210 @@
+"""Keyword search (read side): BM25 over the tantivy index, with phrases, exclusions, filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tantivy
+
+from dailypapers.index.keyword import (
+    category_analyzer,
+    open_keyword_index,
+    person_analyzer,
+    query_word_analyzer,
+    text_analyzer,
+)
+from dailypapers.search.query import Filters, ParsedQuery
+
+# Title matches count this much more than abstract matches (tuned on SciFact train).
+TITLE_BOOST = 1.0
+TEXT_FIELDS = ("title", "abstract")
+
+_MUST = tantivy.Occur.Must
+_SHOULD = tantivy.Occur.Should
+_MUST_NOT = tantivy.Occur.MustNot
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordHit:
+    paper_id: str
+    key: int
+    score: float
+
+
+class KeywordSearcher:
+    """Runs parsed queries against one keyword index directory."""
+
+    def __init__(self, directory: Path, *, title_boost: float = TITLE_BOOST) -> None:
+        self.directory = directory
+        self.title_boost = title_boost
+        self._index = open_keyword_index(directory)
+        self._schema = self._index.schema
+        self._words = query_word_analyzer()
+        self._text = text_analyzer()
+        self._person = person_analyzer()
+        self._category = category_analyzer()
+        self._searcher = self._index.searcher()
+
+    def reload(self) -> None:
+        """See commits made since the index was opened."""
+        self._index.reload()
+        self._searcher = self._index.searcher()
+
+    @property
+    def documents(self) -> int:
+        return int(self._searcher.num_docs)
+
+    def _term(self, field: str, token: str) -> tantivy.Query:
+        return tantivy.Query.term_query(self._schema, field, token, index_option="freq")
+
+    def _phrase(self, field: str, tokens: list[str]) -> tantivy.Query:
+        if len(tokens) == 1:
+            return self._term(field, tokens[0])
+        words: list[str | tuple[int, str]] = list(tokens)
+        return tantivy.Query.phrase_query(self._schema, field, words)
+
+    def _any_field_phrase(self, text: str) -> tantivy.Query | None:
+        tokens = self._text.analyze(text)
+        if not tokens:
+            return None
+        clauses = [(_SHOULD, self._phrase(field, tokens)) for field in TEXT_FIELDS]
+        return tantivy.Query.boolean_query(clauses)
+
+    def _ranked_words(self, words: tuple[str, ...]) -> list[tantivy.Query]:
+        tokens: list[str] = []
+        for word in words:
+            tokens.extend(self._words.analyze(word))
+        if not tokens and words:  # a query of stop words only: keep them
+            for word in words:
+                tokens.extend(self._text.analyze(word))
+        clauses: list[tantivy.Query] = []
+        for token in dict.fromkeys(tokens):
+            clauses.append(self._term("body", token))
+            if self.title_boost:
+                title = self._term("title", token)
+                clauses.append(tantivy.Query.boost_query(title, self.title_boost))
+        return clauses
+
+    def filter_clauses(self, filters: Filters) -> list[tuple[tantivy.Occur, tantivy.Query]]:
+        """Required clauses for the filters (empty when there are none)."""
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        for author in filters.authors:
+            tokens = self._person.analyze(author)
+            if tokens:
+                clauses.append((_MUST, self._phrase("authors", tokens)))
+        if filters.categories:
+            values = [self._category.analyze(c)[0] for c in filters.categories if c.strip()]
+            clauses.append(
+                (_MUST, tantivy.Query.term_set_query(self._schema, "categories", values))
+            )
+        if filters.published_from or filters.published_until:
+            dates = tantivy.Query.range_query(
+                self._schema,
+                "published",
+                tantivy.FieldType.Date,
+                filters.published_from,
+                filters.published_until,
+                include_upper=filters.published_until is None,
+            )
+            clauses.append((_MUST, dates))
+        return clauses
+
+    def restriction_clauses(self, query: ParsedQuery) -> list[tuple[tantivy.Occur, tantivy.Query]]:
+        """Filters, required phrases and exclusions: what every search mode must respect."""
+        clauses = self.filter_clauses(query.filters)
+        for phrase in query.phrases:
+            required = self._any_field_phrase(phrase)
+            if required is not None:
+                clauses.append((_MUST, required))
+        for text in query.excluded:
+            excluded = self._any_field_phrase(text)
+            if excluded is not None:
+                clauses.append((_MUST_NOT, excluded))
+        return clauses
+
+    def build_query(self, query: ParsedQuery) -> tantivy.Query:
+        clauses = self.restriction_clauses(query)
+        ranked = self._ranked_words(query.words)
+        if ranked:
+            either = tantivy.Query.boolean_query([(_SHOULD, clause) for clause in ranked])
+            # Quoted phrases already restrict the matches; otherwise at least one word must match.
+            clauses.append((_SHOULD if query.phrases else _MUST, either))
+        if not any(occur != _MUST_NOT for occur, _ in clauses):
+            clauses.append((_MUST, tantivy.Query.all_query()))
+        return tantivy.Query.boolean_query(clauses)
+
+    def search(
+        self, query: ParsedQuery, *, limit: int, offset: int = 0
+    ) -> tuple[list[KeywordHit], int]:
+        """The best `limit` hits after `offset`, and how many papers match in all."""
+        result = self._searcher.search(
+            self.build_query(query), limit=limit, offset=offset, count=True
+        )
+        return self._hits(result.hits), int(result.count or 0)  # type: ignore[attr-defined]
+
+    def _hits(self, hits: list[tuple[float, tantivy.DocAddress]]) -> list[KeywordHit]:
+        addresses = [address for _, address in hits]
+        keys = self._searcher.fast_field_values("key", addresses) if addresses else []
+        return [
+            KeywordHit(self._searcher.doc(address)["paper_id"][0], int(key or 0), float(score))
+            for (score, address), key in zip(hits, keys, strict=True)
+        ]
+
+    def _restricted(self, query: ParsedQuery) -> tantivy.Query:
+        clauses = self.restriction_clauses(query)
+        if not any(occur != _MUST_NOT for occur, _ in clauses):
+            clauses.append((_MUST, tantivy.Query.all_query()))
+        return tantivy.Query.boolean_query(clauses)
+
+    def matching_keys(self, query: ParsedQuery, *, cap: int) -> np.ndarray | None:
+        """Keys of every paper the query's restrictions admit, or None when more than `cap` do."""
+        result = self._searcher.search(self._restricted(query), limit=cap + 1, count=False)
+        if len(result.hits) > cap:
+            return None
+        addresses = [address for _, address in result.hits]
+        values = self._searcher.fast_field_values("key", addresses) if addresses else []
+        return np.asarray(values, dtype=np.uint64)
+
+    def admitted(self, query: ParsedQuery, keys: np.ndarray) -> np.ndarray:
+        """A mask over `keys`: which papers the query's restrictions admit."""
+        restricted = tantivy.Query.boolean_query(
+            [(_MUST, self._restricted(query)), (_MUST, self._key_set([int(k) for k in keys]))]
+        )
+        result = self._searcher.search(restricted, limit=max(1, len(keys)), count=False)
+        addresses = [address for _, address in result.hits]
+        found = self._searcher.fast_field_values("key", addresses) if addresses else []
+        return np.isin(keys, np.asarray(found, np.uint64))
+
+    def paper_ids_for(self, keys: list[int]) -> dict[int, str]:
+        """The paper id of each indexed key."""
+        if not keys:
+            return {}
+        result = self._searcher.search(self._key_set(keys), limit=len(keys), count=False)
+        addresses = [address for _, address in result.hits]
+        found = self._searcher.fast_field_values("key", addresses) if addresses else []
+        return {
+            int(key or 0): self._searcher.doc(address)["paper_id"][0]
+            for key, address in zip(found, addresses, strict=True)
+        }
+
+    def _key_set(self, keys: list[int]) -> tantivy.Query:
+        return tantivy.Query.term_set_query(self._schema, "key", keys)
+
+    def scores_for(self, query: ParsedQuery, keys: list[int]) -> dict[int, float]:
+        """BM25 scores of the given papers for `query` (0 for those that do not match)."""
+        if not keys:
+            return {}
+        restricted = tantivy.Query.boolean_query(
+            [
+                (_MUST, self.build_query(query)),
+                (_MUST, tantivy.Query.const_score_query(self._key_set(keys), 0.0)),
+            ]
+        )
+        result = self._searcher.search(restricted, limit=len(keys), count=False)
+        addresses = [address for _, address in result.hits]
+        found = self._searcher.fast_field_values("key", addresses) if addresses else []
+        return {
+            int(key or 0): float(score) for (score, _), key in zip(result.hits, found, strict=True)
+        }

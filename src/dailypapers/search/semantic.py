@@ -1,0 +1,145 @@
+"""Semantic search (read side): nearest neighbours in the HNSW graph plus the newest chunks.
+
+Filters work by candidate sets: when the filters admit few papers (up to `EXACT_FILTER_CAP`),
+their vectors are scored exactly; otherwise the graph is searched with more neighbours than
+asked for and the neighbours are checked against the filters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from usearch.index import Index as HnswIndex
+
+from dailypapers.index.vectors import VectorState, read_chunk
+
+EXACT_FILTER_CAP = 50_000
+OVERSAMPLE = 10
+MAX_NEIGHBOURS = 4000
+
+Admits = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True, slots=True)
+class VectorHit:
+    key: int
+    score: float
+
+
+class VectorSearcher:
+    """Searches one vectors directory: the HNSW graph, then the chunks embedded after it."""
+
+    def __init__(self, directory: Path, state: VectorState) -> None:
+        self.directory = directory
+        self.state = state
+        ann_path = directory / "ann.usearch"
+        self._ann = (
+            HnswIndex.restore(str(ann_path), view=True)
+            if state.ann_chunks and ann_path.exists()
+            else None
+        )
+        self._ann_chunks = state.ann_chunks if self._ann is not None else 0
+        self._delta_keys, self._delta_vectors = self._load_delta(state.chunks)
+
+    def _load_delta(self, chunks: int) -> tuple[np.ndarray, np.ndarray]:
+        keys: list[np.ndarray] = []
+        vectors: list[np.ndarray] = []
+        for number in range(self._ann_chunks + 1, chunks + 1):
+            chunk = read_chunk(self.directory, number)
+            keys.append(chunk.keys)
+            vectors.append(chunk.vectors.astype(np.float32))
+        if not keys:
+            return np.empty(0, np.uint64), np.empty((0, self.state.dimensions), np.float32)
+        all_keys = np.concatenate(keys)
+        all_vectors = np.concatenate(vectors)
+        unique, first = np.unique(all_keys[::-1], return_index=True)
+        latest = len(all_keys) - 1 - first
+        return unique, all_vectors[latest]
+
+    @property
+    def vectors(self) -> int:
+        ann = int(self._ann.size) if self._ann is not None else 0
+        return ann + len(self._delta_keys)
+
+    def vector_for(self, key: int) -> np.ndarray | None:
+        """The stored vector of one paper, or None if it is not embedded."""
+        position = np.searchsorted(self._delta_keys, np.uint64(key))
+        if position < len(self._delta_keys) and self._delta_keys[position] == key:
+            vector: np.ndarray = self._delta_vectors[position]
+            return vector
+        if self._ann is not None and self._ann.contains(key):
+            return np.asarray(self._ann.get(key, dtype="f32"), np.float32)
+        return None
+
+    def vectors_for(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(keys found, their vectors) for the given keys."""
+        found_keys: list[int] = []
+        found: list[np.ndarray] = []
+        in_delta = np.isin(keys, self._delta_keys)
+        if in_delta.any():
+            positions = np.searchsorted(self._delta_keys, keys[in_delta])
+            found_keys.extend(int(k) for k in keys[in_delta])
+            found.extend(self._delta_vectors[positions])
+        rest = keys[~in_delta]
+        if self._ann is not None and len(rest):
+            present = np.asarray(self._ann.contains(rest), bool)
+            rest = rest[present]
+            if len(rest):
+                found_keys.extend(int(k) for k in rest)
+                found.extend(np.asarray(self._ann.get(rest, dtype="f32"), np.float32))
+        if not found:
+            return np.empty(0, np.uint64), np.empty((0, self.state.dimensions), np.float32)
+        return np.asarray(found_keys, np.uint64), np.vstack(found)
+
+    def search(
+        self,
+        query: np.ndarray,
+        *,
+        limit: int,
+        candidates: np.ndarray | None = None,
+        admits: Admits | None = None,
+        exclude: int | None = None,
+    ) -> list[VectorHit]:
+        """The `limit` nearest papers; restricted to `candidates` keys, or checked by `admits`."""
+        if candidates is not None:
+            keys, vectors = self.vectors_for(candidates)
+            return _top(keys, vectors @ query, limit, exclude)
+        wanted = limit + (1 if exclude is not None else 0)
+        neighbours = min(MAX_NEIGHBOURS, wanted * OVERSAMPLE) if admits else wanted
+        keys, scores = self._nearest(query, neighbours)
+        if admits is not None and len(keys):
+            allowed = admits(keys)
+            keys, scores = keys[allowed], scores[allowed]
+        return _top(keys, scores, limit, exclude)
+
+    def _nearest(self, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        keys = [np.empty(0, np.uint64)]
+        scores = [np.empty(0, np.float32)]
+        if self._ann is not None and self._ann.size:
+            matches = self._ann.search(query, count)
+            ann_keys = np.asarray(matches.keys, np.uint64)
+            fresh = ~np.isin(ann_keys, self._delta_keys)  # superseded by a newer chunk
+            keys.append(ann_keys[fresh])
+            scores.append(1.0 - np.asarray(matches.distances, np.float32)[fresh])
+        if len(self._delta_keys):
+            delta_scores = self._delta_vectors @ query
+            top = np.argsort(-delta_scores)[:count]
+            keys.append(self._delta_keys[top])
+            scores.append(delta_scores[top])
+        return np.concatenate(keys), np.concatenate(scores)
+
+
+def _top(keys: np.ndarray, scores: np.ndarray, limit: int, exclude: int | None) -> list[VectorHit]:
+    order = np.argsort(-scores, kind="stable")
+    hits: list[VectorHit] = []
+    for position in order:
+        key = int(keys[position])
+        if key == exclude:
+            continue
+        hits.append(VectorHit(key, float(scores[position])))
+        if len(hits) == limit:
+            break
+    return hits

@@ -1,0 +1,255 @@
+"""Search service: the functions the CLI and the web API call.
+
+`Searcher` holds the open indexes of one data directory and notices when they change (a
+keyword commit, a new vector chunk, a rebuilt version), so a long-running server sees fresh
+papers without restarting.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import sqlalchemy as sa
+
+from dailypapers.config import Settings
+from dailypapers.index.embeddings import Embedder, document_text, load_embedder
+from dailypapers.index.keys import paper_key
+from dailypapers.index.keyword import update_keyword_index
+from dailypapers.index.layout import IndexLayout
+from dailypapers.index.vectors import VectorState
+from dailypapers.models import Paper, SearchHit, SearchResults
+from dailypapers.search.fusion import DEFAULT_KEYWORD_WEIGHT, convex_fusion
+from dailypapers.search.keyword import KeywordSearcher
+from dailypapers.search.query import Filters, ParsedQuery, QueryError, parse_query
+from dailypapers.search.semantic import EXACT_FILTER_CAP, VectorSearcher
+from dailypapers.store.papers import get_paper, get_papers
+
+SearchMode = Literal["keyword", "semantic", "hybrid"]
+SEARCH_MODES: tuple[SearchMode, ...] = ("keyword", "semantic", "hybrid")
+MAX_LIMIT = 100
+MAX_OFFSET = 1000
+HYBRID_CANDIDATES = 100
+# (paper id, score, keyword score, semantic score)
+Scored = tuple[str, float, float | None, float | None]
+RELOAD_INTERVAL_S = 1.0
+
+
+class SearchUnavailable(RuntimeError):
+    """The index a search needs has not been built yet; the message says what to run."""
+
+
+class PaperNotFound(LookupError):
+    """No stored paper has the given id."""
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise QueryError(f"offset must be between 0 and {MAX_OFFSET}, not {offset}")
+
+
+class Searcher:
+    """Keyword, semantic and hybrid search over one store and its indexes."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        keyword_weight: float = DEFAULT_KEYWORD_WEIGHT,
+    ) -> None:
+        self.engine = engine
+        self.layout = IndexLayout.under(settings.home)
+        self.keyword_weight = keyword_weight
+        self._embedder_name = settings.embedding_model
+        self._embedder = embedder
+        self._keyword: KeywordSearcher | None = None
+        self._vectors: VectorSearcher | None = None
+        self._vectors_stamp: tuple[Path, float] | None = None
+        self._checked_at = 0.0
+
+    # -- index handles -------------------------------------------------------------------
+
+    def refresh(self) -> int:
+        """Index papers changed since the last sync, unless another process is writing the
+        index now; returns how many were indexed."""
+        with self.layout.writer_lock(wait=False) as acquired:
+            if not acquired:
+                return 0
+            indexed = update_keyword_index(self.engine, self.layout)
+        self._checked_at = 0.0
+        return indexed
+
+    def _keyword_searcher(self) -> KeywordSearcher:
+        now = time.monotonic()
+        if self._keyword is not None and now - self._checked_at < RELOAD_INTERVAL_S:
+            return self._keyword
+        self._checked_at = now
+        live = self.layout.live("keyword")
+        if live is None:
+            raise SearchUnavailable("the keyword index is not built: run `dailypapers index build`")
+        if self._keyword is None or self._keyword.directory != live:
+            self._keyword = KeywordSearcher(live)
+        else:
+            self._keyword.reload()
+        return self._keyword
+
+    def _vector_searcher(self) -> VectorSearcher | None:
+        live = self.layout.live("vectors")
+        if live is None:
+            return None
+        try:
+            stamp = (live, (live / "state.json").stat().st_mtime)
+        except FileNotFoundError:
+            return None
+        if self._vectors is None or self._vectors_stamp != stamp:
+            state = VectorState.read(live)
+            if state is None or state.chunks == 0:
+                return None
+            self._vectors = VectorSearcher(live, state)
+            self._vectors_stamp = stamp
+        return self._vectors
+
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self._embedder_name)
+        return self._embedder
+
+    # -- searching -----------------------------------------------------------------------
+
+    def search(
+        self,
+        text: str,
+        *,
+        mode: SearchMode = "hybrid",
+        limit: int = 10,
+        offset: int = 0,
+        filters: Filters | None = None,
+    ) -> SearchResults:
+        """One page of results for a search box query. Raises QueryError for a bad query."""
+        _check_page(limit, offset)
+        if mode not in SEARCH_MODES:
+            raise QueryError(f"mode must be one of {', '.join(SEARCH_MODES)}, not {mode!r}")
+        query = parse_query(text)
+        if filters is not None:
+            query = query.with_filters(filters)
+        keyword = self._keyword_searcher()
+        results = SearchResults(query=query.text, mode=mode, hits=[], offset=offset, limit=limit)
+        vectors = self._vector_searcher() if mode != "keyword" else None
+        if mode != "keyword" and not query.semantic_text:
+            results.notices.append("no words to compare by meaning: ranked by keywords")
+            mode = "keyword"
+        elif mode != "keyword" and vectors is None:
+            if mode == "semantic":
+                raise SearchUnavailable("no papers are embedded yet: run `dailypapers index build`")
+            results.notices.append("semantic index not built yet: ranked by keywords only")
+            mode = "keyword"
+        if mode == "keyword":
+            hits, total = keyword.search(query, limit=limit, offset=offset)
+            results.total = total
+            scored: list[Scored] = [(h.paper_id, h.score, h.score, None) for h in hits]
+        else:
+            assert vectors is not None
+            scored = self._ranked(query, keyword, vectors, mode, offset + limit)[offset:]
+        results.hits = self._with_papers(scored)
+        return results
+
+    def _ranked(
+        self,
+        query: ParsedQuery,
+        keyword: KeywordSearcher,
+        vectors: VectorSearcher,
+        mode: SearchMode,
+        wanted: int,
+    ) -> list[Scored]:
+        vector = self.embedder().encode([query.semantic_text])[0]
+        depth = max(wanted, HYBRID_CANDIDATES) if mode == "hybrid" else wanted
+        semantic = self._semantic_hits(query, keyword, vectors, vector, depth)
+        if mode == "semantic":
+            ids = keyword.paper_ids_for([key for key, _ in semantic])
+            return [(ids[key], score, None, score) for key, score in semantic if key in ids]
+        keyword_hits, _ = keyword.search(query, limit=depth)
+        keys = list(dict.fromkeys([hit.key for hit in keyword_hits] + [k for k, _ in semantic]))
+        bm25 = keyword.scores_for(query, keys)
+        found_keys, found_vectors = vectors.vectors_for(np.asarray(keys, np.uint64))
+        cosine = dict(zip(found_keys.tolist(), (found_vectors @ vector).tolist(), strict=True))
+        ids = keyword.paper_ids_for(keys)
+        fused = convex_fusion(
+            {ids[k]: bm25.get(k, 0.0) for k in keys if k in ids},
+            {ids[k]: cosine[k] for k in keys if k in ids and k in cosine},
+            keyword_weight=self.keyword_weight,
+        )
+        by_id = {ids[k]: k for k in keys if k in ids}
+        return [
+            (paper_id, score, bm25.get(by_id[paper_id], 0.0), cosine.get(by_id[paper_id]))
+            for paper_id, score in fused[:wanted]
+        ]
+
+    def _semantic_hits(
+        self,
+        query: ParsedQuery,
+        keyword: KeywordSearcher,
+        vectors: VectorSearcher,
+        vector: np.ndarray,
+        limit: int,
+    ) -> list[tuple[int, float]]:
+        restricted = bool(query.phrases or query.excluded or query.filters.active)
+        candidates = keyword.matching_keys(query, cap=EXACT_FILTER_CAP) if restricted else None
+        hits = vectors.search(
+            vector,
+            limit=limit,
+            candidates=candidates,
+            admits=(lambda keys: keyword.admitted(query, keys)) if restricted else None,
+        )
+        return [(hit.key, hit.score) for hit in hits]
+
+    def _with_papers(self, scored: list[Scored]) -> list[SearchHit]:
+        papers = get_papers(self.engine, paper_ids=[paper_id for paper_id, *_ in scored])
+        return [
+            SearchHit(papers[paper_id], score, keyword_score, semantic_score)
+            for paper_id, score, keyword_score, semantic_score in scored
+            if paper_id in papers
+        ]
+
+    def similar(self, paper_id: str, *, limit: int = 10) -> list[SearchHit]:
+        """Papers closest in meaning to one paper (by keywords before it is embedded)."""
+        _check_page(limit, 0)
+        paper = get_paper(self.engine, paper_id=paper_id)
+        if paper is None:
+            raise PaperNotFound(f"no paper with id {paper_id!r}")
+        keyword = self._keyword_searcher()
+        vectors = self._vector_searcher()
+        key = paper_key(paper.paper_id)
+        if vectors is None:
+            return self._similar_by_keywords(keyword, paper, limit)
+        vector = vectors.vector_for(key)
+        if vector is None:
+            vector = self.embedder().encode([document_text(paper.title, paper.abstract)])[0]
+        hits = vectors.search(vector, limit=limit, exclude=key)
+        ids = keyword.paper_ids_for([hit.key for hit in hits])
+        scored: list[Scored] = [(ids[h.key], h.score, None, h.score) for h in hits if h.key in ids]
+        return self._with_papers(scored)
+
+    def _similar_by_keywords(
+        self, keyword: KeywordSearcher, paper: Paper, limit: int
+    ) -> list[SearchHit]:
+        query = ParsedQuery(text=paper.title, words=tuple(paper.title.split()))
+        hits, _ = keyword.search(query, limit=limit + 1)
+        scored: list[Scored] = [
+            (h.paper_id, h.score, h.score, None) for h in hits if h.paper_id != paper.paper_id
+        ]
+        return self._with_papers(scored[:limit])
+
+
+def search_papers(
+    engine: sa.Engine, settings: Settings, text: str, **options: object
+) -> SearchResults:
+    """One-shot search (the CLI's): sync the keyword index, then search."""
+    searcher = Searcher(engine, settings)
+    searcher.refresh()
+    return searcher.search(text, **options)  # type: ignore[arg-type]

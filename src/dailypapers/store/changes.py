@@ -1,0 +1,87 @@
+"""Reads for the index updaters: papers changed since a time, in modification order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from dailypapers.dates import as_utc
+from dailypapers.store.schema import papers
+
+_INDEX_COLUMNS = (
+    papers.c.paper_id,
+    papers.c.title,
+    papers.c.abstract,
+    papers.c.authors,
+    papers.c.categories,
+    papers.c.published,
+    papers.c.modified_at,
+)
+
+
+@dataclass(slots=True, frozen=True)
+class IndexRow:
+    """The fields of a paper that the search indexes hold."""
+
+    paper_id: str
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    published: datetime | None
+    modified_at: datetime
+
+
+def _index_row(db_row: Sequence[Any]) -> IndexRow:
+    paper_id, title, abstract, authors, categories, published, modified_at = db_row
+    assert isinstance(modified_at, datetime)
+    return IndexRow(
+        paper_id=str(paper_id),
+        title=str(title),
+        abstract=str(abstract),
+        authors=orjson.loads(str(authors)),
+        categories=orjson.loads(str(categories)),
+        published=as_utc(published) if isinstance(published, datetime) else None,
+        modified_at=as_utc(modified_at),
+    )
+
+
+def _modified_bound(engine: sa.Engine, value: datetime) -> Any:
+    """`value` as the papers table stores it. SQLite keeps datetimes as text in the form the
+    bulk writer's adapter produces (`isoformat(" ")`); binding that same text keeps the
+    comparison exact (SQLAlchemy's own format differs in the offset and the microseconds)."""
+    if engine.dialect.name == "sqlite":
+        return sa.literal(as_utc(value).isoformat(" "), sa.String())
+    return value
+
+
+def iter_changed_papers(
+    engine: sa.Engine, *, since: datetime | None, batch_size: int = 2000
+) -> Iterator[list[IndexRow]]:
+    """Papers modified at or after `since` (all when None), oldest change first, in batches."""
+    query = sa.select(*_INDEX_COLUMNS).order_by(papers.c.modified_at, papers.c.paper_id)
+    if since is not None:
+        query = query.where(papers.c.modified_at >= _modified_bound(engine, since))
+    with engine.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
+        for partition in result.partitions(batch_size):
+            yield [_index_row(db_row) for db_row in partition]
+
+
+def count_changed_papers(
+    engine: sa.Engine, *, since: datetime | None, inclusive: bool = True
+) -> int:
+    """How many papers `iter_changed_papers` would yield (with `inclusive` off: changed strictly
+    after `since`)."""
+    query = sa.select(sa.func.count()).select_from(papers)
+    if since is not None:
+        bound = _modified_bound(engine, since)
+        newer = papers.c.modified_at >= bound if inclusive else papers.c.modified_at > bound
+        query = query.where(newer)
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
