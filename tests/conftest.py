@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from dailypapers.config import Settings, load_settings
+from dailypapers.index.embeddings import Embedder, load_embedder
 from dailypapers.store.engine import open_store
 from tests.pg_server import PostgresServer, find_pg_bindir
 
@@ -78,3 +79,9 @@ def engine(settings: Settings) -> Iterator[sa.Engine]:
     store = open_store(settings)
     yield store
     store.dispose()
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Embedder:
+    """The default embedding model, loaded once (from site-packages, no download)."""
+    return load_embedder("all-minilm-l6-v2")

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from dailypapers.config import Settings, load_settings
 from dailypapers.harvest.http import HarvestError, PoliteClient, client_from_settings
+from dailypapers.index.build import sync_keyword_index
 from dailypapers.ingest.files import ImportOptions, expand_paths, import_paths
 from dailypapers.ingest.harvesting import (
     OaiHarvest,
@@ -108,6 +109,15 @@ def _report(summary: ImportSummary, *, as_json: bool) -> None:
         )
 
 
+def _sync_keyword_index(engine: sa.Engine, settings: Settings) -> None:
+    """Make what was just stored keyword-searchable at once (embedding is `index build`'s)."""
+    indexed = sync_keyword_index(engine, settings)
+    if indexed is None:
+        logging.getLogger("dailypapers").info("the index builder running now will index them")
+    elif indexed:
+        logging.getLogger("dailypapers").info("keyword index: %d papers indexed", indexed)
+
+
 @main.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
@@ -148,6 +158,7 @@ def import_command(
         ) as bar,
     ):
         summary = import_paths(engine, files, options, now=now, on_read=bar.update)
+        _sync_keyword_index(engine, settings)
     _report(summary, as_json=as_json)
     sys.exit(EXIT_PARTIAL if summary.failed else EXIT_OK)
 
@@ -282,7 +293,9 @@ def _run_harvest(settings: Settings, interval_s: float, job: HarvestJob, as_json
         except HarvestError as error:
             click.echo(f"error: {error}", err=True)
             click.echo("pages stored before the failure are kept; rerun to resume", err=True)
+            _sync_keyword_index(engine, settings)
             sys.exit(EXIT_UPSTREAM)
+        _sync_keyword_index(engine, settings)
     _report(summary, as_json=as_json)
     sys.exit(EXIT_PARTIAL if summary.failed else EXIT_OK)
 

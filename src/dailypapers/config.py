@@ -74,6 +74,12 @@ class Settings(BaseSettings):
             "every paper into a new vector index (the old one serves until that is complete)."
         ),
     )
+    embedding_chunk_rows: int = Field(
+        default=4096,
+        ge=16,
+        le=100_000,
+        description="Papers embedded per chunk file; an interrupted build loses at most one chunk.",
+    )
     contact_email: str = Field(
         default="",
         description="Sent in the User-Agent of harvest requests so upstream can reach you.",

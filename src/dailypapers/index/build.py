@@ -87,6 +87,7 @@ def build_indexes(
                 on_total=lambda total: hooks.stage("embedding", total),
                 on_progress=hooks.advance,
                 should_stop=lambda: _should_pause(state, should_stop),
+                chunk_rows=settings.embedding_chunk_rows,
             )
             if state.chunks > state.ann_chunks:
                 hooks.stage("vector index", None)
@@ -96,6 +97,16 @@ def build_indexes(
         if finished and not live:
             layout.publish("vectors", directory)
     return BuildReport(indexed, state.vectors - before, state.vectors, finished)
+
+
+def sync_keyword_index(engine: sa.Engine, settings: Settings) -> int | None:
+    """Index papers changed since the last sync; None when another process is writing the
+    indexes (it will pick the changes up)."""
+    layout = IndexLayout.under(settings.home)
+    with layout.writer_lock(wait=False) as acquired:
+        if not acquired:
+            return None
+        return update_keyword_index(engine, layout)
 
 
 def _should_pause(state: VectorState, should_stop: Callable[[], bool] | None) -> bool:

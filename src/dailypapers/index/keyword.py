@@ -152,7 +152,7 @@ def _apply_changes(
     for batch in iter_changed_papers(engine, since=since):
         for row in batch:
             if not fresh:
-                writer.delete_documents("key", paper_key(row.paper_id))
+                writer.delete_documents_by_term("paper_id", row.paper_id)
             writer.add_document(_document(row))
         newest = batch[-1].modified_at
         pending += len(batch)

@@ -158,6 +158,7 @@ def embed_pending(
     on_total: Callable[[int], None] | None = None,
     on_progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> bool:
     """Embed every paper whose text changed since the watermark, one chunk at a time.
 
@@ -170,12 +171,12 @@ def embed_pending(
     known_keys, known_hashes = latest_hashes(directory, state.chunks)
     pending: list[tuple[int, int, str]] = []
     newest = state.watermark
-    for batch in iter_changed_papers(engine, since=since, batch_size=CHUNK_ROWS):
+    for batch in iter_changed_papers(engine, since=since, batch_size=chunk_rows):
         pending.extend(_needs_embedding(batch, known_keys, known_hashes))
         newest = batch[-1].modified_at
-        while len(pending) >= CHUNK_ROWS:
-            _flush(directory, state, embedder, pending[:CHUNK_ROWS], None)
-            pending = pending[CHUNK_ROWS:]
+        while len(pending) >= chunk_rows:
+            _flush(directory, state, embedder, pending[:chunk_rows], None)
+            pending = pending[chunk_rows:]
         if not pending:
             state.watermark = newest
             state.write(directory)
@@ -243,20 +244,20 @@ def open_vector_directory(
 ) -> tuple[Path, VectorState, bool]:
     """The vectors directory to embed into, its state, and whether it is live already.
 
-    The live directory is used when it was made by this model. Otherwise (a new model, or
-    `rebuild`) a new version is built beside the live one and published when complete; an
-    interrupted rebuild is resumed. The very first build is published at once, so papers
+    An interrupted rebuild for this model is resumed first; otherwise the live directory is
+    used when this model made it. Otherwise (a new model, or `rebuild`) a new version is built
+    beside the live one and published when complete. The very first build is published at once, so papers
     become semantically searchable as they are embedded.
     """
     live = layout.live("vectors")
-    state = VectorState.read(live) if live is not None else None
-    if not rebuild and live is not None and state is not None and state.model == embedder.name:
-        return live, state, True
     building = layout.building("vectors")
     if not rebuild and building is not None:
         resumed = VectorState.read(building)
         if resumed is not None and resumed.model == embedder.name:
             return building, resumed, False
+    state = VectorState.read(live) if live is not None else None
+    if not rebuild and live is not None and state is not None and state.model == embedder.name:
+        return live, state, True
     directory = layout.new_version("vectors")
     state = VectorState(model=embedder.name, dimensions=embedder.dimensions)
     state.write(directory)

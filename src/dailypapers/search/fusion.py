@@ -25,15 +25,16 @@ def convex_fusion(
 ) -> list[tuple[str, float]]:
     """Rank by w * keyword + (1 - w) * semantic, each min-max normalised over the candidates.
 
-    A candidate missing from one side gets that side's lowest normalised score (0).
+    A candidate missing from `keyword` matched no query word and scores 0 there. One missing
+    from `semantic` has no vector yet (not embedded), so its keyword score stands in for both.
     """
     keyword_norm = _min_max(keyword)
     semantic_norm = _min_max(semantic)
-    fused = {
-        key: keyword_weight * keyword_norm.get(key, 0.0)
-        + (1.0 - keyword_weight) * semantic_norm.get(key, 0.0)
-        for key in keyword_norm.keys() | semantic_norm.keys()
-    }
+    fused = {}
+    for key in keyword_norm.keys() | semantic_norm.keys():
+        lexical = keyword_norm.get(key, 0.0)
+        meaning = semantic_norm.get(key, lexical)
+        fused[key] = keyword_weight * lexical + (1.0 - keyword_weight) * meaning
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
 

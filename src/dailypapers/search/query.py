@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 MAX_QUERY_CHARS = 1000
 
-_TOKEN = re.compile(r'(-?)(?:(\w+):)?(?:"([^"]*)"?|(\S+))')
+_TOKEN = re.compile(r'(-?)(?:(\w+):)?(?:"([^"]*)"?|(\S*))')
 _FILTER_NAMES = {
     "author": "author",
     "au": "author",

@@ -15,9 +15,9 @@ import numpy as np
 import sqlalchemy as sa
 
 from dailypapers.config import Settings
+from dailypapers.index.build import sync_keyword_index
 from dailypapers.index.embeddings import Embedder, document_text, load_embedder
 from dailypapers.index.keys import paper_key
-from dailypapers.index.keyword import update_keyword_index
 from dailypapers.index.layout import IndexLayout
 from dailypapers.index.vectors import VectorState
 from dailypapers.models import Paper, SearchHit, SearchResults
@@ -64,6 +64,7 @@ class Searcher:
         keyword_weight: float = DEFAULT_KEYWORD_WEIGHT,
     ) -> None:
         self.engine = engine
+        self.settings = settings
         self.layout = IndexLayout.under(settings.home)
         self.keyword_weight = keyword_weight
         self._embedder_name = settings.embedding_model
@@ -78,12 +79,9 @@ class Searcher:
     def refresh(self) -> int:
         """Index papers changed since the last sync, unless another process is writing the
         index now; returns how many were indexed."""
-        with self.layout.writer_lock(wait=False) as acquired:
-            if not acquired:
-                return 0
-            indexed = update_keyword_index(self.engine, self.layout)
+        indexed = sync_keyword_index(self.engine, self.settings)
         self._checked_at = 0.0
-        return indexed
+        return indexed or 0
 
     def _keyword_searcher(self) -> KeywordSearcher:
         now = time.monotonic()

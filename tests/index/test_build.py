@@ -1,0 +1,231 @@
+"""Index builds: freshness, resuming after a crash, atomic swaps, no duplicates."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from dailypapers.config import Settings, load_settings
+from dailypapers.index.build import build_indexes, index_status
+from dailypapers.index.embeddings import Embedder
+from dailypapers.index.layout import IndexLayout
+from dailypapers.index.vectors import VectorState
+from dailypapers.search.service import Searcher
+from dailypapers.store.engine import open_store
+from tests.search.conftest import import_files
+
+
+class Crash(RuntimeError):
+    """Stands for the process dying in the middle of a build."""
+
+
+class CrashingEmbedder:
+    """The real model, but the process 'dies' on the n-th batch it is given."""
+
+    def __init__(self, inner: Embedder, crash_on_call: int) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dimensions = inner.dimensions
+        self.calls = 0
+        self.crash_on_call = crash_on_call
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.calls += 1
+        if self.calls == self.crash_on_call:
+            raise Crash("killed while embedding")
+        return self.inner.encode(texts)
+
+
+def _snapshot(shared_data: Path) -> Path:
+    return shared_data / "kaggle-arxiv-snapshot" / "arxiv-metadata-oai-snapshot.sample200.json"
+
+
+def _new_paper(tmp_path: Path, paper_id: str, title: str, abstract: str) -> Path:
+    path = tmp_path / f"{paper_id}.jsonl"
+    path.write_bytes(orjson.dumps({"id": paper_id, "title": title, "abstract": abstract}) + b"\n")
+    return path
+
+
+def _settings(tmp_path: Path, database_url: str | None = None, **extra: object) -> Settings:
+    return load_settings({}, home=tmp_path / "home", database_url=database_url, **extra)
+
+
+def test_imported_papers_are_keyword_searchable_at_once_then_semantically(
+    settings: Settings, shared_data: Path, minilm: Embedder, tmp_path: Path
+) -> None:
+    engine = open_store(settings)
+    import_files(engine, [_snapshot(shared_data)])
+    build_indexes(engine, settings, embedder=minilm)
+    searcher = Searcher(engine, settings, embedder=minilm)
+    new = _new_paper(
+        tmp_path,
+        "2611.00001",
+        "Zebrafish fin regeneration under microgravity",
+        "We study how zebrafish regrow fins on the International Space Station.",
+    )
+    import_files(engine, [new], "generic")
+    assert searcher.refresh() >= 1
+    hits = searcher.search("zebrafish regeneration", mode="keyword").hits
+    assert [hit.paper_id for hit in hits] == ["2611.00001"]
+    # Not embedded yet: hybrid still finds it by keywords, semantic search cannot yet.
+    assert "2611.00001" in [h.paper_id for h in searcher.search("zebrafish", mode="hybrid").hits]
+    semantic = searcher.search("fish growing back fins in space", mode="semantic", limit=3)
+    assert "2611.00001" not in [hit.paper_id for hit in semantic.hits]
+    assert index_status(engine, settings).changed_since_embedding == 1
+    build_indexes(engine, settings, embedder=minilm)
+    semantic = searcher.search("fish growing back fins in space", mode="semantic", limit=3)
+    assert semantic.hits[0].paper_id == "2611.00001"
+    status = index_status(engine, settings)
+    assert (status.papers, status.vectors, status.changed_since_embedding) == (201, 201, 0)
+    assert status.keyword_documents == 201  # re-indexed papers replace their old documents
+    engine.dispose()
+
+
+def test_crash_mid_embedding_resumes_without_duplicates(
+    shared_data: Path, minilm: Embedder, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path, embedding_chunk_rows=32)
+    engine = open_store(settings)
+    import_files(engine, [_snapshot(shared_data)])
+    with pytest.raises(Crash):
+        build_indexes(engine, settings, embedder=CrashingEmbedder(minilm, crash_on_call=3))
+    layout = IndexLayout.under(settings.home)
+    live = layout.live("vectors")
+    assert live is not None
+    state = VectorState.read(live)
+    assert state is not None and state.vectors == 64  # two whole chunks survived
+    # Search works on what is there: keywords for all, meaning for the embedded part.
+    searcher = Searcher(engine, settings, embedder=minilm)
+    assert searcher.search("graph decompositions", mode="keyword").hits[0].paper_id == "0704.0002"
+    assert searcher.search("black holes", mode="semantic").hits
+    report = build_indexes(engine, settings, embedder=minilm)
+    assert report.complete and report.embedded == 200 - 64
+    state = VectorState.read(live)
+    assert state is not None and (state.vectors, state.ann_vectors) == (200, 200)
+    assert build_indexes(engine, settings, embedder=minilm).embedded == 0
+    engine.dispose()
+
+
+def test_leftovers_of_a_crash_are_ignored_and_cleaned(
+    shared_data: Path, minilm: Embedder, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path)
+    engine = open_store(settings)
+    import_files(engine, [_snapshot(shared_data)])
+    build_indexes(engine, settings, embedder=minilm)
+    layout = IndexLayout.under(settings.home)
+    vectors = layout.live("vectors")
+    assert vectors is not None
+    # What a crash at the worst moments leaves: a half-written keyword version, a chunk that
+    # was never renamed into place, a torn graph file, a torn CURRENT.json temporary.
+    (layout.root / "keyword-99").mkdir()
+    (layout.root / "keyword-99" / "meta.json").write_text("{")
+    (vectors / "chunk-000099.tmp").mkdir()
+    (vectors / "chunk-000099.tmp" / "keys.npy").write_bytes(b"\x93NUMPY")
+    (vectors / "ann.usearch.tmp").write_bytes(b"torn")
+    (layout.root / ".CURRENT.json.tmp").write_text('{"keyword": "keyword-99"')
+    searcher = Searcher(engine, settings, embedder=minilm)
+    assert searcher.search("graph decompositions", mode="hybrid").hits[0].paper_id == "0704.0002"
+    build_indexes(engine, settings, embedder=minilm, rebuild=True)
+    assert not (layout.root / "keyword-99").exists()
+    live = layout.live("keyword")
+    assert live is not None and live.name != "keyword-1"
+    assert searcher.search("graph decompositions", mode="hybrid").hits[0].paper_id == "0704.0002"
+    engine.dispose()
+
+
+def test_rebuild_keeps_serving_the_old_vectors_until_complete(
+    shared_data: Path, minilm: Embedder, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path, embedding_chunk_rows=50)
+    engine = open_store(settings)
+    import_files(engine, [_snapshot(shared_data)])
+    build_indexes(engine, settings, embedder=minilm)
+    layout = IndexLayout.under(settings.home)
+    old = layout.live("vectors")
+    with pytest.raises(Crash):
+        build_indexes(engine, settings, embedder=CrashingEmbedder(minilm, 2), rebuild=True)
+    assert layout.live("vectors") == old  # the interrupted rebuild is not live
+    building = layout.building("vectors")
+    assert building is not None and building != old
+    searcher = Searcher(engine, settings, embedder=minilm)
+    assert len(searcher.search("black holes", mode="semantic", limit=100).hits) == 100
+    build_indexes(engine, settings, embedder=minilm)  # resumes the rebuild and publishes it
+    assert layout.live("vectors") == building and old is not None and not old.exists()
+    engine.dispose()
+
+
+def test_killed_build_process_resumes(shared_data: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    environment = {
+        **os.environ,
+        "DAILYPAPERS_HOME": str(home),
+        "DAILYPAPERS_EMBEDDING_CHUNK_ROWS": "16",
+    }
+    command = [sys.executable, "-m", "dailypapers", "-q"]
+    subprocess.run(
+        [*command, "import", str(_snapshot(shared_data))],
+        env=environment,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    build = subprocess.Popen(
+        [*command, "index", "build"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not list(home.glob("index/vectors-*/chunk-000002")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    build.send_signal(signal.SIGKILL)
+    build.wait(timeout=30)
+    done = subprocess.run(
+        [*command, "index", "build", "--json"],
+        env=environment,
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
+    report = orjson.loads(done.stdout)
+    assert report["complete"] and report["vectors"] == 200
+    assert 0 < report["embedded"] < 200  # the chunks written before the kill were kept
+    status = subprocess.run(
+        [*command, "index", "status", "--json"],
+        env=environment,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    assert orjson.loads(status.stdout)["changed_since_embedding"] == 0
+    shutil.rmtree(home)
+
+
+def test_changed_text_is_embedded_again(
+    settings: Settings, minilm: Embedder, tmp_path: Path
+) -> None:
+    engine = open_store(settings)
+    first = _new_paper(tmp_path, "2611.00002", "Coral reefs", "Bleaching of coral reefs.")
+    import_files(engine, [first])
+    build_indexes(engine, settings, embedder=minilm)
+    later = _new_paper(tmp_path, "2611.00002", "Volcanic ash", "Ash clouds and jet engines.")
+    time.sleep(0.01)
+    import_files(engine, [later], "generic")
+    assert build_indexes(engine, settings, embedder=minilm).embedded == 1
+    searcher = Searcher(engine, settings, embedder=minilm)
+    hit = searcher.search("volcano eruption aviation", mode="semantic", limit=1).hits[0]
+    assert hit.paper.title == "Volcanic ash" and hit.semantic_score and hit.semantic_score > 0.3
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("select count(*) from papers")).scalar_one() == 1
+    engine.dispose()
