@@ -34,6 +34,7 @@ from dailypapers.ingest.files import ImportOptions, import_paths
 from dailypapers.search.fusion import reciprocal_rank_fusion
 from dailypapers.search.service import Searcher, SearchMode
 from dailypapers.store.engine import open_store
+from dailypapers.store.papers import count_papers
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "scifact"
 WEIGHTS = [round(0.05 * step, 2) for step in range(21)]
@@ -49,12 +50,14 @@ class CachedEmbedder:
         self.dimensions = inner.dimensions
         self._cache: dict[str, np.ndarray] = {}
         self.seconds = 0.0
+        self.texts = 0
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if len(texts) != 1:
             started = time.perf_counter()
             vectors = self.inner.encode(texts)
             self.seconds += time.perf_counter() - started
+            self.texts += len(texts)
             return vectors
         if texts[0] not in self._cache:
             self._cache[texts[0]] = self.inner.encode(texts)[0]
@@ -120,7 +123,8 @@ def prepare(home: Path, corpus: Path, embedder: Embedder) -> tuple[Searcher, dic
     build_indexes(engine, settings, embedder=embedder)
     built = time.perf_counter() - started
     searcher = Searcher(engine, settings, embedder=embedder)
-    return searcher, {"import_s": imported, "index_s": built, "papers": summary.imported}
+    papers = count_papers(engine)
+    return searcher, {"import_s": imported, "index_s": built, "papers": papers}
 
 
 def evaluate(args: argparse.Namespace) -> dict[str, object]:
@@ -132,6 +136,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, object]:
     test = load_qrels(SCIFACT / "qrels" / "test.tsv")
     corpus = SCIFACT / "corpus.jsonl"
     with tempfile.TemporaryDirectory() as scratch:
+        home = args.home or Path(scratch) / "home"
         if args.smoke:
             test = dict(list(test.items())[:20])
             train = dict(list(train.items())[:20])
@@ -141,8 +146,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, object]:
             corpus = Path(scratch) / "corpus.jsonl"
             corpus.write_bytes(b"\n".join(dict.fromkeys(keep)) + b"\n")
         embedder = CachedEmbedder(load_embedder(args.model))
-        searcher, timings = prepare(Path(scratch) / "home", corpus, embedder)
-        timings["embed_docs_per_s"] = timings["papers"] / embedder.seconds
+        searcher, timings = prepare(home, corpus, embedder)
+        if embedder.seconds:
+            timings["embed_docs_per_s"] = embedder.texts / embedder.seconds
         results: dict[str, object] = {"timings": timings}
         runs: dict[str, dict[str, dict[str, list[str]]]] = {"train": {}, "test": {}}
         latency: dict[str, float] = {}
@@ -186,6 +192,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
     parser.add_argument("--model", default="all-minilm-l6-v2")
     parser.add_argument("--json-out", type=Path)
+    parser.add_argument("--home", type=Path, help="keep the store and indexes here (reused)")
     args = parser.parse_args()
     if not SCIFACT.exists():
         sys.exit(f"SciFact not found at {SCIFACT}")

@@ -28,3 +28,32 @@ def test_import_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
     if find_pg_bindir() is not None:
         assert "postgres" in databases
     assert all(row["papers_per_s_median"] > 0 for row in rows)
+
+
+@pytest.mark.slow
+def test_quality_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
+    del shared_data
+    out = tmp_path / "quality.json"
+    command = [sys.executable, "-m", "bench.quality", "--smoke", "--json-out", str(out)]
+    done = subprocess.run(
+        command, cwd=PROJECT_ROOT, capture_output=True, timeout=600, check=False, text=True
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    result = orjson.loads(out.read_bytes())
+    scores = result["scores"]["test"]
+    assert set(scores) == {"keyword", "semantic", "hybrid", "rrf"}
+    assert all(0.0 < mode["ndcg10"] <= 1.0 for mode in scores.values())
+
+
+@pytest.mark.slow
+def test_scale_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
+    del shared_data
+    out = tmp_path / "scale.json"
+    command = [sys.executable, "-m", "bench.scale", "--smoke", "--json-out", str(out)]
+    done = subprocess.run(
+        command, cwd=PROJECT_ROOT, capture_output=True, timeout=600, check=False, text=True
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    result = orjson.loads(out.read_bytes())
+    assert result["papers"] == 2000 and result["index"]["vectors"] == 2000
+    assert all(result["latency"][mode]["queries"] == 60 for mode in result["latency"])

@@ -22,8 +22,11 @@ from dailypapers.index.vectors import (
 from dailypapers.store.changes import count_changed_papers
 from dailypapers.store.papers import count_papers
 
-# The HNSW graph takes in new chunks once this many vectors wait outside it.
+# The HNSW graph takes in new chunks once this many vectors wait outside it (searched exactly
+# until then), or a quarter of the graph's size when that is more: rewriting a large graph
+# file for every 100,000 vectors would cost more than the embedding itself.
 ANN_UPDATE_EVERY_VECTORS = 100_000
+ANN_UPDATE_GROWTH = 0.25
 
 
 class Progress:
@@ -112,7 +115,8 @@ def sync_keyword_index(engine: sa.Engine, settings: Settings) -> int | None:
 def _should_pause(state: VectorState, should_stop: Callable[[], bool] | None) -> bool:
     """Stop embedding to fold the new chunks into the graph, or when asked to stop."""
     outside_graph = state.vectors - state.ann_vectors
-    return outside_graph >= ANN_UPDATE_EVERY_VECTORS or bool(should_stop and should_stop())
+    threshold = max(ANN_UPDATE_EVERY_VECTORS, int(ANN_UPDATE_GROWTH * state.ann_vectors))
+    return outside_graph >= threshold or bool(should_stop and should_stop())
 
 
 @dataclass(slots=True)

@@ -246,8 +246,8 @@ def open_vector_directory(
 
     An interrupted rebuild for this model is resumed first; otherwise the live directory is
     used when this model made it. Otherwise (a new model, or `rebuild`) a new version is built
-    beside the live one and published when complete. The very first build is published at once, so papers
-    become semantically searchable as they are embedded.
+    beside the live one and published when complete. The very first build is published at
+    once, so papers become semantically searchable as they are embedded.
     """
     live = layout.live("vectors")
     building = layout.building("vectors")

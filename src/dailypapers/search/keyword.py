@@ -18,7 +18,7 @@ from dailypapers.index.keyword import (
 from dailypapers.search.query import Filters, ParsedQuery
 
 # Title matches count this much more than abstract matches (tuned on SciFact train).
-TITLE_BOOST = 1.0
+TITLE_BOOST = 0.1
 TEXT_FIELDS = ("title", "abstract")
 
 _MUST = tantivy.Occur.Must
