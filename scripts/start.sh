@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job on SQLite: set up, import folders of dumps, harvest when online, show the papers.
+# The main job on SQLite: set up, import folders of dumps, harvest when online, build the search
+# indexes, show the papers and a search.
 # Usage: bash scripts/start.sh [FILE_OR_FOLDER...]   (default: ../shared/seeds when present)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,4 +27,9 @@ else
     echo "offline: skipping live harvest (imported dumps only)" >&2
 fi
 
+# Keyword index and embeddings (resumable; only what changed since the last run is embedded).
+"$dp" index build
 "$dp" papers list --limit 20
+echo
+echo "search: ${DAILYPAPERS_DEMO_QUERY:=video generation with diffusion models}" >&2
+"$dp" search "$DAILYPAPERS_DEMO_QUERY" --limit 5

@@ -160,9 +160,12 @@ class KeywordSearcher:
 
     def matching_keys(self, query: ParsedQuery, *, cap: int) -> np.ndarray | None:
         """Keys of every paper the query's restrictions admit, or None when more than `cap` do."""
-        result = self._searcher.search(self._restricted(query), limit=cap + 1, count=False)
-        if len(result.hits) > cap:
+        restricted = self._restricted(query)
+        counted = self._searcher.search(restricted, limit=1, count=True)
+        total = int(counted.count or 0)  # type: ignore[attr-defined]
+        if total > cap:
             return None
+        result = self._searcher.search(restricted, limit=max(1, total), count=False)
         addresses = [address for _, address in result.hits]
         values = self._searcher.fast_field_values("key", addresses) if addresses else []
         return np.asarray(values, dtype=np.uint64)
