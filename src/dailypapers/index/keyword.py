@@ -1,4 +1,4 @@
-"""The keyword index (write side): a tantivy BM25 index of title, abstract, authors, categories.
+"""The keyword index (write side): a tantivy BM25 index of title and abstract, authors, categories.
 
 One tantivy directory per version (see layout.py). `update_keyword_index` follows the papers
 table by `modified_at`, so papers become searchable as soon as an import or harvest ends.
@@ -19,7 +19,7 @@ from dailypapers.index.keys import paper_key
 from dailypapers.index.layout import IndexLayout, read_json, write_json_atomic
 from dailypapers.store.changes import IndexRow, count_changed_papers, iter_changed_papers
 
-KEYWORD_FORMAT = 1
+KEYWORD_FORMAT = 2
 STATE_FILE = "dailypapers-state.json"
 # Rows committed by another writer up to this long after a later-stamped batch are still seen.
 WATERMARK_OVERLAP = timedelta(seconds=5)
@@ -81,9 +81,10 @@ def keyword_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("key", stored=False, indexed=True, fast=True)
     builder.add_text_field("paper_id", stored=True, tokenizer_name="raw")
-    builder.add_text_field("title", tokenizer_name=TEXT_ANALYZER)
-    builder.add_text_field("abstract", tokenizer_name=TEXT_ANALYZER)
-    builder.add_text_field("body", tokenizer_name=TEXT_ANALYZER, index_option="freq")
+    # `body` is the title then the abstract (ranking and phrases); `title` alone only adds
+    # weight to title matches, so it needs no positions.
+    builder.add_text_field("title", tokenizer_name=TEXT_ANALYZER, index_option="freq")
+    builder.add_text_field("body", tokenizer_name=TEXT_ANALYZER)
     builder.add_text_field("authors", tokenizer_name=PERSON_ANALYZER)
     builder.add_text_field("categories", tokenizer_name=CATEGORY_ANALYZER, index_option="basic")
     builder.add_date_field("published", indexed=True, fast=True)
@@ -104,7 +105,6 @@ def _document(row: IndexRow) -> tantivy.Document:
     document.add_unsigned("key", paper_key(row.paper_id))
     document.add_text("paper_id", row.paper_id)
     document.add_text("title", row.title)
-    document.add_text("abstract", row.abstract)
     document.add_text("body", f"{row.title}\n{row.abstract}")
     for author in row.authors:
         document.add_text("authors", author)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 # Tuned on the SciFact train queries (bench/quality.py --tune); see docs/search.md.
-DEFAULT_KEYWORD_WEIGHT = 0.3
+DEFAULT_KEYWORD_WEIGHT = 0.55
 RRF_K = 60
 
 

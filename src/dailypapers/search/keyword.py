@@ -19,7 +19,6 @@ from dailypapers.search.query import Filters, ParsedQuery
 
 # Title matches count this much more than abstract matches (tuned on SciFact train).
 TITLE_BOOST = 0.1
-TEXT_FIELDS = ("title", "abstract")
 
 _MUST = tantivy.Occur.Must
 _SHOULD = tantivy.Occur.Should
@@ -69,8 +68,7 @@ class KeywordSearcher:
         tokens = self._text.analyze(text)
         if not tokens:
             return None
-        clauses = [(_SHOULD, self._phrase(field, tokens)) for field in TEXT_FIELDS]
-        return tantivy.Query.boolean_query(clauses)
+        return self._phrase("body", tokens)
 
     def _ranked_words(self, words: tuple[str, ...]) -> list[tantivy.Query]:
         tokens: list[str] = []
