@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -30,17 +31,20 @@ def test_import_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
     assert all(row["papers_per_s_median"] > 0 for row in rows)
 
 
-@pytest.mark.slow
-def test_quality_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
-    del shared_data
-    out = tmp_path / "quality.json"
-    command = [sys.executable, "-m", "bench.quality", "--smoke", "--json-out", str(out)]
+def _run_smoke(module: str, out: Path) -> dict[str, Any]:
+    command = [sys.executable, "-m", module, "--smoke", "--json-out", str(out)]
     done = subprocess.run(
         command, cwd=PROJECT_ROOT, capture_output=True, timeout=600, check=False, text=True
     )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    result = orjson.loads(out.read_bytes())
-    scores = result["scores"]["test"]
+    result: dict[str, Any] = orjson.loads(out.read_bytes())
+    return result
+
+
+@pytest.mark.slow
+def test_quality_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
+    del shared_data
+    scores = _run_smoke("bench.quality", tmp_path / "quality.json")["scores"]["test"]
     assert set(scores) == {"keyword", "semantic", "hybrid", "rrf"}
     assert all(0.0 < mode["ndcg10"] <= 1.0 for mode in scores.values())
 
@@ -48,12 +52,6 @@ def test_quality_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
 @pytest.mark.slow
 def test_scale_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
     del shared_data
-    out = tmp_path / "scale.json"
-    command = [sys.executable, "-m", "bench.scale", "--smoke", "--json-out", str(out)]
-    done = subprocess.run(
-        command, cwd=PROJECT_ROOT, capture_output=True, timeout=600, check=False, text=True
-    )
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    result = orjson.loads(out.read_bytes())
+    result = _run_smoke("bench.scale", tmp_path / "scale.json")
     assert result["papers"] == 2000 and result["index"]["vectors"] == 2000
     assert all(result["latency"][mode]["queries"] == 60 for mode in result["latency"])

@@ -222,7 +222,8 @@ def test_changed_text_is_embedded_again(
     later = _new_paper(tmp_path, "2611.00002", "Volcanic ash", "Ash clouds and jet engines.")
     time.sleep(0.01)
     import_files(engine, [later], "generic")
-    assert build_indexes(engine, settings, embedder=minilm).embedded == 1
+    report = build_indexes(engine, settings, embedder=minilm)
+    assert (report.embedded, report.vectors) == (1, 1)
     searcher = Searcher(engine, settings, embedder=minilm)
     hit = searcher.search("volcano eruption aviation", mode="semantic", limit=1).hits[0]
     assert hit.paper.title == "Volcanic ash" and hit.semantic_score and hit.semantic_score > 0.3

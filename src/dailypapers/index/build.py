@@ -16,6 +16,7 @@ from dailypapers.index.layout import IndexLayout
 from dailypapers.index.vectors import (
     VectorState,
     embed_pending,
+    embedded_papers,
     open_vector_directory,
     update_ann,
 )
@@ -42,8 +43,8 @@ class Progress:
 @dataclass(slots=True)
 class BuildReport:
     keyword_indexed: int
-    embedded: int
-    vectors: int
+    embedded: int  # texts embedded by this build
+    vectors: int  # papers with a vector, in all
     complete: bool
 
 
@@ -99,7 +100,8 @@ def build_indexes(
                 break
         if finished and not live:
             layout.publish("vectors", directory)
-    return BuildReport(indexed, state.vectors - before, state.vectors, finished)
+    unique = embedded_papers(directory, state)
+    return BuildReport(indexed, state.vectors - before, unique, finished)
 
 
 def sync_keyword_index(engine: sa.Engine, settings: Settings) -> int | None:
@@ -154,7 +156,7 @@ def index_status(engine: sa.Engine, settings: Settings) -> IndexStatus:
         keyword_documents=keyword.documents if keyword else 0,
         keyword_synced_to=keyword.watermark if keyword else None,
         model=vectors.model if vectors else None,
-        vectors=vectors.vectors if vectors else 0,
+        vectors=embedded_papers(vectors_dir, vectors) if vectors_dir and vectors else 0,
         vectors_in_graph=vectors.ann_vectors if vectors else 0,
         embedded_to=vectors.watermark if vectors else None,
         changed_since_embedding=pending,

@@ -33,29 +33,29 @@ CATEGORY_ANALYZER = "category"
 Progress = Callable[[int], None]
 
 
-def text_analyzer() -> tantivy.TextAnalyzer:
-    """Words: split on non-alphanumerics, fold accents, lowercase, English Snowball stems."""
-    return (
+def _word_analyzer(*, stop_words: bool) -> tantivy.TextAnalyzer:
+    builder = (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
         .filter(tantivy.Filter.remove_long(40))
         .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
+    )
+    if stop_words:
+        builder = builder.filter(tantivy.Filter.stopword("english"))
+    return (
+        builder.filter(tantivy.Filter.ascii_fold())
         .filter(tantivy.Filter.stemmer("english"))
         .build()
     )
+
+
+def text_analyzer() -> tantivy.TextAnalyzer:
+    """Words: split on non-alphanumerics, fold accents, lowercase, English Snowball stems."""
+    return _word_analyzer(stop_words=False)
 
 
 def query_word_analyzer() -> tantivy.TextAnalyzer:
     """Free query words: as `text_analyzer`, without English stop words (they rank nothing)."""
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(40))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.stopword("english"))
-        .filter(tantivy.Filter.ascii_fold())
-        .filter(tantivy.Filter.stemmer("english"))
-        .build()
-    )
+    return _word_analyzer(stop_words=True)
 
 
 def person_analyzer() -> tantivy.TextAnalyzer:

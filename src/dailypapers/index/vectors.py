@@ -55,7 +55,7 @@ class VectorState:
     dimensions: int
     watermark: datetime | None = None
     chunks: int = 0
-    vectors: int = 0
+    vectors: int = 0  # vector rows written, a paper embedded again counting twice
     ann_chunks: int = 0
     ann_vectors: int = 0
 
@@ -132,6 +132,12 @@ def latest_hashes(directory: Path, chunks: int) -> tuple[np.ndarray, np.ndarray]
     # Reverse so that np.unique's first occurrence is the latest chunk's.
     unique, first = np.unique(keys[::-1], return_index=True)
     return unique, hashes[::-1][first]
+
+
+def embedded_papers(directory: Path, state: VectorState) -> int:
+    """How many distinct papers have a vector (`state.vectors` counts re-embeddings too)."""
+    keys, _ = latest_hashes(directory, state.chunks)
+    return len(keys)
 
 
 def _needs_embedding(
