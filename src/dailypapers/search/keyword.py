@@ -142,6 +142,15 @@ class KeywordSearcher:
         )
         return self._hits(result.hits), int(result.count or 0)  # type: ignore[attr-defined]
 
+    def search_keys(self, query: ParsedQuery, *, limit: int) -> list[tuple[int, float]]:
+        """The best `limit` (key, BM25 score) pairs, without reading stored documents."""
+        result = self._searcher.search(self.build_query(query), limit=limit, count=False)
+        addresses = [address for _, address in result.hits]
+        keys = self._searcher.fast_field_values("key", addresses) if addresses else []
+        return [
+            (int(key or 0), float(score)) for (score, _), key in zip(result.hits, keys, strict=True)
+        ]
+
     def _hits(self, hits: list[tuple[float, tantivy.DocAddress]]) -> list[KeywordHit]:
         addresses = [address for _, address in hits]
         keys = self._searcher.fast_field_values("key", addresses) if addresses else []

@@ -171,21 +171,22 @@ class Searcher:
         if mode == "semantic":
             ids = keyword.paper_ids_for([key for key, _ in semantic])
             return [(ids[key], score, None, score) for key, score in semantic if key in ids]
-        keyword_hits, _ = keyword.search(query, limit=depth)
-        keys = list(dict.fromkeys([hit.key for hit in keyword_hits] + [k for k, _ in semantic]))
+        keyword_hits = keyword.search_keys(query, limit=depth)
+        keys = list(dict.fromkeys([key for key, _ in keyword_hits] + [k for k, _ in semantic]))
         bm25 = keyword.scores_for(query, keys)
         found_keys, found_vectors = vectors.vectors_for(np.asarray(keys, np.uint64))
         cosine = dict(zip(found_keys.tolist(), (found_vectors @ vector).tolist(), strict=True))
-        ids = keyword.paper_ids_for(keys)
+        # Fuse on keys; only the page that is shown needs paper ids (stored-document reads).
         fused = convex_fusion(
-            {ids[k]: bm25.get(k, 0.0) for k in keys if k in ids},
-            {ids[k]: cosine[k] for k in keys if k in ids and k in cosine},
+            {str(k): bm25.get(k, 0.0) for k in keys},
+            {str(k): score for k, score in cosine.items()},
             keyword_weight=self.keyword_weight,
-        )
-        by_id = {ids[k]: k for k in keys if k in ids}
+        )[:wanted]
+        ids = keyword.paper_ids_for([int(key) for key, _ in fused])
         return [
-            (paper_id, score, bm25.get(by_id[paper_id], 0.0), cosine.get(by_id[paper_id]))
-            for paper_id, score in fused[:wanted]
+            (ids[int(key)], score, bm25.get(int(key), 0.0), cosine.get(int(key)))
+            for key, score in fused
+            if int(key) in ids
         ]
 
     def _semantic_hits(
