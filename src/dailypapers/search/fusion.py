@@ -25,8 +25,9 @@ def convex_fusion(
 ) -> list[tuple[str, float]]:
     """Rank by w * keyword + (1 - w) * semantic, each min-max normalised over the candidates.
 
-    A candidate missing from `keyword` matched no query word and scores 0 there. One missing
-    from `semantic` has no vector yet (not embedded), so its keyword score stands in for both.
+    A candidate missing from `keyword` was not among the best keyword matches and scores 0
+    there. One missing from `semantic` has no vector yet (not embedded), so its keyword score
+    stands in for both.
     """
     keyword_norm = _min_max(keyword)
     semantic_norm = _min_max(semantic)

@@ -201,20 +201,3 @@ class KeywordSearcher:
 
     def _key_set(self, keys: list[int]) -> tantivy.Query:
         return tantivy.Query.term_set_query(self._schema, "key", keys)
-
-    def scores_for(self, query: ParsedQuery, keys: list[int]) -> dict[int, float]:
-        """BM25 scores of the given papers for `query` (0 for those that do not match)."""
-        if not keys:
-            return {}
-        restricted = tantivy.Query.boolean_query(
-            [
-                (_MUST, self.build_query(query)),
-                (_MUST, tantivy.Query.const_score_query(self._key_set(keys), 0.0)),
-            ]
-        )
-        result = self._searcher.search(restricted, limit=len(keys), count=False)
-        addresses = [address for _, address in result.hits]
-        found = self._searcher.fast_field_values("key", addresses) if addresses else []
-        return {
-            int(key or 0): float(score) for (score, _), key in zip(result.hits, found, strict=True)
-        }
