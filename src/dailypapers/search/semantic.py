@@ -16,7 +16,7 @@ from usearch.index import Index as HnswIndex
 
 from dailypapers.index.vectors import VectorState, read_chunk
 
-EXACT_FILTER_CAP = 50_000
+EXACT_FILTER_CAP = 10_000
 OVERSAMPLE = 10
 MAX_NEIGHBOURS = 4000
 
