@@ -3,7 +3,9 @@ index services (registered on the main command group in cli.py)."""
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from datetime import datetime
 from typing import Any, cast
 
@@ -12,7 +14,14 @@ from tqdm import tqdm
 
 from dailypapers.cli import EXIT_NOT_FOUND, EXIT_OK, _echo_json, _store
 from dailypapers.config import Settings
-from dailypapers.index.build import IndexBusy, Progress, build_indexes, index_status
+from dailypapers.index.build import (
+    BuildReport,
+    IndexBusy,
+    Progress,
+    build_indexes,
+    index_status,
+    watch_indexes,
+)
 from dailypapers.models import SearchHit, SearchResults
 from dailypapers.search.query import Filters, QueryError, parse_date_bound
 from dailypapers.search.service import (
@@ -213,6 +222,39 @@ def index_build(settings: Settings, rebuild: bool, as_json: bool) -> None:
             err=True,
         )
     sys.exit(EXIT_OK)
+
+
+@index_group.command("watch")
+@click.option(
+    "--interval-s",
+    type=click.FloatRange(0.1, 86_400),
+    default=60.0,
+    show_default=True,
+    help="Pause between passes.",
+)
+@click.pass_obj
+def index_watch(settings: Settings, interval_s: float) -> None:
+    """Keep the indexes up to date in the background until stopped (SIGTERM or Ctrl-C).
+
+    Each pass indexes and embeds what changed since the last one; a stop ends the pass at the
+    next chunk, keeping everything done so far.
+    """
+    stop = threading.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: stop.set())
+
+    def report(done: BuildReport) -> None:
+        if done.keyword_indexed or done.embedded:
+            click.echo(
+                f"keyword index: {done.keyword_indexed} papers; embedded {done.embedded}, "
+                f"{done.vectors} in all",
+                err=True,
+            )
+
+    with _store(settings) as engine:
+        watch_indexes(
+            engine, settings, interval_s=interval_s, should_stop=stop.is_set, on_report=report
+        )
 
 
 @index_group.command("status")

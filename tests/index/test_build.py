@@ -230,3 +230,72 @@ def test_changed_text_is_embedded_again(
     with engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from papers")).scalar_one() == 1
     engine.dispose()
+
+
+def test_watch_embeds_new_papers_in_the_background_and_stops_on_sigterm(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    environment = {**os.environ, "DAILYPAPERS_HOME": str(home)}
+    command = [sys.executable, "-m", "dailypapers", "-q"]
+    subprocess.run(
+        [*command, "import", str(_snapshot(shared_data))],
+        env=environment,
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
+    watcher = subprocess.Popen(
+        [*command, "index", "watch", "--interval-s", "0.5"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        new = _new_paper(
+            tmp_path,
+            "2611.00003",
+            "Bumblebee navigation by polarised light",
+            "Bees find their way home using the polarisation of the sky.",
+        )
+        subprocess.run(
+            [*command, "import", str(new)],
+            env=environment,
+            check=True,
+            timeout=120,
+            capture_output=True,
+        )
+        found: list[str] = []
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and "2611.00003" not in found:
+            time.sleep(1)
+            status = subprocess.run(
+                [*command, "index", "status", "--json"],
+                env=environment,
+                check=True,
+                timeout=60,
+                capture_output=True,
+            )
+            if orjson.loads(status.stdout)["vectors"] == 201:
+                done = subprocess.run(
+                    [
+                        *command,
+                        "search",
+                        "insects orienting with skylight",
+                        "--mode",
+                        "semantic",
+                        "--limit",
+                        "3",
+                        "--json",
+                    ],
+                    env=environment,
+                    check=True,
+                    timeout=120,
+                    capture_output=True,
+                )
+                found = [hit["id"] for hit in orjson.loads(done.stdout)]
+        assert "2611.00003" in found
+    finally:
+        watcher.send_signal(signal.SIGTERM)
+        _, errors = watcher.communicate(timeout=60)
+    assert watcher.returncode == 0, errors.decode()[-2000:]

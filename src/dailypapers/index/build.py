@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,6 +103,32 @@ def build_indexes(
             layout.publish("vectors", directory)
     unique = embedded_papers(directory, state)
     return BuildReport(indexed, state.vectors - before, unique, finished)
+
+
+def watch_indexes(
+    engine: sa.Engine,
+    settings: Settings,
+    *,
+    interval_s: float,
+    should_stop: Callable[[], bool],
+    embedder: Embedder | None = None,
+    on_report: Callable[[BuildReport], None] | None = None,
+) -> None:
+    """Keep the indexes up to date until `should_stop`: a build pass, then a pause of
+    `interval_s`. A pass is skipped while another process holds the writer lock."""
+    model = embedder or load_embedder(settings.embedding_model)
+    while not should_stop():
+        try:
+            report = build_indexes(
+                engine, settings, embedder=model, should_stop=should_stop, wait=False
+            )
+        except IndexBusy:
+            report = None
+        if report is not None and on_report is not None:
+            on_report(report)
+        deadline = time.monotonic() + interval_s
+        while not should_stop() and time.monotonic() < deadline:
+            time.sleep(min(0.2, interval_s))
 
 
 def sync_keyword_index(engine: sa.Engine, settings: Settings) -> int | None:
