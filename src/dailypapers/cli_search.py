@@ -66,7 +66,8 @@ def _print_results(results: SearchResults) -> None:
         return
     _print_hits(results.hits)
     if results.total is not None:
-        click.echo(f"{results.total} papers match", err=True)
+        noun = "paper matches" if results.total == 1 else "papers match"
+        click.echo(f"{results.total} {noun}", err=True)
 
 
 def _date_option(name: str, *, end: bool) -> Any:
@@ -201,9 +202,13 @@ def index_build(settings: Settings, rebuild: bool, as_json: bool) -> None:
     progress = _BarProgress()
     with _store(settings) as engine:
         try:
-            report = build_indexes(engine, settings, rebuild=rebuild, progress=progress)
-        except IndexBusy as error:
-            _fail(str(error), EXIT_UNAVAILABLE)
+            try:
+                report = build_indexes(
+                    engine, settings, rebuild=rebuild, progress=progress, wait=False
+                )
+            except IndexBusy as error:
+                click.echo(f"note: {error}; waiting for it to finish", err=True)
+                report = build_indexes(engine, settings, rebuild=rebuild, progress=progress)
         finally:
             progress.close()
     if as_json:

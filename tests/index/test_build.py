@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -165,51 +166,47 @@ def test_rebuild_keeps_serving_the_old_vectors_until_complete(
     engine.dispose()
 
 
+class Cli:
+    """`python -m dailypapers` as a real process, with its own data directory."""
+
+    def __init__(self, home: Path, **environment: str) -> None:
+        self.home = home
+        self.environment = {**os.environ, "DAILYPAPERS_HOME": str(home), **environment}
+        self.command = [sys.executable, "-m", "dailypapers", "-q"]
+
+    def run(self, *args: str, timeout: int = 120) -> Any:
+        done = subprocess.run(
+            [*self.command, *args],
+            env=self.environment,
+            check=True,
+            timeout=timeout,
+            capture_output=True,
+        )
+        return orjson.loads(done.stdout) if "--json" in args else None
+
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [*self.command, *args],
+            env=self.environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+
 def test_killed_build_process_resumes(shared_data: Path, tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    environment = {
-        **os.environ,
-        "DAILYPAPERS_HOME": str(home),
-        "DAILYPAPERS_EMBEDDING_CHUNK_ROWS": "16",
-    }
-    command = [sys.executable, "-m", "dailypapers", "-q"]
-    subprocess.run(
-        [*command, "import", str(_snapshot(shared_data))],
-        env=environment,
-        check=True,
-        timeout=120,
-        capture_output=True,
-    )
-    build = subprocess.Popen(
-        [*command, "index", "build"],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    cli = Cli(tmp_path / "home", DAILYPAPERS_EMBEDDING_CHUNK_ROWS="16")
+    cli.run("import", str(_snapshot(shared_data)))
+    build = cli.start("index", "build")
     deadline = time.monotonic() + 120
-    while not list(home.glob("index/vectors-*/chunk-000002")) and time.monotonic() < deadline:
+    while not list(cli.home.glob("index/vectors-*/chunk-000002")) and time.monotonic() < deadline:
         time.sleep(0.05)
     build.send_signal(signal.SIGKILL)
-    build.wait(timeout=30)
-    done = subprocess.run(
-        [*command, "index", "build", "--json"],
-        env=environment,
-        check=True,
-        timeout=300,
-        capture_output=True,
-    )
-    report = orjson.loads(done.stdout)
+    build.communicate(timeout=30)
+    report = cli.run("index", "build", "--json", timeout=300)
     assert report["complete"] and report["vectors"] == 200
     assert 0 < report["embedded"] < 200  # the chunks written before the kill were kept
-    status = subprocess.run(
-        [*command, "index", "status", "--json"],
-        env=environment,
-        check=True,
-        timeout=120,
-        capture_output=True,
-    )
-    assert orjson.loads(status.stdout)["changed_since_embedding"] == 0
-    shutil.rmtree(home)
+    assert cli.run("index", "status", "--json")["changed_since_embedding"] == 0
+    shutil.rmtree(cli.home)
 
 
 def test_changed_text_is_embedded_again(
@@ -235,22 +232,9 @@ def test_changed_text_is_embedded_again(
 def test_watch_embeds_new_papers_in_the_background_and_stops_on_sigterm(
     shared_data: Path, tmp_path: Path
 ) -> None:
-    home = tmp_path / "home"
-    environment = {**os.environ, "DAILYPAPERS_HOME": str(home)}
-    command = [sys.executable, "-m", "dailypapers", "-q"]
-    subprocess.run(
-        [*command, "import", str(_snapshot(shared_data))],
-        env=environment,
-        check=True,
-        timeout=120,
-        capture_output=True,
-    )
-    watcher = subprocess.Popen(
-        [*command, "index", "watch", "--interval-s", "0.5"],
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    cli = Cli(tmp_path / "home")
+    cli.run("import", str(_snapshot(shared_data)))
+    watcher = cli.start("index", "watch", "--interval-s", "0.5")
     try:
         new = _new_paper(
             tmp_path,
@@ -258,42 +242,15 @@ def test_watch_embeds_new_papers_in_the_background_and_stops_on_sigterm(
             "Bumblebee navigation by polarised light",
             "Bees find their way home using the polarisation of the sky.",
         )
-        subprocess.run(
-            [*command, "import", str(new)],
-            env=environment,
-            check=True,
-            timeout=120,
-            capture_output=True,
-        )
+        cli.run("import", str(new))
         found: list[str] = []
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline and "2611.00003" not in found:
             time.sleep(1)
-            status = subprocess.run(
-                [*command, "index", "status", "--json"],
-                env=environment,
-                check=True,
-                timeout=60,
-                capture_output=True,
-            )
-            if orjson.loads(status.stdout)["vectors"] == 201:
-                done = subprocess.run(
-                    [
-                        *command,
-                        "search",
-                        "insects orienting with skylight",
-                        "--mode",
-                        "semantic",
-                        "--limit",
-                        "3",
-                        "--json",
-                    ],
-                    env=environment,
-                    check=True,
-                    timeout=120,
-                    capture_output=True,
-                )
-                found = [hit["id"] for hit in orjson.loads(done.stdout)]
+            if cli.run("index", "status", "--json")["vectors"] == 201:
+                query = "insects orienting with skylight"
+                hits = cli.run("search", query, "--mode", "semantic", "--limit", "3", "--json")
+                found = [hit["id"] for hit in hits]
         assert "2611.00003" in found
     finally:
         watcher.send_signal(signal.SIGTERM)

@@ -246,12 +246,3 @@ class Searcher:
             (h.paper_id, h.score, h.score, None) for h in hits if h.paper_id != paper.paper_id
         ]
         return self._with_papers(scored[:limit])
-
-
-def search_papers(
-    engine: sa.Engine, settings: Settings, text: str, **options: object
-) -> SearchResults:
-    """One-shot search (the CLI's): sync the keyword index, then search."""
-    searcher = Searcher(engine, settings)
-    searcher.refresh()
-    return searcher.search(text, **options)  # type: ignore[arg-type]

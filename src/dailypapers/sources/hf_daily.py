@@ -15,9 +15,10 @@ from typing import Any, BinaryIO
 import orjson
 
 from dailypapers.dates import parse_iso_datetime
-from dailypapers.ids import clean_text, normalize_arxiv_id
+from dailypapers.ids import clean_text
 from dailypapers.models import PaperRecord, RecordError, SourceName
 from dailypapers.sources.jsonlines import (
+    arxiv_id_and_title,
     checked,
     optional_int,
     optional_str,
@@ -65,15 +66,11 @@ def _record_from_item(obj: dict[str, Any]) -> PaperRecord:
     # An item has the paper under "paper"; /api/papers/{id} returns the paper alone.
     paper = obj["paper"] if isinstance(obj.get("paper"), dict) else obj
     listed = obj if paper is not obj else {}
-    raw_id = optional_str(paper, "id")
-    if raw_id is None:
-        raise ValueError("missing field 'paper.id'")
-    paper_id = normalize_arxiv_id(raw_id)
-    if paper_id is None:
-        raise ValueError(f"paper id {raw_id!r} is not an arXiv id")
-    title = clean_text(optional_str(paper, "title") or optional_str(listed, "title"))
-    if title is None:
-        raise ValueError(f"paper {paper_id} has no title")
+    paper_id, title = arxiv_id_and_title(
+        paper,
+        field_prefix="paper." if listed else "",
+        fallback_title=optional_str(listed, "title"),
+    )
     authors = _author_names(paper.get("authors"))
     published = optional_str(paper, "publishedAt")
     listed_at = optional_str(listed, "publishedAt")

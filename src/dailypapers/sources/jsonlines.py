@@ -96,15 +96,18 @@ def optional_int(value: Any) -> int | None:
     return None
 
 
-def arxiv_id_and_title(obj: dict[str, Any]) -> tuple[str, str]:
-    """The normalised arXiv `id` and the cleaned `title` of a line; ValueError if either is bad."""
+def arxiv_id_and_title(
+    obj: dict[str, Any], *, field_prefix: str = "", fallback_title: str | None = None
+) -> tuple[str, str]:
+    """The normalised arXiv `id` and the cleaned `title` of a line (`fallback_title` when it
+    has none); ValueError if either is bad. `field_prefix` names where `obj` sits in errors."""
     raw_id = optional_str(obj, "id")
     if raw_id is None:
-        raise ValueError("missing field 'id'")
+        raise ValueError(f"missing field '{field_prefix}id'")
     paper_id = normalize_arxiv_id(raw_id)
     if paper_id is None:
-        raise ValueError(f"id {raw_id!r} is not an arXiv id")
-    title = clean_text(optional_str(obj, "title"))
+        raise ValueError(f"{field_prefix}id {raw_id!r} is not an arXiv id")
+    title = clean_text(optional_str(obj, "title") or fallback_title)
     if title is None:
         raise ValueError(f"paper {paper_id} has no title")
     return paper_id, title

@@ -51,22 +51,13 @@ def _index_row(db_row: Sequence[Any]) -> IndexRow:
     )
 
 
-def _modified_bound(engine: sa.Engine, value: datetime) -> Any:
-    """`value` as the papers table stores it. SQLite keeps datetimes as text in the form the
-    bulk writer's adapter produces (`isoformat(" ")`); binding that same text keeps the
-    comparison exact (SQLAlchemy's own format differs in the offset and the microseconds)."""
-    if engine.dialect.name == "sqlite":
-        return sa.literal(as_utc(value).isoformat(" "), sa.String())
-    return value
-
-
 def iter_changed_papers(
     engine: sa.Engine, *, since: datetime | None, batch_size: int = 2000
 ) -> Iterator[list[IndexRow]]:
     """Papers modified at or after `since` (all when None), oldest change first, in batches."""
     query = sa.select(*_INDEX_COLUMNS).order_by(papers.c.modified_at, papers.c.paper_id)
     if since is not None:
-        query = query.where(papers.c.modified_at >= _modified_bound(engine, since))
+        query = query.where(papers.c.modified_at >= since)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
         for partition in result.partitions(batch_size):
@@ -80,8 +71,7 @@ def count_changed_papers(
     after `since`)."""
     query = sa.select(sa.func.count()).select_from(papers)
     if since is not None:
-        bound = _modified_bound(engine, since)
-        newer = papers.c.modified_at >= bound if inclusive else papers.c.modified_at > bound
+        newer = papers.c.modified_at >= since if inclusive else papers.c.modified_at > since
         query = query.where(newer)
     with engine.connect() as conn:
         return int(conn.execute(query).scalar_one())

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from dailypapers.config import Settings
+from dailypapers.dates import as_utc
 from dailypapers.store.migrate import upgrade_database
 
 
@@ -27,9 +28,14 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _register_sqlite_adapters() -> None:
-    # The same text Python's default adapters write (which SQLAlchemy reads back), registered
-    # explicitly because the defaults are deprecated from Python 3.12 on.
-    sqlite3.register_adapter(datetime, lambda value: value.isoformat(" "))
+    # The bulk writer hands datetimes straight to the driver; store them in exactly the text
+    # SQLAlchemy binds (UTC, always six microsecond digits, no offset) so that comparisons
+    # between stored values and query parameters are exact. Registered explicitly because the
+    # driver's default adapters are deprecated from Python 3.12 on.
+    # "YYYY-MM-DD HH:MM:SS.ffffff": isoformat without its "+00:00" (faster than strftime).
+    sqlite3.register_adapter(
+        datetime, lambda value: as_utc(value).isoformat(" ", "microseconds")[:26]
+    )
     sqlite3.register_adapter(date, lambda value: value.isoformat())
 
 
