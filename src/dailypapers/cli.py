@@ -362,3 +362,8 @@ from dailypapers.cli_search import index_group, search_command, similar_command 
 main.add_command(search_command)
 main.add_command(similar_command)
 main.add_command(index_group)
+
+from dailypapers.cli_web import serve_command, users_group  # noqa: E402
+
+main.add_command(serve_command)
+main.add_command(users_group)

@@ -80,6 +80,60 @@ class Settings(BaseSettings):
         le=100_000,
         description="Papers embedded per chunk file; an interrupted build loses at most one chunk.",
     )
+    site_name: str = Field(
+        default="dailypapers", description="Name shown in page titles and feeds."
+    )
+    public_url: str = Field(
+        default="",
+        description=(
+            "Address people reach the site at (e.g. https://papers.example.org), used for links "
+            "in feeds; empty means the address of each request."
+        ),
+    )
+    cookie_secure: bool = Field(
+        default=False,
+        description=(
+            "Mark session cookies Secure even when a request arrives over plain HTTP (set it "
+            "behind a TLS-terminating proxy); requests over HTTPS always get Secure cookies."
+        ),
+    )
+    session_days: int = Field(
+        default=30, ge=1, le=365, description="Days a login session lasts without logging in again."
+    )
+    allow_signup: bool = Field(default=True, description="Let anyone create an account.")
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "Failed logins allowed per account within login_window_s before further tries are "
+            "refused with 429 (six times as many per client address)."
+        ),
+    )
+    login_window_s: int = Field(
+        default=900, ge=1, description="Window in seconds over which failed logins are counted."
+    )
+    max_body_bytes: int = Field(
+        default=65_536,
+        ge=1024,
+        description="Largest request body accepted; a larger one is refused with 413.",
+    )
+    page_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        description=(
+            "Seconds an anonymous list, paper or search page may be served from memory "
+            "(0 turns the cache off); a vote or comment on this node clears it at once."
+        ),
+    )
+    search_refresh_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="How often the web server looks for newer search indexes (seconds).",
+    )
+    submit_lookup_online: bool = Field(
+        default=True,
+        description="Look a submitted arXiv id up on arXiv when it is not stored yet.",
+    )
     contact_email: str = Field(
         default="",
         description="Sent in the User-Agent of harvest requests so upstream can reach you.",

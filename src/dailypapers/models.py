@@ -102,6 +102,11 @@ class Paper:
     submitted_by: str | None
     created_at: datetime
     modified_at: datetime
+    list_date: date | None = None
+    local_votes: int = 0
+    local_comments: int = 0
+    score: int = 0
+    hidden: bool = False
 
     @property
     def primary_category(self) -> str | None:
@@ -155,3 +160,42 @@ class SearchResults:
     limit: int
     total: int | None = None
     notices: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class User:
+    """A site account (the password hash never leaves the store layer's auth functions)."""
+
+    user_id: int
+    username: str
+    email: str | None
+    is_admin: bool
+    created_at: datetime
+
+
+@dataclass(slots=True)
+class Comment:
+    """A comment on a paper; `parent_id` is set on replies (one level deep)."""
+
+    comment_id: int
+    paper_id: str
+    user_id: int
+    username: str
+    parent_id: int | None
+    body: str
+    body_html: str
+    created_at: datetime
+    edited_at: datetime | None
+    deleted: bool
+    hidden: bool
+    replies: list[Comment] = field(default_factory=list)
+
+
+@dataclass(slots=True, frozen=True)
+class VoteResult:
+    """A paper's counts after a vote was recorded or withdrawn."""
+
+    paper_id: str
+    score: int
+    local_votes: int
+    voted: bool

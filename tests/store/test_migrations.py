@@ -25,7 +25,7 @@ def test_migrating_twice_is_harmless(settings: Settings) -> None:
     first = open_store(settings)
     first.dispose()
     second = open_store(settings)
-    assert schema_status(second) == ("0001", "0001")
+    assert schema_status(second) == ("0002", "0002")
     second.dispose()
 
 

@@ -17,6 +17,7 @@ from dailypapers.dates import as_utc
 from dailypapers.ids import normalize_arxiv_id, normalize_doi, normalize_title
 from dailypapers.limits import MAX_ABSTRACT_CHARS, MAX_AUTHORS, MAX_TITLE_CHARS
 from dailypapers.models import PaperRecord, PaperVersion, SourceName
+from dailypapers.ranking.hotness import hotness, listed_at
 
 Row = dict[str, Any]
 
@@ -224,7 +225,18 @@ def merge_record(
     merged["text_rank"] = max(merged["text_rank"], rank) if wins else merged["text_rank"]
     merged["title_key"] = normalize_title(merged["title"])
     merged["primary_category"] = merged["categories"][0] if merged["categories"] else None
+    derive_list_columns(merged)
     return merged
+
+
+def derive_list_columns(row: Row) -> None:
+    """Set the columns the lists read (list day, score, hotness) from the row's own fields."""
+    published = row["published"]
+    row["list_date"] = row["daily_date"] or (published.date() if published else None)
+    row["score"] = row["upvotes"] + row["local_votes"]
+    row["hotness"] = hotness(
+        row["score"], listed_at(row["list_date"], published, row["created_at"])
+    )
 
 
 def _empty_row(paper_id: str, id_kind: str, now: datetime) -> Row:
@@ -258,6 +270,12 @@ def _empty_row(paper_id: str, id_kind: str, now: datetime) -> Row:
         "submitted_by": None,
         "created_at": now,
         "modified_at": now,
+        "list_date": None,
+        "local_votes": 0,
+        "local_comments": 0,
+        "score": 0,
+        "hotness": 0.0,
+        "hidden": False,
     }
 
 

@@ -30,6 +30,9 @@ from dailypapers.store.schema import paper_categories, papers
 
 JSON_COLUMNS = ("authors", "categories", "sources")
 _COLUMN_NAMES = [column.name for column in papers.columns]
+# Written by votes, comments and moderation, never by imports (an import must not undo a vote
+# that committed after it read the row).
+_SITE_OWNED = ("local_votes", "local_comments", "hidden")
 
 
 @dataclass(slots=True)
@@ -209,13 +212,17 @@ def _update_rows(conn: sa.Connection, rows: list[Row]) -> None:
     conn.execute(sa.delete(paper_categories).where(paper_categories.c.paper_id.in_(ids)))
     key: sa.BindParameter[str] = sa.bindparam("_pid")
     values: dict[str, sa.BindParameter[Any]] = {
-        name: sa.bindparam(name) for name in _COLUMN_NAMES if name != "paper_id"
+        name: sa.bindparam(name)
+        for name in _COLUMN_NAMES
+        if name != "paper_id" and name not in _SITE_OWNED
     }
     statement = sa.update(papers).where(papers.c.paper_id == key).values(values)
     params = []
     for row in rows:
         encoded = _encode_row(row)
         encoded["_pid"] = encoded.pop("paper_id")
+        for name in _SITE_OWNED:
+            del encoded[name]
         params.append(encoded)
     conn.execute(statement, params)
 
@@ -280,6 +287,11 @@ def _row_to_paper(row: Row) -> Paper:
     return Paper(**fields)
 
 
+def decode_paper(db_row: sa.RowMapping) -> Paper:
+    """A Paper from a full row of the papers table as the database returns it."""
+    return _row_to_paper(_decode_row(db_row))
+
+
 def resolve_paper_id(raw: str) -> str:
     """The stored form of an id a user typed: arXiv ids and URLs lose their version."""
     text = raw.strip()
@@ -291,7 +303,7 @@ def get_paper(engine: sa.Engine, *, paper_id: str) -> Paper | None:
     query = sa.select(papers).where(papers.c.paper_id == resolve_paper_id(paper_id))
     with engine.connect() as conn:
         db_row = conn.execute(query).mappings().first()
-    return _row_to_paper(_decode_row(db_row)) if db_row else None
+    return decode_paper(db_row) if db_row else None
 
 
 def list_papers(
@@ -308,7 +320,7 @@ def list_papers(
     )
     with engine.connect() as conn:
         rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
-    return [_row_to_paper(_decode_row(row)) for row in rows]
+    return [decode_paper(row) for row in rows]
 
 
 def count_papers(engine: sa.Engine) -> int:
@@ -325,6 +337,6 @@ def get_papers(engine: sa.Engine, *, paper_ids: Sequence[str]) -> dict[str, Pape
             chunk = list(paper_ids[start : start + 500])
             rows = conn.execute(sa.select(papers).where(papers.c.paper_id.in_(chunk))).mappings()
             for row in rows:
-                paper = _row_to_paper(_decode_row(row))
+                paper = decode_paper(row)
                 found[paper.paper_id] = paper
     return found

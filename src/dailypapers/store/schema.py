@@ -40,6 +40,15 @@ papers = sa.Table(
     sa.Column("submitted_by", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("modified_at", sa.DateTime(timezone=True), nullable=False),
+    # Site columns (migration 0002). list_date is the day a paper is listed under: its
+    # daily-list day, else its publication day. Local votes and comments are kept apart from
+    # the counts imported from Hugging Face; score is their sum and hotness its trending value.
+    sa.Column("list_date", sa.Date),
+    sa.Column("local_votes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("local_comments", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("score", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("hotness", sa.Float, nullable=False, server_default="0"),
+    sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_papers_title_key", "title_key"),
     # Papers known only by title are few; records with ids look for them in this small index.
     sa.Index(
@@ -51,6 +60,8 @@ papers = sa.Table(
     sa.Index("ix_papers_published", "published"),
     sa.Index("ix_papers_daily_date", "daily_date"),
     sa.Index("ix_papers_modified_at", "modified_at"),
+    sa.Index("ix_papers_list", "list_date", "score"),
+    sa.Index("ix_papers_hotness", "hotness"),
 )
 
 paper_categories = sa.Table(
@@ -73,4 +84,110 @@ harvest_checkpoints = sa.Table(
     sa.Column("key", sa.String(200), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("user_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(40), nullable=False),
+    # Lower-cased username: "Alice" and "alice" are the same account name.
+    sa.Column("username_key", sa.String(40), nullable=False, unique=True),
+    sa.Column("email", sa.String(320)),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+user_sessions = sa.Table(
+    "user_sessions",
+    metadata,
+    # Only a hash of the cookie's token is stored: a leaked database opens no sessions.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_user_sessions_user", "user_id"),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_api_tokens_user", "user_id"),
+)
+
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("failure_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(200), nullable=False),
+    sa.Column("failed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_login_failures_key", "key", "failed_at"),
+)
+
+votes = sa.Table(
+    "votes",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "paper_id",
+        sa.String(200),
+        sa.ForeignKey("papers.paper_id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_votes_paper", "paper_id"),
+)
+
+comments = sa.Table(
+    "comments",
+    metadata,
+    sa.Column("comment_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "paper_id",
+        sa.String(200),
+        sa.ForeignKey("papers.paper_id", ondelete="CASCADE", onupdate="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("comments.comment_id", ondelete="CASCADE")),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("body_html", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("edited_at", sa.DateTime(timezone=True)),
+    sa.Column("deleted", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("hidden", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Index("ix_comments_paper", "paper_id", "comment_id"),
+    sa.Index("ix_comments_user", "user_id"),
+)
+
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    # One row per paper: a paper is submitted to a day's list once.
+    sa.Column(
+        "paper_id",
+        sa.String(200),
+        sa.ForeignKey("papers.paper_id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("list_date", sa.Date, nullable=False),
+    sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_submissions_user", "user_id"),
 )

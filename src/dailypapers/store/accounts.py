@@ -1,0 +1,159 @@
+"""Repository functions for accounts: users, login sessions, API tokens, login failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from dailypapers.dates import as_utc
+from dailypapers.models import User
+from dailypapers.store.schema import api_tokens, login_failures, user_sessions, users
+
+
+class UsernameTaken(ValueError):
+    """Sign-up with a name that an account already has (case-insensitively)."""
+
+
+@dataclass(slots=True, frozen=True)
+class Credentials:
+    """A user with the stored password hash, for checking a login."""
+
+    user: User
+    password_hash: str
+
+
+def _user(row: sa.RowMapping) -> User:
+    return User(
+        user_id=row["user_id"],
+        username=row["username"],
+        email=row["email"],
+        is_admin=bool(row["is_admin"]),
+        created_at=as_utc(row["created_at"]),
+    )
+
+
+def create_user(
+    engine: sa.Engine,
+    *,
+    username: str,
+    password_hash: str,
+    email: str | None,
+    now: datetime,
+    is_admin: bool = False,
+) -> User:
+    """Store a new account; UsernameTaken if the name is in use."""
+    values = {
+        "username": username,
+        "username_key": username.lower(),
+        "email": email,
+        "password_hash": password_hash,
+        "is_admin": is_admin,
+        "created_at": now,
+    }
+    try:
+        with engine.begin() as conn:
+            user_id = conn.execute(sa.insert(users).values(values)).inserted_primary_key
+    except sa.exc.IntegrityError:
+        raise UsernameTaken(f"the name {username!r} is taken") from None
+    assert user_id is not None
+    return User(user_id[0], username, email, is_admin, now)
+
+
+def get_user(engine: sa.Engine, *, user_id: int) -> User | None:
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.user_id == user_id)).mappings().first()
+    return _user(row) if row else None
+
+
+def get_user_by_name(engine: sa.Engine, *, username: str) -> User | None:
+    creds = get_credentials(engine, username=username)
+    return creds.user if creds else None
+
+
+def get_credentials(engine: sa.Engine, *, username: str) -> Credentials | None:
+    query = sa.select(users).where(users.c.username_key == username.lower())
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return Credentials(_user(row), row["password_hash"]) if row else None
+
+
+def set_admin(engine: sa.Engine, *, username: str, is_admin: bool) -> bool:
+    """Grant or withdraw the admin role; False if there is no such user."""
+    statement = (
+        sa.update(users).where(users.c.username_key == username.lower()).values(is_admin=is_admin)
+    )
+    with engine.begin() as conn:
+        return conn.execute(statement).rowcount == 1
+
+
+def create_session(
+    engine: sa.Engine, *, user_id: int, token_hash: str, now: datetime, expires_at: datetime
+) -> None:
+    values = {
+        "token_hash": token_hash,
+        "user_id": user_id,
+        "created_at": now,
+        "expires_at": expires_at,
+    }
+    with engine.begin() as conn:
+        conn.execute(sa.insert(user_sessions).values(values))
+
+
+def get_session_user(engine: sa.Engine, *, token_hash: str, now: datetime) -> User | None:
+    """The user a live session belongs to, or None (unknown or expired)."""
+    query = (
+        sa.select(users)
+        .join(user_sessions, user_sessions.c.user_id == users.c.user_id)
+        .where(user_sessions.c.token_hash == token_hash, user_sessions.c.expires_at > now)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return _user(row) if row else None
+
+
+def delete_session(engine: sa.Engine, *, token_hash: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.delete(user_sessions).where(user_sessions.c.token_hash == token_hash))
+
+
+def create_api_token(
+    engine: sa.Engine, *, user_id: int, token_hash: str, name: str, now: datetime
+) -> None:
+    values = {"token_hash": token_hash, "user_id": user_id, "name": name, "created_at": now}
+    with engine.begin() as conn:
+        conn.execute(sa.insert(api_tokens).values(values))
+
+
+def get_token_user(engine: sa.Engine, *, token_hash: str) -> User | None:
+    query = (
+        sa.select(users)
+        .join(api_tokens, api_tokens.c.user_id == users.c.user_id)
+        .where(api_tokens.c.token_hash == token_hash)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return _user(row) if row else None
+
+
+def record_login_failure(engine: sa.Engine, *, keys: list[str], now: datetime) -> None:
+    """Note a failed login under each key (the account name, the client address)."""
+    with engine.begin() as conn:
+        conn.execute(sa.insert(login_failures), [{"key": k, "failed_at": now} for k in keys])
+
+
+def count_login_failures(engine: sa.Engine, *, key: str, since: datetime) -> int:
+    query = (
+        sa.select(sa.func.count())
+        .select_from(login_failures)
+        .where(login_failures.c.key == key, login_failures.c.failed_at >= since)
+    )
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def clear_login_failures(engine: sa.Engine, *, key: str) -> None:
+    """Forget a key's failures after a good login."""
+    with engine.begin() as conn:
+        conn.execute(sa.delete(login_failures).where(login_failures.c.key == key))

@@ -1,0 +1,163 @@
+"""Repository functions for comments: one level of replies, soft deletion, moderation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from dailypapers.dates import as_utc
+from dailypapers.models import Comment
+from dailypapers.store.schema import comments, papers, users
+from dailypapers.store.votes import PaperMissing
+
+
+class CommentMissing(LookupError):
+    """No such comment (on this paper)."""
+
+
+class NotAuthor(PermissionError):
+    """Someone other than a comment's author tried to change it."""
+
+
+def _comment(row: sa.RowMapping) -> Comment:
+    edited = row["edited_at"]
+    return Comment(
+        comment_id=row["comment_id"],
+        paper_id=row["paper_id"],
+        user_id=row["user_id"],
+        username=row["username"],
+        parent_id=row["parent_id"],
+        body="" if row["deleted"] else row["body"],
+        body_html="" if row["deleted"] else row["body_html"],
+        created_at=as_utc(row["created_at"]),
+        edited_at=as_utc(edited) if edited else None,
+        deleted=bool(row["deleted"]),
+        hidden=bool(row["hidden"]),
+    )
+
+
+def _select() -> sa.Select[Any]:
+    return sa.select(comments, users.c.username).join(users, users.c.user_id == comments.c.user_id)
+
+
+def _bump(conn: sa.Connection, paper_id: str, delta: int) -> None:
+    conn.execute(
+        sa.update(papers)
+        .where(papers.c.paper_id == paper_id)
+        .values(local_comments=papers.c.local_comments + delta)
+    )
+
+
+def add_comment(
+    engine: sa.Engine,
+    *,
+    paper_id: str,
+    user_id: int,
+    body: str,
+    body_html: str,
+    now: datetime,
+    parent_id: int | None = None,
+) -> Comment:
+    """Store a comment; a reply to a reply joins its thread (replies are one level deep)."""
+    with engine.begin() as conn:
+        # The counter update comes first so SQLite takes its write lock before any read.
+        _bump(conn, paper_id, +1)
+        if parent_id is not None:
+            parent = conn.execute(
+                sa.select(comments.c.paper_id, comments.c.parent_id).where(
+                    comments.c.comment_id == parent_id
+                )
+            ).first()
+            if parent is None or parent[0] != paper_id:
+                raise CommentMissing(f"comment {parent_id} is not on paper {paper_id}")
+            parent_id = parent[1] or parent_id
+        values = {
+            "paper_id": paper_id,
+            "user_id": user_id,
+            "parent_id": parent_id,
+            "body": body,
+            "body_html": body_html,
+            "created_at": now,
+        }
+        try:
+            key = conn.execute(sa.insert(comments).values(values)).inserted_primary_key
+        except sa.exc.IntegrityError:
+            raise PaperMissing(paper_id) from None
+        assert key is not None
+        row = conn.execute(_select().where(comments.c.comment_id == key[0])).mappings().one()
+    return _comment(row)
+
+
+def get_comment(engine: sa.Engine, *, comment_id: int) -> Comment | None:
+    with engine.connect() as conn:
+        row = conn.execute(_select().where(comments.c.comment_id == comment_id)).mappings().first()
+    return _comment(row) if row else None
+
+
+def _owned(conn: sa.Connection, comment_id: int, user_id: int) -> str:
+    """The paper of a live comment the user wrote; CommentMissing or NotAuthor otherwise."""
+    row = conn.execute(
+        sa.select(comments.c.user_id, comments.c.paper_id, comments.c.deleted).where(
+            comments.c.comment_id == comment_id
+        )
+    ).first()
+    if row is None or row[2]:
+        raise CommentMissing(f"no comment {comment_id}")
+    if row[0] != user_id:
+        raise NotAuthor(f"comment {comment_id} belongs to another user")
+    return str(row[1])
+
+
+def edit_comment(
+    engine: sa.Engine, *, comment_id: int, user_id: int, body: str, body_html: str, now: datetime
+) -> Comment:
+    """Change one's own comment; NotAuthor for anyone else's."""
+    with engine.begin() as conn:
+        _owned(conn, comment_id, user_id)
+        conn.execute(
+            sa.update(comments)
+            .where(comments.c.comment_id == comment_id)
+            .values(body=body, body_html=body_html, edited_at=now)
+        )
+        row = conn.execute(_select().where(comments.c.comment_id == comment_id)).mappings().one()
+    return _comment(row)
+
+
+def delete_comment(engine: sa.Engine, *, comment_id: int, user_id: int) -> None:
+    """Delete one's own comment; its replies stay, under a "deleted" placeholder."""
+    with engine.begin() as conn:
+        paper_id = _owned(conn, comment_id, user_id)
+        conn.execute(
+            sa.update(comments)
+            .where(comments.c.comment_id == comment_id)
+            .values(deleted=True, body="", body_html="")
+        )
+        _bump(conn, paper_id, -1)
+
+
+def set_comment_hidden(engine: sa.Engine, *, comment_id: int, hidden: bool) -> bool:
+    """Hide a comment from everyone but admins (or show it again); False if there is none."""
+    statement = sa.update(comments).where(comments.c.comment_id == comment_id).values(hidden=hidden)
+    with engine.begin() as conn:
+        return conn.execute(statement).rowcount == 1
+
+
+def list_comments(
+    engine: sa.Engine, *, paper_id: str, include_hidden: bool = False
+) -> list[Comment]:
+    """A paper's threads, oldest first, each with its replies."""
+    query = _select().where(comments.c.paper_id == paper_id).order_by(comments.c.comment_id)
+    with engine.connect() as conn:
+        rows = [_comment(row) for row in conn.execute(query).mappings()]
+    threads: dict[int, Comment] = {}
+    for comment in rows:
+        if comment.hidden and not include_hidden:
+            continue
+        parent = threads.get(comment.parent_id) if comment.parent_id else None
+        if parent is not None:
+            parent.replies.append(comment)
+        elif comment.parent_id is None:
+            threads[comment.comment_id] = comment
+    return [t for t in threads.values() if not (t.deleted and not t.replies)]

@@ -1,0 +1,132 @@
+"""Repository functions for the lists people browse: a period's papers, trending, moderation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from dailypapers.dates import as_utc
+from dailypapers.models import Paper
+from dailypapers.ranking.hotness import hotness, listed_at
+from dailypapers.store.papers import decode_paper
+from dailypapers.store.schema import papers
+
+ListSort = Literal["score", "published"]
+
+_VISIBLE = papers.c.hidden == sa.false()
+
+
+def list_period_papers(
+    engine: sa.Engine,
+    *,
+    start: date,
+    end: date,
+    limit: int,
+    offset: int = 0,
+    sort: ListSort = "score",
+    submitted_by: str | None = None,
+) -> tuple[list[Paper], int]:
+    """Visible papers listed on days in [start, end) and how many there are in all."""
+    condition = sa.and_(papers.c.list_date >= start, papers.c.list_date < end, _VISIBLE)
+    if submitted_by is not None:
+        condition = sa.and_(condition, papers.c.submitted_by == submitted_by)
+    order: tuple[sa.ColumnElement[Any], ...]
+    if sort == "score":
+        order = (papers.c.score.desc(), papers.c.published.desc(), papers.c.paper_id)
+    else:
+        order = (papers.c.published.desc(), papers.c.paper_id)
+    query = sa.select(papers).where(condition).order_by(*order).limit(limit).offset(offset)
+    count = sa.select(sa.func.count()).select_from(papers).where(condition)
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+        total = int(conn.execute(count).scalar_one())
+    return [decode_paper(row) for row in rows], total
+
+
+def list_trending_papers(
+    engine: sa.Engine, *, limit: int, offset: int = 0, submitted_by: str | None = None
+) -> list[Paper]:
+    """Visible papers by stored hotness, hottest first."""
+    condition = _VISIBLE
+    if submitted_by is not None:
+        condition = sa.and_(condition, papers.c.submitted_by == submitted_by)
+    query = (
+        sa.select(papers)
+        .where(condition)
+        .order_by(papers.c.hotness.desc(), papers.c.paper_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    with engine.connect() as conn:
+        return [decode_paper(row) for row in conn.execute(query).mappings()]
+
+
+def nearest_list_dates(engine: sa.Engine, *, day: date) -> tuple[date | None, date | None]:
+    """The closest list days before and after `day` that have visible papers."""
+    before = sa.select(sa.func.max(papers.c.list_date)).where(papers.c.list_date < day, _VISIBLE)
+    after = sa.select(sa.func.min(papers.c.list_date)).where(papers.c.list_date > day, _VISIBLE)
+    with engine.connect() as conn:
+        return _as_date(conn.execute(before).scalar()), _as_date(conn.execute(after).scalar())
+
+
+def latest_list_date(engine: sa.Engine) -> date | None:
+    """The newest list day with visible papers (the home page shows it)."""
+    query = sa.select(sa.func.max(papers.c.list_date)).where(_VISIBLE)
+    with engine.connect() as conn:
+        return _as_date(conn.execute(query).scalar())
+
+
+def _as_date(value: object) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def set_paper_hidden(engine: sa.Engine, *, paper_id: str, hidden: bool) -> bool:
+    """Hide a paper from every list (or show it again); False if there is no such paper."""
+    statement = sa.update(papers).where(papers.c.paper_id == paper_id).values(hidden=hidden)
+    with engine.begin() as conn:
+        return conn.execute(statement).rowcount == 1
+
+
+def refresh_hotness(conn: sa.Connection, *, paper_ids: Sequence[str]) -> None:
+    """Recompute stored hotness from the rows' current score and list day (same transaction)."""
+    query = sa.select(
+        papers.c.paper_id,
+        papers.c.score,
+        papers.c.list_date,
+        papers.c.published,
+        papers.c.created_at,
+    ).where(papers.c.paper_id.in_(list(paper_ids)))
+    for paper_id, score, list_day, published, created_at in conn.execute(query):
+        at = listed_at(_as_date(list_day), _utc(published), as_utc(created_at))
+        conn.execute(
+            sa.update(papers)
+            .where(papers.c.paper_id == paper_id)
+            .values(hotness=hotness(score, at))
+        )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return as_utc(value) if value is not None else None
+
+
+def list_latest_papers(
+    engine: sa.Engine, *, limit: int, offset: int = 0, submitted_by: str | None = None
+) -> list[Paper]:
+    """Visible listed papers, newest list day first (then newest published)."""
+    condition = sa.and_(papers.c.list_date.is_not(None), _VISIBLE)
+    if submitted_by is not None:
+        condition = sa.and_(condition, papers.c.submitted_by == submitted_by)
+    query = (
+        sa.select(papers)
+        .where(condition)
+        .order_by(papers.c.list_date.desc(), papers.c.score.desc(), papers.c.paper_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    with engine.connect() as conn:
+        return [decode_paper(row) for row in conn.execute(query).mappings()]

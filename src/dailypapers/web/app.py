@@ -1,0 +1,73 @@
+"""The application factory: `create_app(settings)` builds everything a web process needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from dailypapers import __version__
+from dailypapers.config import Settings
+from dailypapers.index.embeddings import Embedder
+from dailypapers.store.engine import open_store
+from dailypapers.web.errors import install_error_handlers
+from dailypapers.web.middleware import SiteMiddleware
+from dailypapers.web.routers import accounts, api, feeds, hf, pages
+from dailypapers.web.state import AppState, PageCache, SharedSearcher
+from dailypapers.web.templating import STATIC, render
+
+API_DESCRIPTION = """\
+JSON twin of every page of the site, writes with token auth, and a Hugging Face compatible
+papers API. Errors always have the shape `{"error": {"status", "code", "message", "field"}}`.
+Writes take `Authorization: Bearer dp_...` (create a token at /settings/tokens).
+"""
+
+
+def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastAPI:
+    """A FastAPI app over the store and indexes named by `settings`."""
+    engine = open_store(settings)
+    app = FastAPI(
+        title=f"{settings.site_name} API",
+        version=__version__,
+        description=API_DESCRIPTION,
+        docs_url=None,  # FastAPI's docs page loads its scripts from a CDN; ours is local
+        redoc_url=None,
+    )
+    cache = PageCache(settings.page_cache_s)
+    app.state.dp = AppState(
+        settings=settings,
+        engine=engine,
+        search=SharedSearcher(engine, settings, embedder),
+        page_cache=cache,
+    )
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in (api.router, hf.router, feeds.router, accounts.router, pages.router):
+        app.include_router(router)
+
+    @app.get("/api", include_in_schema=False)
+    def api_docs(request: Request) -> HTMLResponse:
+        return render(request, "api.html", {"endpoints": _endpoints(app.openapi())})
+
+    app.add_middleware(SiteMiddleware, max_body_bytes=settings.max_body_bytes, cache=cache)
+    return app
+
+
+def _endpoints(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """The OpenAPI operations as rows for the docs page."""
+    rows = []
+    for path, operations in schema.get("paths", {}).items():
+        for method, operation in operations.items():
+            rows.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": operation.get("summary", ""),
+                    "description": operation.get("description", ""),
+                    "parameters": operation.get("parameters", []),
+                    "body": "requestBody" in operation,
+                }
+            )
+    return rows

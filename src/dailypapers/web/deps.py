@@ -1,0 +1,114 @@
+"""Request dependencies, declared once as typed aliases: state, the current user, CSRF."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import Depends, Request
+
+from dailypapers.models import User
+from dailypapers.store.accounts import get_session_user, get_token_user
+from dailypapers.web.errors import ApiError
+from dailypapers.web.security import (
+    API_TOKEN_PREFIX,
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    same_token,
+    token_hash,
+)
+from dailypapers.web.state import AppState
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.dp
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def resolve_user(request: Request) -> User | None:
+    """The user behind an API token or a session cookie (cached on the request)."""
+    if hasattr(request.state, "user"):
+        cached: User | None = request.state.user
+        return cached
+    state = get_state(request)
+    user: User | None = None
+    bearer = _bearer(request)
+    request.state.by_token = bearer is not None
+    if bearer is not None:
+        if not bearer.startswith(API_TOKEN_PREFIX):
+            raise ApiError(401, "malformed API token", headers={"WWW-Authenticate": "Bearer"})
+        user = get_token_user(state.engine, token_hash=token_hash(bearer))
+        if user is None:
+            raise ApiError(401, "unknown API token", headers={"WWW-Authenticate": "Bearer"})
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        user = get_session_user(state.engine, token_hash=token_hash(cookie), now=datetime.now(UTC))
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[User | None, Depends(resolve_user)]
+
+
+def require_user(user: CurrentUser) -> User:
+    if user is None:
+        raise ApiError(401, "log in (or send an API token) to do this")
+    return user
+
+
+RequiredUser = Annotated[User, Depends(require_user)]
+
+
+def require_admin(user: RequiredUser) -> User:
+    if not user.is_admin:
+        raise ApiError(403, "only admins can do this")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def _same_origin(request: Request, origin: str) -> bool:
+    parts = urlsplit(origin)
+    return parts.scheme == request.url.scheme and parts.netloc == request.url.netloc
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuse cross-site writes made with the session cookie.
+
+    Requests authenticated by an API token carry no ambient credentials and are exempt. Others
+    must come from this site's own pages (Origin or Referer, when the browser sends one) and
+    echo the CSRF cookie in a form field or the X-CSRF-Token header (double submit).
+    """
+    if request.method not in UNSAFE_METHODS or _bearer(request) is not None:
+        return
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    if origin and origin != "null" and not _same_origin(request, origin):
+        raise ApiError(403, "cross-site request refused")
+    if origin == "null":
+        raise ApiError(403, "cross-site request refused")
+    given = request.headers.get(CSRF_HEADER)
+    if given is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        form = await request.form()
+        value = form.get(CSRF_FIELD)
+        given = value if isinstance(value, str) else None
+    if not same_token(given, request.cookies.get(CSRF_COOKIE)):
+        raise ApiError(403, "missing or wrong CSRF token: reload the page and try again")
+
+
+CsrfChecked = Depends(verify_csrf)

@@ -1,0 +1,250 @@
+"""Site pages: lists, paper pages, search, profiles, submitting; each beside its JSON twin."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from dailypapers.feeds.periods import PeriodKind
+from dailypapers.search.highlight import highlight, highlight_pattern
+from dailypapers.search.query import QueryError, parse_query
+from dailypapers.search.service import SearchMode
+from dailypapers.web import views
+from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep
+from dailypapers.web.errors import ApiError
+from dailypapers.web.formats import bibtex_entry
+from dailypapers.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+Page = Annotated[int, Query(ge=1, le=views.MAX_PAGE)]
+Sort = Annotated[Literal["score", "published"], Query()]
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """A redirect target on this site only (an open redirect would help phishing)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def _back(target: str | None, default: str = "/") -> RedirectResponse:
+    return RedirectResponse(local_path(target, default), status_code=303)
+
+
+def _list_page(
+    request: Request, state: StateDep, user: CurrentUser, kind: PeriodKind, text: str, page: int,
+    sort: Literal["score", "published"], *, home: bool = False,
+) -> HTMLResponse:  # fmt: skip
+    listing = views.period_view(state, kind, text, page=page, sort=sort)
+    feeds = {"date": "daily", "week": "weekly", "month": "monthly"}
+    context = {
+        "listing": listing,
+        "voted": views.voted_ids(state, user, listing.papers),
+        "json_url": f"/api/v1/papers/{kind}/{listing.period}",
+        "feed_url": f"/feeds/{feeds[kind]}.atom?{kind}={listing.period}",
+        "feed_title": f"{listing.title}: papers",
+        "home": home,
+    }
+    return render(request, "list.html", context)
+
+
+@router.get("/")
+def home(request: Request, state: StateDep, user: CurrentUser) -> HTMLResponse:
+    day = views.latest_day(state).isoformat()
+    return _list_page(request, state, user, "date", day, 1, "score", home=True)
+
+
+@router.get("/papers/date/{day}")
+def daily(
+    request: Request,
+    state: StateDep,
+    user: CurrentUser,
+    day: str,
+    p: Page = 1,
+    sort: Sort = "score",
+) -> HTMLResponse:
+    return _list_page(request, state, user, "date", day, p, sort)
+
+
+@router.get("/papers/week/{week}")
+def weekly(
+    request: Request,
+    state: StateDep,
+    user: CurrentUser,
+    week: str,
+    p: Page = 1,
+    sort: Sort = "score",
+) -> HTMLResponse:
+    return _list_page(request, state, user, "week", week, p, sort)
+
+
+@router.get("/papers/month/{month}")
+def monthly(
+    request: Request,
+    state: StateDep,
+    user: CurrentUser,
+    month: str,
+    p: Page = 1,
+    sort: Sort = "score",
+) -> HTMLResponse:
+    return _list_page(request, state, user, "month", month, p, sort)
+
+
+@router.get("/trending")
+def trending(request: Request, state: StateDep, user: CurrentUser, p: Page = 1) -> HTMLResponse:
+    listing = views.trending_view(state, page=p)
+    context = {
+        "listing": listing,
+        "voted": views.voted_ids(state, user, listing.papers),
+        "json_url": f"/api/v1/trending?p={p}",
+        "feed_url": "/feeds/trending.atom",
+        "feed_title": "Trending papers",
+    }
+    return render(request, "trending.html", context)
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    state: StateDep,
+    user: CurrentUser,
+    q: Annotated[str, Query(max_length=1000)] = "",
+    mode: SearchMode = "hybrid",
+    author: Text = None,
+    category: Text = None,
+    since: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
+    p: Annotated[int, Query(ge=1, le=50)] = 1,
+) -> HTMLResponse:
+    form = {"q": q, "mode": mode, "author": author or "", "category": category or ""}
+    form |= {"from": since or "", "until": until or ""}
+    context: dict[str, object] = {"form": form, "results": None, "error": None}
+    if q.strip():
+        try:
+            filters = views.search_filters(author, category, since, until)
+            results = views.search_view(state, q, mode=mode, page=p, filters=filters)
+            pattern = highlight_pattern(parse_query(q))
+        except (ApiError, QueryError) as error:
+            status = error.status if isinstance(error, ApiError) else 422
+            message = error.message if isinstance(error, ApiError) else str(error)
+            context["error"] = message
+            return render(request, "search.html", context, status_code=status)
+        context["results"] = results
+        context["mark"] = lambda text: highlight(text, pattern)
+        context["voted"] = views.voted_ids(state, user, [h.paper for h in results.hits])
+        query = str(request.url.query)
+        context["json_url"] = f"/api/v1/search?{query}"
+        context["feed_url"] = f"/feeds/search.atom?{query}"
+        context["feed_title"] = f"Search: {q}"
+    return render(request, "search.html", context)
+
+
+@router.get("/papers/{paper_id:path}")
+def paper_page(request: Request, state: StateDep, user: CurrentUser, paper_id: str) -> HTMLResponse:
+    detail = views.paper_view(state, paper_id, user)
+    context = {"detail": detail, "json_url": f"/api/v1/papers/{detail.paper.id}"}
+    return render(request, "paper.html", context)
+
+
+@router.get("/bibtex/{paper_id:path}")
+def bibtex(state: StateDep, paper_id: str) -> Response:
+    paper = views.find_paper(state, paper_id)
+    text = bibtex_entry(paper)
+    return PlainTextResponse(text, media_type="application/x-bibtex; charset=utf-8")
+
+
+@router.get("/users/{username}")
+def profile(request: Request, state: StateDep, username: str) -> HTMLResponse:
+    found = views.profile_view(state, username)
+    context = {"profile": found, "json_url": f"/api/v1/users/{found.user.username}"}
+    return render(request, "profile.html", context)
+
+
+# -- forms (each answers with a redirect back, so they work without JavaScript) --------------
+
+
+@router.post("/vote", dependencies=[CsrfChecked])
+def vote(
+    state: StateDep,
+    user: RequiredUser,
+    paper_id: Annotated[str, Form(max_length=200)],
+    action: Annotated[Literal["up", "down"], Form()] = "up",
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+) -> RedirectResponse:
+    views.vote_view(state, user, paper_id, up=action == "up")
+    return _back(next, f"/papers/{paper_id}")
+
+
+@router.post("/comments", dependencies=[CsrfChecked])
+def comment(
+    state: StateDep,
+    user: RequiredUser,
+    paper_id: Annotated[str, Form(max_length=200)],
+    body: Annotated[str, Form(max_length=views.MAX_COMMENT_CHARS)],
+    parent_id: Annotated[int | None, Form(ge=1)] = None,
+) -> RedirectResponse:
+    created = views.comment_view(state, user, paper_id, body, parent_id)
+    return _back(f"/papers/{created.paper_id}#comment-{created.id}")
+
+
+@router.post("/comments/{comment_id}/edit", dependencies=[CsrfChecked])
+def edit_comment(
+    state: StateDep,
+    user: RequiredUser,
+    comment_id: int,
+    body: Annotated[str, Form(max_length=views.MAX_COMMENT_CHARS)],
+) -> RedirectResponse:
+    edited = views.edit_comment_view(state, user, comment_id, body)
+    return _back(f"/papers/{edited.paper_id}#comment-{edited.id}")
+
+
+@router.post("/comments/{comment_id}/delete", dependencies=[CsrfChecked])
+def delete_comment(state: StateDep, user: RequiredUser, comment_id: int) -> RedirectResponse:
+    paper_id = views.delete_comment_view(state, user, comment_id)
+    return _back(f"/papers/{paper_id}#comments")
+
+
+@router.post("/comments/{comment_id}/hide", dependencies=[CsrfChecked])
+def hide_comment(
+    state: StateDep,
+    _admin: AdminUser,
+    comment_id: int,
+    hidden: Annotated[bool, Form()] = True,
+) -> RedirectResponse:
+    paper_id = views.hide_comment_view(state, comment_id, hidden=hidden)
+    return _back(f"/papers/{paper_id}#comments")
+
+
+@router.post("/admin/hide-paper", dependencies=[CsrfChecked])
+def hide_paper(
+    state: StateDep,
+    _admin: AdminUser,
+    paper_id: Annotated[str, Form(max_length=200)],
+    hidden: Annotated[bool, Form()] = True,
+) -> RedirectResponse:
+    views.hide_paper_view(state, paper_id, hidden=hidden)
+    return _back(f"/papers/{paper_id}")
+
+
+@router.get("/submit")
+def submit_form(request: Request, _user: RequiredUser) -> HTMLResponse:
+    return render(request, "submit.html", {"error": None, "value": ""})
+
+
+@router.post("/submit", dependencies=[CsrfChecked])
+def submit(
+    request: Request,
+    state: StateDep,
+    user: RequiredUser,
+    paper: Annotated[str, Form(max_length=300)],
+) -> Response:
+    try:
+        submitted = views.submit_view(state, user, paper)
+    except ApiError as error:
+        context = {"error": error.message, "value": paper}
+        return render(request, "submit.html", context, status_code=error.status)
+    return _back(submitted.url)

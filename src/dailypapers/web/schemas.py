@@ -1,0 +1,212 @@
+"""Shapes of the JSON API, named by role (PaperPublic, VoteCreate ...)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from dailypapers.models import Comment, Paper, SearchHit, User
+from dailypapers.web.markdown import MAX_COMMENT_CHARS
+
+
+class ErrorDetail(BaseModel):
+    status: int
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorPublic(BaseModel):
+    """The one error shape every API endpoint returns."""
+
+    error: ErrorDetail
+
+
+class PaperLinks(BaseModel):
+    abs: str | None = None
+    pdf: str | None = None
+    code: str | None = None
+    project: str | None = None
+    doi: str | None = None
+
+
+class PaperPublic(BaseModel):
+    id: str
+    url: str = Field(description="The paper's page on this site (a path).")
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    published: datetime | None
+    updated: datetime | None
+    list_date: date | None = Field(description="The day whose list the paper is on.")
+    score: int = Field(description="upvotes + votes: what lists are sorted by.")
+    upvotes: int = Field(description="Upvotes imported from Hugging Face.")
+    votes: int = Field(description="Upvotes on this site.")
+    comments: int = Field(description="Comments on this site.")
+    submitted_by: str | None
+    links: PaperLinks
+
+    @classmethod
+    def of(cls, paper: Paper) -> PaperPublic:
+        arxiv_abs = paper.abs_url
+        return cls(
+            id=paper.paper_id,
+            url=f"/papers/{paper.paper_id}",
+            title=paper.title,
+            abstract=paper.abstract,
+            authors=paper.authors,
+            categories=paper.categories,
+            published=paper.published,
+            updated=paper.updated,
+            list_date=paper.list_date,
+            score=paper.score,
+            upvotes=paper.upvotes,
+            votes=paper.local_votes,
+            comments=paper.local_comments,
+            submitted_by=paper.submitted_by,
+            links=PaperLinks(
+                abs=arxiv_abs,
+                pdf=paper.pdf_url,
+                code=paper.code_url,
+                project=paper.project_url,
+                doi=f"https://doi.org/{paper.doi}" if paper.doi else None,
+            ),
+        )
+
+
+class PapersPage(BaseModel):
+    """A page of a day's, week's or month's list."""
+
+    kind: Literal["date", "week", "month"]
+    period: str
+    title: str
+    start: date
+    end: date = Field(description="First day after the period.")
+    previous: str
+    next: str
+    sort: Literal["score", "published"]
+    page: int
+    pages: int
+    total: int
+    papers: list[PaperPublic]
+    nearest_before: date | None = Field(None, description="Set when the period is empty.")
+    nearest_after: date | None = Field(None, description="Set when the period is empty.")
+
+
+class TrendingPage(BaseModel):
+    page: int
+    papers: list[PaperPublic]
+
+
+class SearchHitPublic(BaseModel):
+    paper: PaperPublic
+    score: float
+    keyword_score: float | None
+    semantic_score: float | None
+
+    @classmethod
+    def of(cls, hit: SearchHit) -> SearchHitPublic:
+        return cls(
+            paper=PaperPublic.of(hit.paper),
+            score=hit.score,
+            keyword_score=hit.keyword_score,
+            semantic_score=hit.semantic_score,
+        )
+
+
+class SearchPage(BaseModel):
+    query: str
+    mode: Literal["keyword", "semantic", "hybrid"]
+    page: int
+    page_size: int
+    total: int | None = Field(description="Known for keyword searches only.")
+    hits: list[SearchHitPublic]
+    notices: list[str]
+
+
+class CommentPublic(BaseModel):
+    id: int
+    paper_id: str
+    author: str
+    parent_id: int | None
+    body: str = Field(description="Markdown as written.")
+    html: str = Field(description="Sanitised HTML rendering of the body.")
+    created_at: datetime
+    edited_at: datetime | None
+    deleted: bool
+    hidden: bool
+    replies: list[CommentPublic] = []
+
+    @classmethod
+    def of(cls, comment: Comment) -> CommentPublic:
+        return cls(
+            id=comment.comment_id,
+            paper_id=comment.paper_id,
+            author=comment.username,
+            parent_id=comment.parent_id,
+            body=comment.body,
+            html=comment.body_html,
+            created_at=comment.created_at,
+            edited_at=comment.edited_at,
+            deleted=comment.deleted,
+            hidden=comment.hidden,
+            replies=[cls.of(reply) for reply in comment.replies],
+        )
+
+
+class PaperDetail(BaseModel):
+    paper: PaperPublic
+    voted: bool = Field(description="Whether the requesting user upvoted it.")
+    similar: list[PaperPublic]
+    comments: list[CommentPublic]
+    bibtex: str
+
+
+class UserPublic(BaseModel):
+    username: str
+    joined: datetime
+    is_admin: bool
+
+    @classmethod
+    def of(cls, user: User) -> UserPublic:
+        return cls(username=user.username, joined=user.created_at, is_admin=user.is_admin)
+
+
+class UserProfile(BaseModel):
+    user: UserPublic
+    upvoted: list[PaperPublic]
+    submitted: list[PaperPublic]
+
+
+class VoteCreate(BaseModel):
+    paper_id: str = Field(min_length=1, max_length=200)
+
+
+class VotePublic(BaseModel):
+    paper_id: str
+    voted: bool
+    score: int
+    votes: int
+
+
+class CommentCreate(BaseModel):
+    paper_id: str = Field(min_length=1, max_length=200)
+    body: str = Field(min_length=1, max_length=MAX_COMMENT_CHARS)
+    parent_id: int | None = Field(None, ge=1)
+
+
+class CommentUpdate(BaseModel):
+    body: str = Field(min_length=1, max_length=MAX_COMMENT_CHARS)
+
+
+class SubmissionCreate(BaseModel):
+    paper: str = Field(
+        min_length=1, max_length=300, description="An arXiv id or an arXiv abs/pdf URL."
+    )
+
+
+class HiddenUpdate(BaseModel):
+    hidden: bool

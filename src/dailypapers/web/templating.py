@@ -1,0 +1,85 @@
+"""Jinja2 templates (autoescaped HTML and Atom) and the helper that renders a page."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from dailypapers.web.deps import resolve_user
+from dailypapers.web.security import CSRF_COOKIE, new_token
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+# Pages whose forms work without an account carry a CSRF token even for anonymous readers.
+ANONYMOUS_FORM_PAGES = frozenset({"login.html", "signup.html"})
+
+
+def _short_date(value: date | datetime | None) -> str:
+    return value.strftime("%d %b %Y") if value else ""
+
+
+def _authors(names: list[str], limit: int = 6) -> str:
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+
+
+# Characters XML 1.0 forbids (C0 controls other than tab, newline, return; lone surrogates).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(value: object) -> str:
+    return _NOT_XML.sub("", str(value))
+
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(("html", "xml")),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.filters["short_date"] = _short_date
+environment.filters["authors"] = _authors
+environment.filters["xml_text"] = _xml_text
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Render a page with the site-wide context (user, CSRF token, site name)."""
+    try:
+        user = resolve_user(request)
+    except Exception:  # an error page for a bad token still renders, as anonymous
+        user = None
+    csrf = request.cookies.get(CSRF_COOKIE)
+    new_csrf = None
+    if (user is not None or name in ANONYMOUS_FORM_PAGES) and not csrf:
+        csrf = new_csrf = new_token()
+    state = request.app.state.dp
+    page = environment.get_template(name).render(
+        request=request,
+        user=user,
+        csrf_token=csrf if (user is not None or name in ANONYMOUS_FORM_PAGES) else None,
+        site_name=state.settings.site_name,
+        **context,
+    )
+    response = HTMLResponse(page, status_code=status_code, headers=headers)
+    if user is not None:
+        response.headers["cache-control"] = "private, no-store"
+    if new_csrf is not None:
+        secure = request.url.scheme == "https" or state.settings.cookie_secure
+        response.set_cookie(
+            CSRF_COOKIE, new_csrf, httponly=True, samesite="lax", secure=secure, path="/"
+        )
+    return response
