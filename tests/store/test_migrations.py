@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from dailypapers.config import Settings
+from dailypapers.ranking.hotness import hotness
 from dailypapers.store.checkpoints import get_checkpoint, set_checkpoint
-from dailypapers.store.engine import open_store
-from dailypapers.store.migrate import schema_status
+from dailypapers.store.engine import create_db_engine, open_store
+from dailypapers.store.migrate import schema_status, upgrade_database
 from dailypapers.store.schema import metadata
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def test_migrated_schema_matches_declared_tables(engine: sa.Engine) -> None:
@@ -37,3 +41,30 @@ def test_checkpoints_round_trip(engine: sa.Engine) -> None:
     assert get_checkpoint(engine, key="oai:cs") == "token-2"
     set_checkpoint(engine, key="oai:cs", value=None, now=now)
     assert get_checkpoint(engine, key="oai:cs") is None
+
+
+def test_upgrade_from_0001_fills_the_list_columns(settings: Settings) -> None:
+    engine = create_db_engine(settings)
+    upgrade_database(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO papers (paper_id, id_kind, title, title_key, upvotes, daily_date,"
+                " published, created_at, modified_at) VALUES"
+                " ('2501.00001', 'arxiv', 'A', 'a', 7, '2025-01-02', :published, :now, :now),"
+                " ('2501.00002', 'arxiv', 'B', 'b', 0, NULL, :published, :now, :now)"
+            ),
+            {"published": datetime(2025, 1, 5, 13, 0, tzinfo=UTC), "now": NOW},
+        )
+    upgrade_database(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT paper_id, list_date, score, hotness FROM papers ORDER BY paper_id")
+        ).all()
+    engine.dispose()
+    assert [(r[0], str(r[1])[:10], r[2]) for r in rows] == [
+        ("2501.00001", "2025-01-02", 7),
+        ("2501.00002", "2025-01-05", 0),
+    ]
+    assert rows[0][3] == pytest.approx(hotness(7, datetime(2025, 1, 2, tzinfo=UTC)))
+    assert rows[1][3] == pytest.approx(hotness(0, datetime(2025, 1, 5, tzinfo=UTC)))

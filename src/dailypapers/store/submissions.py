@@ -31,10 +31,11 @@ def submit_paper(
         dialect.insert(submissions)
         .values(paper_id=paper_id, user_id=user_id, list_date=day, submitted_at=now)
         .on_conflict_do_nothing()
+        .returning(submissions.c.paper_id)
     )
     with engine.begin() as conn:
         try:
-            inserted = conn.execute(claim).rowcount == 1
+            inserted = conn.execute(claim).first() is not None
         except sa.exc.IntegrityError:
             raise PaperMissing(paper_id) from None
         row = conn.execute(sa.select(papers).where(papers.c.paper_id == paper_id)).mappings().one()

@@ -28,8 +28,11 @@ class PaperMissing(LookupError):
 
 def _insert_ignoring_duplicates(conn: sa.Connection, values: dict[str, Any]) -> bool:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(votes).values(values).on_conflict_do_nothing()
-    return conn.execute(statement).rowcount == 1
+    # RETURNING tells reliably whether a row went in (rowcount is not, on every driver).
+    statement = (
+        dialect.insert(votes).values(values).on_conflict_do_nothing().returning(votes.c.user_id)
+    )
+    return conn.execute(statement).first() is not None
 
 
 def _counts(conn: sa.Connection, paper_id: str, *, voted: bool) -> VoteResult:
