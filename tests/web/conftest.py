@@ -36,13 +36,22 @@ def site_settings(home: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def seeded_home(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path) -> Path:
-    """A data directory with the saved Daily Papers pages imported and keyword-indexed."""
+def seeded_home(
+    tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path, shared_data: Path
+) -> Path:
+    """A data directory with real papers imported and keyword-indexed (no embeddings): the
+    saved Daily Papers pages, Hugging Face's recorded daily list of 2024-10-25 (arXiv ids,
+    upvotes, submitters) and 200 arXiv snapshot records (with their publication dates)."""
     home = tmp_path_factory.mktemp("seeded") / "home"
     settings = site_settings(home)
     engine = open_store(settings)
     options = ImportOptions(format="auto", reference_date=date(2024, 10, 25), batch_size=500)
-    import_paths(engine, expand_paths([seeds_dir]), options, now=datetime.now(UTC))
+    inputs = [
+        seeds_dir,
+        shared_data / "hf-daily-papers",
+        shared_data / "kaggle-arxiv-snapshot",
+    ]
+    import_paths(engine, expand_paths(inputs), options, now=datetime.now(UTC))
     sync_keyword_index(engine, settings)
     engine.dispose()
     return home

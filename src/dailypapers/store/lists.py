@@ -14,7 +14,9 @@ from dailypapers.ranking.hotness import hotness, listed_at
 from dailypapers.store.papers import decode_paper
 from dailypapers.store.schema import papers
 
-ListSort = Literal["score", "published"]
+# "listed": newest list day first, as Hugging Face's sort=publishedAt (the time a paper joined
+# the daily list); "published": newest arXiv publication first.
+ListSort = Literal["score", "published", "listed"]
 
 _VISIBLE = papers.c.hidden == sa.false()
 
@@ -36,6 +38,8 @@ def list_period_papers(
     order: tuple[sa.ColumnElement[Any], ...]
     if sort == "score":
         order = (papers.c.score.desc(), papers.c.published.desc(), papers.c.paper_id)
+    elif sort == "listed":
+        order = (papers.c.list_date.desc(), papers.c.score.desc(), papers.c.paper_id)
     else:
         order = (papers.c.published.desc(), papers.c.paper_id)
     query = sa.select(papers).where(condition).order_by(*order).limit(limit).offset(offset)

@@ -23,6 +23,9 @@ from dailypapers.web.security import (
 from dailypapers.web.state import AppState
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Forms that start a session are checked even without one: a forged login would sign the
+# victim in as the attacker.
+SESSION_FORMS = frozenset({"/login", "/signup"})
 
 
 def get_state(request: Request) -> AppState:
@@ -89,12 +92,15 @@ def _same_origin(request: Request, origin: str) -> bool:
 async def verify_csrf(request: Request) -> None:
     """Refuse cross-site writes made with the session cookie.
 
-    Requests authenticated by an API token carry no ambient credentials and are exempt. Others
+    Requests authenticated by an API token, and requests without a session cookie other than
+    the login and sign-up forms, carry no ambient credentials and are exempt. Others
     must come from this site's own pages (Origin or Referer, when the browser sends one) and
     echo the CSRF cookie in a form field or the X-CSRF-Token header (double submit).
     """
     if request.method not in UNSAFE_METHODS or _bearer(request) is not None:
         return
+    if not request.cookies.get(SESSION_COOKIE) and request.url.path not in SESSION_FORMS:
+        return  # no ambient credentials to abuse; writes that need an account answer 401
     origin = request.headers.get("origin") or request.headers.get("referer")
     if origin and origin != "null" and not _same_origin(request, origin):
         raise ApiError(403, "cross-site request refused")

@@ -7,11 +7,13 @@ Every API error is `{"error": {"status": 404, "code": "not_found", "message": ".
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,17 @@ def wants_html(request: Request) -> bool:
     return not (path.startswith(("/api/", "/feeds/")) or path.endswith(".json"))
 
 
+def login_url(request: Request) -> str:
+    """The login page, returning afterwards to the page the reader was on."""
+    if request.method == "GET":
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    else:  # a form post cannot be replayed: come back to the page that sent it
+        referer = urlsplit(request.headers.get("referer", ""))
+        same_site = referer.netloc == request.url.netloc
+        back = referer.path + (f"?{referer.query}" if referer.query else "") if same_site else ""
+    return "/login?" + urlencode({"next": back or "/"})
+
+
 def error_response(
     request: Request,
     status: int,
@@ -77,9 +90,14 @@ def error_response(
     field: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
+    if wants_html(request) and status == 401:
+        return RedirectResponse(login_url(request), status_code=303)
     if wants_html(request):
         from dailypapers.web.templating import render  # a page needs the templates
 
+        if status == 401 and request.method == "GET":
+            target = quote(request.url.path + ("?" + request.url.query if request.url.query else ""))
+            return RedirectResponse(f"/login?next={target}", status_code=303)
         return render(
             request,
             "error.html",

@@ -101,19 +101,29 @@ class SiteMiddleware:
 
     async def _forward(self, scope: Scope, receive: Receive, send: Send, key: str | None) -> None:
         received = 0
+        too_large = refused = False
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    too_large = True
                     raise BodyTooLarge(self.max_body_bytes)
             return message
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal refused
+            if refused:
+                return
+            if too_large and not start:
+                # FastAPI turns a failed body read into its own 400; the client gets the reason.
+                refused = True
+                await _send_error(send, 413, str(BodyTooLarge(self.max_body_bytes)))
+                return
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
                 start.update(message)
@@ -126,7 +136,7 @@ class SiteMiddleware:
         try:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
-            if not start:
+            if not start and not refused:
                 await _send_error(
                     send, 413, f"request body larger than {self.max_body_bytes} bytes"
                 )

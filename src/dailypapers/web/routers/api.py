@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
 from dailypapers.search.service import SearchMode
 from dailypapers.web import views
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/api/v1", tags=["api"], responses=_ERRORS)
 
 Page = Annotated[int, Query(ge=1, le=views.MAX_PAGE, description="Page number, from 1.")]
 Sort = Annotated[Literal["score", "published"], Query(description="score or published.")]
-PaperId = Annotated[str, Query(min_length=1, max_length=200)]
+PaperId = Annotated[str, Path(min_length=1, max_length=200)]
 Text = Annotated[str | None, Query(max_length=200)]
 
 
@@ -91,7 +91,7 @@ def api_vote(state: StateDep, user: RequiredUser, vote: VoteCreate) -> VotePubli
 
 
 @router.delete("/votes/{paper_id:path}", response_model=VotePublic, dependencies=[CsrfChecked])
-def api_unvote(state: StateDep, user: RequiredUser, paper_id: str) -> VotePublic:
+def api_unvote(state: StateDep, user: RequiredUser, paper_id: PaperId) -> VotePublic:
     """Withdraw an upvote."""
     return views.vote_view(state, user, paper_id, up=False)
 
@@ -125,7 +125,9 @@ def api_submit(state: StateDep, user: RequiredUser, submission: SubmissionCreate
 
 
 @router.put("/admin/papers/{paper_id:path}/hidden", status_code=204, dependencies=[CsrfChecked])
-def api_hide_paper(state: StateDep, _admin: AdminUser, paper_id: str, body: HiddenUpdate) -> None:
+def api_hide_paper(
+    state: StateDep, _admin: AdminUser, paper_id: PaperId, body: HiddenUpdate
+) -> None:
     """Hide a paper from lists, search and feeds (admins only)."""
     views.hide_paper_view(state, paper_id, hidden=body.hidden)
 
@@ -139,6 +141,6 @@ def api_hide_comment(
 
 
 @router.get("/papers/{paper_id:path}", response_model=PaperDetail)
-def api_paper(state: StateDep, user: CurrentUser, paper_id: str) -> PaperDetail:
+def api_paper(state: StateDep, user: CurrentUser, paper_id: PaperId) -> PaperDetail:
     """A paper with similar papers, comments and BibTeX."""
     return views.paper_view(state, paper_id, user)

@@ -96,7 +96,7 @@ def _period_papers(
         end=period.end,
         limit=limit,
         offset=offset,
-        sort="score" if sort == "trending" else "published",
+        sort="score" if sort == "trending" else "listed",
         submitted_by=by,
     )
     return found
