@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on SQLite: set up, import folders of dumps, harvest when online, build the search
-# indexes, show the papers and a search.
+# indexes, then serve the site on http://127.0.0.1:8000/ (DAILYPAPERS_PORT to change; Ctrl+C stops).
 # Usage: bash scripts/start.sh [FILE_OR_FOLDER...]   (default: ../shared/seeds when present)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +33,8 @@ fi
 echo
 echo "search: ${DAILYPAPERS_DEMO_QUERY:=video generation with diffusion models}" >&2
 "$dp" search "$DAILYPAPERS_DEMO_QUERY" --limit 5
+
+echo
+port="${DAILYPAPERS_PORT:-8000}"
+echo "open http://127.0.0.1:${port}/ (Ctrl+C stops the server)" >&2
+exec "$dp" serve --host "${DAILYPAPERS_BIND:-127.0.0.1}" --port "$port"

@@ -4,13 +4,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# A real PostgreSQL server for the store tests (the tests start and stop their own cluster).
+# A real PostgreSQL server for the store tests (the tests start and stop their own cluster) and
+# Debian's Chromium for the browser tests (Playwright's own browser download is not used).
+packages=()
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-    if [ "$(id -u)" = "0" ]; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    else
-        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    fi
+    packages+=(postgresql)
+fi
+if [ ! -x /usr/bin/chromium ]; then
+    packages+=(chromium)
+fi
+if [ "${#packages[@]}" -gt 0 ]; then
+    sudo=""
+    if [ "$(id -u)" != "0" ]; then sudo=sudo; fi
+    $sudo apt-get update -qq
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
 python3 -m venv .venv
@@ -22,6 +29,7 @@ python3 -m venv .venv
 .venv/bin/mypy
 
 export DAILYPAPERS_REQUIRE_POSTGRES=1
+export DAILYPAPERS_REQUIRE_BROWSER=1
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?
