@@ -16,6 +16,8 @@ from dailypapers.index.embeddings import Embedder
 from dailypapers.search.service import Searcher
 
 T = TypeVar("T")
+SIMILAR_TTL_S = 600.0
+SIMILAR_CACHE_ENTRIES = 20_000
 
 
 class SharedSearcher:
@@ -33,6 +35,28 @@ class SharedSearcher:
         self._lock = threading.Lock()
         self._refresh_s = settings.search_refresh_s
         self._refreshed_at = time.monotonic()
+        self._similar: OrderedDict[tuple[str, int], tuple[float, list[str]]] = OrderedDict()
+        self._similar_lock = threading.Lock()
+
+    def similar_ids(self, paper_id: str, limit: int) -> list[str]:
+        """Ids of the papers most like `paper_id`, remembered for SIMILAR_TTL_S.
+
+        Neighbours change only when many papers arrive, and every paper page asks for them, so
+        each worker keeps the recent answers instead of searching the vectors on each view.
+        """
+        key = (paper_id, limit)
+        now = time.monotonic()
+        with self._similar_lock:
+            cached = self._similar.get(key)
+            if cached is not None and cached[0] > now:
+                self._similar.move_to_end(key)
+                return cached[1]
+        ids = self.run(lambda s: [hit.paper_id for hit in s.similar(paper_id, limit=limit)])
+        with self._similar_lock:
+            self._similar[key] = (now + SIMILAR_TTL_S, ids)
+            while len(self._similar) > SIMILAR_CACHE_ENTRIES:
+                self._similar.popitem(last=False)
+        return ids
 
     def run(self, call: Callable[[Searcher], T]) -> T:
         with self._lock:

@@ -109,8 +109,9 @@ def paper_view(state: AppState, paper_id: str, user: User | None) -> PaperDetail
     """A paper with its similar papers, comments, BibTeX and the reader's vote."""
     paper = find_paper(state, paper_id, user=user)
     try:
-        hits = state.search.run(lambda s: s.similar(paper.paper_id, limit=SIMILAR_COUNT))
-        similar = [hit.paper for hit in hits if not hit.paper.hidden]
+        ids = state.search.similar_ids(paper.paper_id, SIMILAR_COUNT)
+        found = get_papers(state.engine, paper_ids=ids)
+        similar = [found[i] for i in ids if i in found and not found[i].hidden]
     except (SearchUnavailable, PaperNotFound):
         similar = []
     voted = user is not None and bool(
