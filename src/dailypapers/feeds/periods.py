@@ -12,6 +12,8 @@ PeriodKind = Literal["date", "week", "month"]
 _DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# Every period links to its neighbours, so the first and last years `date` can hold are out.
+MIN_YEAR, MAX_YEAR = 2, 9998
 
 
 class PeriodError(ValueError):
@@ -65,6 +67,11 @@ def period_containing(kind: PeriodKind, day: date) -> Period:
 
 def parse_period(kind: PeriodKind, text: str) -> Period:
     """`2025-05-01` (date), `2025-W18` (week) or `2025-05` (month); PeriodError if malformed."""
+    year = int(text[:4]) if text[:4].isdigit() else MIN_YEAR
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise PeriodError(
+            f"{text!r} is not a valid {kind}: use a year from {MIN_YEAR} to {MAX_YEAR}"
+        )
     try:
         if kind == "date" and (m := _DAY.match(text)):
             return period_containing(kind, date(int(m[1]), int(m[2]), int(m[3])))

@@ -7,7 +7,6 @@ Every API error is `{"error": {"status": 404, "code": "not_found", "message": ".
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -94,10 +93,6 @@ def error_response(
         return RedirectResponse(login_url(request), status_code=303)
     if wants_html(request):
         from dailypapers.web.templating import render  # a page needs the templates
-
-        if status == 401 and request.method == "GET":
-            target = quote(request.url.path + ("?" + request.url.query if request.url.query else ""))
-            return RedirectResponse(f"/login?next={target}", status_code=303)
         return render(
             request,
             "error.html",

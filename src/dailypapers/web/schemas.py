@@ -10,6 +10,9 @@ from pydantic import BaseModel, Field
 from dailypapers.models import Comment, Paper, SearchHit, User
 from dailypapers.web.markdown import MAX_COMMENT_CHARS
 
+# Largest row id the store can hold (PostgreSQL INTEGER); a larger one would be a server error.
+MAX_ROW_ID = 2**31 - 1
+
 
 class ErrorDetail(BaseModel):
     status: int
@@ -195,7 +198,7 @@ class VotePublic(BaseModel):
 class CommentCreate(BaseModel):
     paper_id: str = Field(min_length=1, max_length=200)
     body: str = Field(min_length=1, max_length=MAX_COMMENT_CHARS)
-    parent_id: int | None = Field(None, ge=1)
+    parent_id: int | None = Field(None, ge=1, le=MAX_ROW_ID)
 
 
 class CommentUpdate(BaseModel):

@@ -10,6 +10,7 @@ from dailypapers.search.service import SearchMode
 from dailypapers.web import views
 from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep
 from dailypapers.web.schemas import (
+    MAX_ROW_ID,
     CommentCreate,
     CommentPublic,
     CommentUpdate,
@@ -27,13 +28,14 @@ from dailypapers.web.schemas import (
 )
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorPublic} for status in (401, 403, 404, 409, 413, 422, 429, 503)
+    status: {"model": ErrorPublic} for status in (400, 401, 403, 404, 409, 413, 414, 422, 429, 503)
 }
 router = APIRouter(prefix="/api/v1", tags=["api"], responses=_ERRORS)
 
 Page = Annotated[int, Query(ge=1, le=views.MAX_PAGE, description="Page number, from 1.")]
 Sort = Annotated[Literal["score", "published"], Query(description="score or published.")]
 PaperId = Annotated[str, Path(min_length=1, max_length=200)]
+CommentId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 Text = Annotated[str | None, Query(max_length=200)]
 
 
@@ -104,14 +106,14 @@ def api_comment(state: StateDep, user: RequiredUser, comment: CommentCreate) -> 
 
 @router.patch("/comments/{comment_id}", response_model=CommentPublic, dependencies=[CsrfChecked])
 def api_edit_comment(
-    state: StateDep, user: RequiredUser, comment_id: int, update: CommentUpdate
+    state: StateDep, user: RequiredUser, comment_id: CommentId, update: CommentUpdate
 ) -> CommentPublic:
     """Edit one's own comment."""
     return views.edit_comment_view(state, user, comment_id, update.body)
 
 
 @router.delete("/comments/{comment_id}", status_code=204, dependencies=[CsrfChecked])
-def api_delete_comment(state: StateDep, user: RequiredUser, comment_id: int) -> None:
+def api_delete_comment(state: StateDep, user: RequiredUser, comment_id: CommentId) -> None:
     """Delete one's own comment."""
     views.delete_comment_view(state, user, comment_id)
 
@@ -134,7 +136,7 @@ def api_hide_paper(
 
 @router.put("/admin/comments/{comment_id}/hidden", status_code=204, dependencies=[CsrfChecked])
 def api_hide_comment(
-    state: StateDep, _admin: AdminUser, comment_id: int, body: HiddenUpdate
+    state: StateDep, _admin: AdminUser, comment_id: CommentId, body: HiddenUpdate
 ) -> None:
     """Hide a comment (admins only)."""
     views.hide_comment_view(state, comment_id, hidden=body.hidden)

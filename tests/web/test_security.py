@@ -1,0 +1,694 @@
+"""What an attacker would try against the site, checked from the outside: script in stored and
+typed text, forged cross-site posts, other people's comments, anonymous writes, racing votes,
+oversized input, password guessing, and session cookies that outlive a logout."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode
+from xml.etree import ElementTree
+
+import httpx
+import orjson
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from dailypapers.config import Settings, load_settings
+from dailypapers.index.build import sync_keyword_index
+from dailypapers.ingest.files import ImportOptions, expand_paths, import_paths
+from dailypapers.store.engine import open_store
+from dailypapers.store.schema import papers, votes
+from dailypapers.web.app import create_app
+from tests.pg_server import PostgresServer
+from tests.web.conftest import PASSWORD, LiveServer, csrf_cookie, csrf_from, sign_up, site_settings
+
+TOKEN_ON_PAGE = re.compile(r'<pre class="token">(dp_[^<]+)</pre>')
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+# A paper whose every shown field tries to run script. Its list day comes after every seed
+# day, so it heads the home page; "Zorblax" finds it in search and nothing else.
+HOSTILE_ID = "2501.00001"
+LIST_DAY = "2030-01-02"
+TITLE = 'Zorblax attention <script>alert("title")</script> & <img src=x onerror=alert(1)> "q"'
+ABSTRACT = (
+    'Zorblax transformers. </p><script>alert("abstract")</script>'
+    '<iframe src="javascript:alert(2)"></iframe> and <b onmouseover=alert(3)>bold</b>.'
+)
+AUTHOR = '<script>alert("author")</script> Mallory'
+SUBMITTER = '"><svg onload=alert("submitter")>'
+HOSTILE_QUERY = '<script>alert("q")</script> zorblax "><img src=x onerror=alert(4)>'
+COMMENT = (
+    'Nice paper! <script>alert("comment")</script>\n\n'
+    '[click me](javascript:alert(1)) and <a href="javascript:alert(2)">raw link</a>\n\n'
+    "<img src=x onerror=alert(3)> and [a fine link](https://example.org/ok)\n\n"
+    '</textarea><script>alert("textarea")</script>'
+)
+ALLOWED_COMMENT_TAGS = {"p", "br", "em", "strong", "code", "pre", "blockquote", "ul", "ol"} | {
+    "li", "a", "hr", "h1", "h2", "h3", "h4", "h5", "h6",
+}  # fmt: skip
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+class ActiveContent(HTMLParser):
+    """What a browser would run from a page: scripts not from /static/, event-handler
+    attributes, javascript: URLs, frames and SVG; plus the page's text as the reader sees it."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self.tags: set[str] = set()
+        self.text: list[str] = []
+        self.links: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        if tag == "a":
+            self.links.append(dict(attrs).get("href"))
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.problems.append(f"<{tag} {name}={value!r}>")
+            if (value or "").strip().lower().startswith(("javascript:", "data:text")):
+                self.problems.append(f"<{tag} {name}={value!r}>")
+        if tag == "script" and not (dict(attrs).get("src") or "").startswith("/static/"):
+            self.problems.append(f"<script {attrs!r}>")
+        if tag in {"iframe", "object", "embed", "svg", "img"}:
+            self.problems.append(f"<{tag} {attrs!r}>")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def inspect_html(html: str) -> ActiveContent:
+    parser = ActiveContent()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def assert_inert(html: str, *shown: str) -> None:
+    """The page runs nothing it should not, and shows each of `shown` as plain text."""
+    page = inspect_html(html)
+    assert page.problems == []
+    text = "".join(page.text)
+    for value in shown:
+        assert value in text
+
+
+def csrf_from_page(client: TestClient, path: str) -> str:
+    page = client.get(path)
+    assert page.status_code == 200
+    return csrf_from(page.text)
+
+
+def settings_of(client: TestClient) -> Settings:
+    settings: Settings = client.app.state.dp.settings  # type: ignore[attr-defined]
+    return settings
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def create_token(client: TestClient | httpx.Client) -> str:
+    """An API token for the logged-in user, made through the tokens page as a person would."""
+    page = client.get("/settings/tokens")
+    form = {"name": "tests", "csrf_token": csrf_from(page.text)}
+    response = client.post("/settings/tokens", data=form)
+    assert response.status_code == 200, response.text
+    match = TOKEN_ON_PAGE.search(response.text)
+    assert match, "the tokens page shows no new token"
+    return match.group(1)
+
+
+def user_with_token(client: TestClient | httpx.Client, username: str) -> str:
+    sign_up(client, username)
+    return create_token(client)
+
+
+def other_client(client: TestClient) -> TestClient:
+    """A second browser (own cookies) on the same app."""
+    return TestClient(client.app, base_url="http://testserver")
+
+
+def seed_paper(client: TestClient | httpx.Client) -> str:
+    """A paper from the seed pages (the top of trending) to vote and comment on."""
+    paper_id: str = client.get("/api/v1/trending").json()["papers"][0]["id"]
+    return paper_id
+
+
+def paper_json(client: TestClient, paper_id: str) -> dict[str, object]:
+    response = client.get(f"/api/v1/papers/{paper_id}")
+    assert response.status_code == 200, response.text
+    data: dict[str, object] = response.json()
+    return data
+
+
+def write_hostile_file(directory: Path) -> Path:
+    """A Hugging Face daily-list response holding the hostile paper."""
+    item = {
+        "paper": {
+            "id": HOSTILE_ID,
+            "title": TITLE,
+            "summary": ABSTRACT,
+            "authors": [{"name": AUTHOR}, {"name": "Alice Honest"}],
+            "publishedAt": "2030-01-01T00:00:00.000Z",
+            "upvotes": 7,
+            "submittedOnDailyBy": {"name": SUBMITTER},
+        },
+        "publishedAt": f"{LIST_DAY}T08:00:00.000Z",
+        "title": TITLE,
+        "numComments": 0,
+    }
+    path = directory / "daily_papers-hostile.json"
+    path.write_bytes(orjson.dumps([item]))
+    return path
+
+
+def import_into(settings: Settings, paths: list[Path]) -> None:
+    """Import files through the real importer and bring the keyword index up to date."""
+    engine = open_store(settings)
+    options = ImportOptions("auto", datetime(2024, 10, 25, tzinfo=UTC).date(), 500)
+    summary = import_paths(engine, list(expand_paths(paths)), options, now=datetime.now(UTC))
+    assert summary.failed == 0, summary.failures[:3]
+    if settings.database_url is None:
+        sync_keyword_index(engine, settings)
+    engine.dispose()
+
+
+@pytest.fixture
+def hostile(site_home: Path, tmp_path: Path) -> Iterator[TestClient]:
+    """A client of a site whose seed papers are joined by the hostile paper."""
+    settings = site_settings(site_home)
+    import_into(settings, [write_hostile_file(tmp_path)])
+    app = create_app(settings)
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
+    app.state.dp.engine.dispose()
+
+
+# -- 1. stored and typed text comes out escaped ----------------------------------------------
+
+
+def test_hostile_paper_is_stored_as_written(hostile: TestClient) -> None:
+    # Without this the escaping tests below could pass on a title the importer had cleaned.
+    paper = paper_json(hostile, HOSTILE_ID)["paper"]
+    assert isinstance(paper, dict)
+    assert (paper["title"], paper["abstract"]) == (TITLE, ABSTRACT)
+    assert AUTHOR in paper["authors"]
+
+
+def test_list_pages_escape_titles_authors_and_submitters(hostile: TestClient) -> None:
+    for path in ("/", f"/papers/date/{LIST_DAY}", "/papers/week/2030-W01", "/papers/month/2030-01"):
+        response = hostile.get(path)
+        assert response.status_code == 200, path
+        assert_inert(response.text, TITLE, AUTHOR, f"submitted by {SUBMITTER}")
+        assert "<script>alert" not in response.text
+
+
+def test_paper_page_escapes_every_field_for_readers_and_voters(hostile: TestClient) -> None:
+    anonymous = hostile.get(f"/papers/{HOSTILE_ID}")
+    assert anonymous.status_code == 200
+    assert_inert(anonymous.text, TITLE, ABSTRACT, AUTHOR, SUBMITTER)
+    sign_up(hostile, "reader")  # signed in, the title also sits in the vote button's label
+    signed_in = hostile.get(f"/papers/{HOSTILE_ID}")
+    assert 'name="paper_id" value="2501.00001"' in signed_in.text
+    assert_inert(signed_in.text, TITLE, ABSTRACT, AUTHOR)
+
+
+def test_search_highlighting_escapes_titles_and_abstracts(hostile: TestClient) -> None:
+    response = hostile.get("/search", params={"q": "zorblax alert", "mode": "keyword"})
+    assert response.status_code == 200
+    assert "<mark>Zorblax</mark>" in response.text  # highlighting is on ...
+    assert_inert(response.text, TITLE)  # ... and marks only words, never markup
+    assert "&lt;script&gt;<mark>alert</mark>(" in response.text
+
+
+def test_search_page_escapes_the_query_itself(hostile: TestClient) -> None:
+    for mode in ("keyword", "hybrid"):
+        response = hostile.get("/search", params={"q": HOSTILE_QUERY, "mode": mode})
+        assert response.status_code == 200
+        assert_inert(response.text, HOSTILE_QUERY)
+        assert "<script>alert" not in response.text
+
+
+def test_atom_feeds_carry_hostile_text_as_text(hostile: TestClient) -> None:
+    for path in (f"/feeds/daily.atom?date={LIST_DAY}", "/feeds/search.atom?q=zorblax&mode=keyword"):
+        response = hostile.get(path)
+        assert response.status_code == 200, path
+        assert "<script>" not in response.text and "<img" not in response.text
+        feed = ElementTree.fromstring(response.content)  # well-formed, so escaping held
+        entry = next(
+            e for e in feed.iter(f"{ATOM}entry") if e.findtext(f"{ATOM}id", "").endswith(HOSTILE_ID)
+        )
+        assert entry.findtext(f"{ATOM}title") == TITLE
+        assert entry.findtext(f"{ATOM}summary") == ABSTRACT
+        assert AUTHOR in [a.findtext(f"{ATOM}name") for a in entry.iter(f"{ATOM}author")]
+    search_feed = hostile.get("/feeds/search.atom", params={"q": HOSTILE_QUERY, "mode": "keyword"})
+    assert search_feed.status_code == 200
+    assert "<script>" not in search_feed.text
+    title = ElementTree.fromstring(search_feed.content).findtext(f"{ATOM}title") or ""
+    assert title.endswith(f"Search: {HOSTILE_QUERY}")
+
+
+def test_profile_escapes_the_titles_of_upvoted_papers(hostile: TestClient) -> None:
+    token = user_with_token(hostile, "fan")
+    voted = hostile.post("/api/v1/votes", json={"paper_id": HOSTILE_ID}, headers=bearer(token))
+    assert voted.status_code == 200
+    response = hostile.get("/users/fan")
+    assert response.status_code == 200
+    assert_inert(response.text, TITLE)
+
+
+def test_comment_markdown_keeps_no_script_or_javascript_links(client: TestClient) -> None:
+    paper_id = seed_paper(client)
+    token = user_with_token(client, "commenter")
+    posted = client.post(
+        "/api/v1/comments", json={"paper_id": paper_id, "body": COMMENT}, headers=bearer(token)
+    )
+    assert posted.status_code == 201, posted.text
+    comment = posted.json()
+    assert comment["body"] == COMMENT.strip()  # kept as written, rendered safely
+    html = inspect_html(comment["html"])
+    assert html.problems == []
+    assert html.tags <= ALLOWED_COMMENT_TAGS
+    assert html.links == ["https://example.org/ok"]  # the javascript: links are text now
+    assert "[click me](javascript:alert(1))" in "".join(html.text)
+    assert 'rel="nofollow noopener noreferrer"' in comment["html"]
+    assert '&lt;script&gt;alert("comment")&lt;/script&gt;' in comment["html"]
+    # The author's page also holds the body in the edit box; a reader's page does not.
+    for reader in (client, other_client(client)):
+        page = reader.get(f"/papers/{paper_id}")
+        assert page.status_code == 200
+        assert_inert(page.text, "Nice paper!", 'alert("comment")')
+        assert "</textarea><script>" not in page.text
+
+
+# -- 2. cross-site form posts are refused ----------------------------------------------------
+
+FOREIGN = "https://evil.example"
+
+
+def _forged_variants(token: str) -> list[tuple[str, dict[str, str], dict[str, str]]]:
+    """(what, extra form fields, extra headers) for each way a forged post might arrive."""
+    return [
+        ("no token", {}, {}),
+        ("wrong token", {"csrf_token": "x" * len(token)}, {}),
+        ("foreign Origin", {"csrf_token": token}, {"Origin": FOREIGN}),
+        ("foreign Referer", {"csrf_token": token}, {"Referer": FOREIGN + "/page"}),
+        ("opaque Origin", {"csrf_token": token}, {"Origin": "null"}),
+    ]
+
+
+def _seed_state(client: TestClient, paper_id: str) -> tuple[object, object, object]:
+    """The paper's score and comment count, and whether the client's user upvoted it."""
+    paper = paper_json(client, paper_id)
+    inner = paper["paper"]
+    assert isinstance(inner, dict)
+    return inner["score"], inner["comments"], paper["voted"]
+
+
+@pytest.mark.parametrize("path", ["/vote", "/comments", "/logout"])
+def test_forged_posts_with_a_session_are_refused(client: TestClient, path: str) -> None:
+    paper_id = seed_paper(client)
+    sign_up(client, "victim")
+    forms = {
+        "/vote": {"paper_id": paper_id},
+        "/comments": {"paper_id": paper_id, "body": "forged"},
+        "/logout": {},
+    }
+    form = forms[path]
+    before = _seed_state(client, paper_id)
+    for what, extra, headers in _forged_variants(csrf_cookie(client)):
+        response = client.post(path, data=form | extra, headers=headers, follow_redirects=False)
+        assert response.status_code == 403, what
+        assert _seed_state(client, paper_id) == before, what
+        assert client.get("/settings/tokens").status_code == 200, what  # still logged in
+    # The same post from the site's own page goes through: the refusals were about its origin.
+    own = form | {"csrf_token": csrf_cookie(client)}
+    assert client.post(path, data=own, follow_redirects=False).status_code == 303
+    if path == "/logout":
+        assert client.get("/settings/tokens", follow_redirects=False).status_code == 303
+    else:
+        assert _seed_state(client, paper_id) != before
+
+
+def test_forged_login_is_refused(client: TestClient) -> None:
+    sign_up(client, "attacker")
+    client.cookies.clear()
+    token = csrf_from_page(client, "/login")
+    form = {"username": "attacker", "password": PASSWORD}
+    for what, extra, headers in _forged_variants(token):
+        response = client.post("/login", data=form | extra, headers=headers, follow_redirects=False)
+        assert response.status_code == 403, what
+        assert "dp_session" not in response.headers.get("set-cookie", ""), what
+        assert client.get("/settings/tokens", follow_redirects=False).status_code == 303, what
+    genuine = client.post("/login", data=form | {"csrf_token": token}, follow_redirects=False)
+    assert genuine.status_code == 303
+    assert client.get("/settings/tokens").status_code == 200
+
+
+def test_forged_signup_is_refused(client: TestClient) -> None:
+    token = csrf_from_page(client, "/signup")
+    form = {"username": "planted", "password": PASSWORD}
+    for what, extra, headers in _forged_variants(token):
+        response = client.post(
+            "/signup", data=form | extra, headers=headers, follow_redirects=False
+        )
+        assert response.status_code == 403, what
+        assert client.get("/api/v1/users/planted").status_code == 404, what
+    genuine = client.post("/signup", data=form | {"csrf_token": token}, follow_redirects=False)
+    assert genuine.status_code == 303
+    assert client.get("/api/v1/users/planted").status_code == 200
+
+
+def test_json_writes_with_a_session_need_the_csrf_header(client: TestClient) -> None:
+    paper_id = seed_paper(client)
+    sign_up(client, "scripted")
+    before = _seed_state(client, paper_id)
+    body = {"paper_id": paper_id}
+    assert client.post("/api/v1/votes", json=body).status_code == 403
+    foreign = {"X-CSRF-Token": csrf_cookie(client), "Origin": FOREIGN}
+    assert client.post("/api/v1/votes", json=body, headers=foreign).status_code == 403
+    assert _seed_state(client, paper_id) == before
+    own = client.post("/api/v1/votes", json=body, headers={"X-CSRF-Token": csrf_cookie(client)})
+    assert own.status_code == 200 and own.json()["voted"] is True
+
+
+# -- 3. one user cannot touch another's comment ----------------------------------------------
+
+
+def test_nobody_edits_or_deletes_another_users_comment(client: TestClient) -> None:
+    paper_id = seed_paper(client)
+    alice_token = user_with_token(client, "alice")
+    bob = other_client(client)
+    bob_token = user_with_token(bob, "bob")
+    created = client.post(
+        "/api/v1/comments",
+        json={"paper_id": paper_id, "body": "alice's words"},
+        headers=bearer(alice_token),
+    ).json()
+    comment_id = created["id"]
+
+    def alices_comment() -> dict[str, object]:
+        comments = paper_json(client, paper_id)["comments"]
+        assert isinstance(comments, list)
+        found: dict[str, object] = next(c for c in comments if c["id"] == comment_id)
+        return found
+
+    before = alices_comment()
+    api = f"/api/v1/comments/{comment_id}"
+    edit = bob.patch(api, json={"body": "bob was here"}, headers=bearer(bob_token))
+    assert edit.status_code == 403
+    assert edit.json()["error"]["code"] == "forbidden"
+    assert bob.delete(api, headers=bearer(bob_token)).status_code == 403
+    token = csrf_cookie(bob)
+    form_edit = bob.post(
+        f"/comments/{comment_id}/edit", data={"body": "bob again", "csrf_token": token}
+    )
+    assert form_edit.status_code == 403
+    assert bob.post(f"/comments/{comment_id}/delete", data={"csrf_token": token}).status_code == 403
+    assert alices_comment() == before
+    assert before["body"] == "alice's words" and before["deleted"] is False
+    # Alice herself may edit it: the refusals were about who asked.
+    mine = client.patch(api, json={"body": "alice, edited"}, headers=bearer(alice_token))
+    assert mine.status_code == 200 and mine.json()["body"] == "alice, edited"
+
+
+# -- 4. anonymous writes are refused and count nothing ---------------------------------------
+
+
+def test_anonymous_api_writes_get_401_and_count_nothing(client: TestClient) -> None:
+    paper_id = seed_paper(client)
+    today = datetime.now(UTC).date().isoformat()
+    before = _seed_state(client, paper_id)
+    writes = [
+        ("POST", "/api/v1/votes", {"paper_id": paper_id}),
+        ("DELETE", f"/api/v1/votes/{paper_id}", None),
+        ("POST", "/api/v1/comments", {"paper_id": paper_id, "body": "anonymous"}),
+        ("PATCH", "/api/v1/comments/1", {"body": "anonymous"}),
+        ("DELETE", "/api/v1/comments/1", None),
+        ("POST", "/api/v1/submissions", {"paper": paper_id}),
+    ]
+    for auth in ({}, bearer("dp_not-a-real-token"), {"Authorization": "Bearer nonsense"}):
+        for method, path, body in writes:
+            response = client.request(method, path, json=body, headers=auth)
+            assert response.status_code == 401, (method, path, auth)
+            assert response.json()["error"]["code"] == "unauthorized"
+    assert _seed_state(client, paper_id) == before
+    assert client.get(f"/api/v1/papers/date/{today}").json()["total"] == 0
+
+
+def test_anonymous_form_posts_go_to_login_and_count_nothing(client: TestClient) -> None:
+    paper_id = seed_paper(client)
+    today = datetime.now(UTC).date().isoformat()
+    before = _seed_state(client, paper_id)
+    here_path = f"/papers/{paper_id}"
+    here = {"Referer": "http://testserver" + here_path}
+    forms = [
+        ("/vote", {"paper_id": paper_id}),
+        ("/comments", {"paper_id": paper_id, "body": "anonymous"}),
+        ("/submit", {"paper": paper_id}),
+    ]
+    for path, form in forms:
+        response = client.post(path, data=form, headers=here, follow_redirects=False)
+        assert response.status_code == 303, path
+        assert response.headers["location"] == "/login?" + urlencode({"next": here_path})
+    submit_page = client.get("/submit", follow_redirects=False)
+    assert submit_page.headers["location"] == "/login?next=%2Fsubmit"
+    assert _seed_state(client, paper_id) == before
+    assert client.get(f"/api/v1/papers/date/{today}").json()["total"] == 0
+
+
+# -- 5. concurrent votes count once per user -------------------------------------------------
+
+VOTERS = 5
+VOTES_EACH = 8
+
+
+def _voter_tokens(url: str, count: int) -> list[str]:
+    tokens = []
+    for n in range(count):
+        with httpx.Client(base_url=url, timeout=30) as browser:
+            tokens.append(user_with_token(browser, f"voter{n}"))
+    return tokens
+
+
+def _hammer_votes(url: str, tokens: list[str], paper_id: str) -> list[int]:
+    """Every voter votes VOTES_EACH times, all requests released at once from threads."""
+    jobs = [token for token in tokens for _ in range(VOTES_EACH)]
+    start = threading.Barrier(len(jobs))
+    limits = httpx.Limits(max_connections=len(jobs))
+    with httpx.Client(base_url=url, timeout=60, limits=limits) as http:
+
+        def vote(token: str) -> int:
+            start.wait()
+            body = {"paper_id": paper_id}
+            return http.post("/api/v1/votes", json=body, headers=bearer(token)).status_code
+
+        with ThreadPoolExecutor(len(jobs)) as pool:
+            return list(pool.map(vote, jobs))
+
+
+def _assert_counted_once(url: str, engine: sa.Engine, tokens: list[str]) -> None:
+    """Racing votes from every voter leave one vote row per voter and a score to match."""
+    with httpx.Client(base_url=url, timeout=10) as reader:
+        paper_id = seed_paper(reader)
+    before = httpx.get(f"{url}/api/v1/papers/{paper_id}", timeout=10).json()["paper"]
+    statuses = _hammer_votes(url, tokens, paper_id)
+    assert statuses == [200] * len(statuses)
+    after = httpx.get(f"{url}/api/v1/papers/{paper_id}", timeout=10).json()["paper"]
+    assert after["votes"] == len(tokens)
+    assert after["score"] == before["upvotes"] + len(tokens) == before["score"] + len(tokens)
+    per_user = sa.select(votes.c.user_id, sa.func.count()).where(votes.c.paper_id == paper_id)
+    stored = sa.select(papers.c.local_votes, papers.c.score).where(papers.c.paper_id == paper_id)
+    with engine.connect() as conn:
+        rows = conn.execute(per_user.group_by(votes.c.user_id)).all()
+        local_votes, score = conn.execute(stored).one()
+    assert sorted(count for _, count in rows) == [1] * len(tokens)
+    assert (local_votes, score) == (len(tokens), after["score"])
+
+
+def test_concurrent_votes_count_once_per_user_on_sqlite(site_home: Path) -> None:
+    server = LiveServer(site_home, workers=2)
+    engine = open_store(site_settings(site_home))
+    try:
+        tokens = _voter_tokens(server.url, VOTERS)
+        _assert_counted_once(server.url, engine, tokens)
+    finally:
+        server.stop()
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_concurrent_votes_count_once_per_user_on_postgresql(
+    postgres_server: PostgresServer, seeds_dir: Path, tmp_path: Path
+) -> None:
+    database_url = postgres_server.create_database()
+    home = tmp_path / "home"
+    settings = load_settings({}, home=home, database_url=database_url, page_cache_s=0)
+    import_into(settings, [seeds_dir])
+    server = LiveServer(home, workers=2, DAILYPAPERS_DATABASE_URL=database_url)
+    engine = open_store(settings)
+    try:
+        tokens = _voter_tokens(server.url, VOTERS)
+        _assert_counted_once(server.url, engine, tokens)
+    finally:
+        server.stop()
+        engine.dispose()
+
+
+# -- 6. oversized input is refused with the right status, never 500 --------------------------
+
+
+def _error(response: httpx.Response, status: int, field: str | None = None) -> None:
+    assert response.status_code == status, response.text[:300]
+    error = response.json()["error"]
+    assert error["status"] == status and error["field"] == field
+
+
+def test_oversized_bodies_get_413_with_and_without_content_length(client: TestClient) -> None:
+    paper_id = seed_paper(client)
+    token = user_with_token(client, "verbose")
+    limit = settings_of(client).max_body_bytes
+    before = _seed_state(client, paper_id)
+    body = orjson.dumps({"paper_id": paper_id, "body": "x" * limit})
+    auth = bearer(token) | {"Content-Type": "application/json"}
+    _error(client.post("/api/v1/comments", content=body, headers=auth), 413)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: sent chunked
+        for start in range(0, len(body), 8192):
+            yield body[start : start + 8192]
+
+    _error(client.post("/api/v1/comments", content=chunks(), headers=auth), 413)
+    form = {"paper_id": paper_id, "body": "x" * limit, "csrf_token": csrf_cookie(client)}
+    _error(client.post("/comments", data=form), 413)
+    assert _seed_state(client, paper_id) == before
+
+
+def test_real_server_refuses_an_oversized_chunked_body(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url, timeout=30) as browser:
+        token = user_with_token(browser, "streamer")
+        paper_id = seed_paper(browser)
+    limit = Settings.model_fields["max_body_bytes"].default  # the server runs with defaults
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"paper_id": "' + paper_id.encode() + b'", "body": "'
+        for _ in range(limit // 8192 + 2):
+            yield b"x" * 8192
+        yield b'"}'
+
+    headers = bearer(token) | {"Content-Type": "application/json"}
+    response = httpx.post(
+        live_server.url + "/api/v1/comments", content=chunks(), headers=headers, timeout=30
+    )
+    _error(response, 413)
+
+
+def test_long_query_strings_get_414(client: TestClient) -> None:
+    for path in ("/search", "/api/v1/search", "/api/papers/search"):
+        _error(client.get(path, params={"q": "x" * 5000}), 414)
+
+
+def test_over_long_parameters_get_422_naming_the_field(client: TestClient) -> None:
+    token = user_with_token(client, "long")
+    _error(client.get("/api/v1/search", params={"q": "x" * 1001}), 422, "q")
+    _error(client.get("/api/v1/search", params={"q": "x", "author": "a" * 201}), 422, "author")
+    _error(client.get("/api/v1/search", params={"q": "x", "from": "2024-01-01x"}), 422, "from")
+    _error(client.get("/api/v1/papers/" + "1" * 300), 422, "paper_id")
+    _error(client.get("/api/v1/trending", params={"p": "99999"}), 422, "p")
+    long_id = {"paper_id": "1" * 300}
+    _error(client.post("/api/v1/votes", json=long_id, headers=bearer(token)), 422, "paper_id")
+    _error(client.delete("/api/v1/votes/" + "1" * 300, headers=bearer(token)), 422, "paper_id")
+    page = client.get("/search", params={"q": "x" * 1001})
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+
+
+# -- 7. password guessing is rate limited ----------------------------------------------------
+
+
+def _login(client: TestClient, username: str, password: str) -> httpx.Response:
+    form = {"username": username, "password": password}
+    form["csrf_token"] = csrf_from_page(client, "/login")
+    return client.post("/login", data=form, follow_redirects=False)
+
+
+def test_login_is_refused_after_too_many_failures_even_with_the_right_password(
+    client: TestClient,
+) -> None:
+    settings = settings_of(client)
+    sign_up(client, "target")
+    sign_up(other_client(client), "bystander")
+    client.cookies.clear()
+    for _ in range(settings.login_max_failures):
+        assert _login(client, "target", "wrong password").status_code == 401
+    locked = _login(client, "target", PASSWORD)
+    assert locked.status_code == 429
+    assert locked.headers["retry-after"] == str(settings.login_window_s)
+    assert "dp_session" not in locked.headers.get("set-cookie", "")
+    assert client.get("/settings/tokens", follow_redirects=False).status_code == 303
+    # The limit is per account: another person behind the same address still gets in.
+    assert _login(client, "bystander", PASSWORD).status_code == 303
+
+
+def test_a_good_login_clears_the_failure_count(client: TestClient) -> None:
+    failures = settings_of(client).login_max_failures
+    sign_up(client, "forgetful")
+    for _ in range(2):  # 2 * (limit - 1) failures in all: over the limit if none were cleared
+        client.cookies.clear()
+        for _ in range(failures - 1):
+            assert _login(client, "forgetful", "wrong password").status_code == 401
+        assert _login(client, "forgetful", PASSWORD).status_code == 303
+
+
+# -- 8. session cookies ----------------------------------------------------------------------
+
+
+def _set_cookies(response: httpx.Response) -> SimpleCookie:
+    jar: SimpleCookie = SimpleCookie()
+    for header in response.headers.get_list("set-cookie"):
+        jar.load(header)
+    return jar
+
+
+def test_session_cookies_are_httponly_and_samesite_lax(client: TestClient) -> None:
+    page = client.get("/signup")
+    form = {"username": "cookies", "password": PASSWORD, "csrf_token": csrf_from(page.text)}
+    signup = client.post("/signup", data=form, follow_redirects=False)
+    client.cookies.clear()
+    login = _login(client, "cookies", PASSWORD)
+    for response in (signup, login):
+        assert response.status_code == 303
+        jar = _set_cookies(response)
+        for name in ("dp_session", "dp_csrf"):
+            assert jar[name]["httponly"] is True, name
+            assert jar[name]["samesite"].lower() == "lax", name
+            assert jar[name]["path"] == "/", name
+        assert int(jar["dp_session"]["max-age"]) > 0
+
+
+def test_logout_ends_the_session_on_the_server(client: TestClient) -> None:
+    paper_id = seed_paper(client)
+    sign_up(client, "leaver")
+    stolen = {name: client.cookies[name] for name in ("dp_session", "dp_csrf")}
+    thief = other_client(client)
+    for name, value in stolen.items():
+        thief.cookies.set(name, value)
+    assert thief.get("/settings/tokens").status_code == 200  # the copied cookie works ...
+    logout = client.post("/logout", data={"csrf_token": stolen["dp_csrf"]}, follow_redirects=False)
+    assert logout.status_code == 303
+    # ... until its owner logs out: then it opens nothing, though the thief still sends it.
+    assert thief.get("/settings/tokens", follow_redirects=False).status_code == 303
+    headers = {"X-CSRF-Token": stolen["dp_csrf"]}
+    vote = thief.post("/api/v1/votes", json={"paper_id": paper_id}, headers=headers)
+    assert vote.status_code == 401
+    assert paper_json(thief, paper_id)["voted"] is False
