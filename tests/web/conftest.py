@@ -10,8 +10,8 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx

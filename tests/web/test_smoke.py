@@ -16,4 +16,4 @@ def test_main_pages_answer(client: TestClient) -> None:
 def test_real_server_serves_the_daily_list(live_server: LiveServer) -> None:
     response = httpx.get(live_server.url + "/", timeout=10)
     assert response.status_code == 200
-    assert "<article class=\"card\">" in response.text
+    assert '<article class="card">' in response.text

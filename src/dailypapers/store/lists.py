@@ -14,8 +14,10 @@ from dailypapers.ranking.hotness import hotness, listed_at
 from dailypapers.store.papers import decode_paper
 from dailypapers.store.schema import papers
 
-# "listed": newest list day first, as Hugging Face's sort=publishedAt (the time a paper joined
-# the daily list); "published": newest arXiv publication first.
+# The site's pages offer "score" (most upvoted first) and "published" (newest arXiv
+# publication first); "listed" (newest list day first) is Hugging Face's sort=publishedAt,
+# the time a paper joined the daily list.
+PageSort = Literal["score", "published"]
 ListSort = Literal["score", "published", "listed"]
 
 _VISIBLE = papers.c.hidden == sa.false()

@@ -30,6 +30,7 @@ _CODES = {
     422: "invalid",
     429: "rate_limited",
     500: "server_error",
+    502: "upstream_error",
     503: "unavailable",
 }
 
@@ -93,6 +94,7 @@ def error_response(
         return RedirectResponse(login_url(request), status_code=303)
     if wants_html(request):
         from dailypapers.web.templating import render  # a page needs the templates
+
         return render(
             request,
             "error.html",

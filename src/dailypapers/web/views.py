@@ -23,7 +23,7 @@ from dailypapers.store.comments import (
     list_comments,
     set_comment_hidden,
 )
-from dailypapers.store.lists import ListSort, latest_list_date, set_paper_hidden
+from dailypapers.store.lists import PageSort, latest_list_date, set_paper_hidden
 from dailypapers.store.papers import get_paper, get_papers
 from dailypapers.store.submissions import AlreadyListed, list_submitted_papers, submit_paper
 from dailypapers.store.votes import (
@@ -61,7 +61,7 @@ def _today() -> date:
 
 
 def period_view(
-    state: AppState, kind: PeriodKind, text: str, *, page: int = 1, sort: ListSort = "score"
+    state: AppState, kind: PeriodKind, text: str, *, page: int = 1, sort: PageSort = "score"
 ) -> PapersPage:
     """A page of one day's, week's or month's list."""
     try:

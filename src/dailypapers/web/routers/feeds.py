@@ -50,11 +50,13 @@ def _period_feed(request: Request, state: StateDep, kind: PeriodKind, text: str 
     label = text or period_containing(kind, views.latest_day(state)).label
     listing = views.period_view(state, kind, label)
     names = {"date": "daily", "week": "weekly", "month": "monthly"}
+    # Without a period the feed follows the newest list, so its own URL must not pin one.
+    pinned = f"?{kind}={listing.period}" if text else ""
     return _atom(
         request,
         state,
         title=listing.title,
-        self_path=f"/feeds/{names[kind]}.atom?{kind}={listing.period}",
+        self_path=f"/feeds/{names[kind]}.atom{pinned}",
         html_path=f"/papers/{kind}/{listing.period}",
         papers=listing.papers,
     )

@@ -24,7 +24,7 @@ from dailypapers.web.state import AppState
 router = APIRouter(
     prefix="/api",
     tags=["hugging-face-compatible"],
-    responses={status: {"model": ErrorPublic} for status in (404, 422, 503)},
+    responses={status: {"model": ErrorPublic} for status in (404, 414, 422, 503)},
 )
 
 MAX_LIMIT = 100

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from dailypapers.feeds.periods import PeriodKind
@@ -15,6 +15,7 @@ from dailypapers.web import views
 from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep
 from dailypapers.web.errors import ApiError
 from dailypapers.web.formats import bibtex_entry
+from dailypapers.web.schemas import MAX_ROW_ID
 from dailypapers.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -22,6 +23,7 @@ router = APIRouter(include_in_schema=False)
 Page = Annotated[int, Query(ge=1, le=views.MAX_PAGE)]
 Sort = Annotated[Literal["score", "published"], Query()]
 Text = Annotated[str | None, Query(max_length=200)]
+CommentId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def local_path(target: str | None, default: str = "/") -> str:
@@ -41,11 +43,13 @@ def _list_page(
 ) -> HTMLResponse:  # fmt: skip
     listing = views.period_view(state, kind, text, page=page, sort=sort)
     feeds = {"date": "daily", "week": "weekly", "month": "monthly"}
+    feed = f"/feeds/{feeds[kind]}.atom?{kind}={listing.period}"
     context = {
         "listing": listing,
         "voted": views.voted_ids(state, user, listing.papers),
         "json_url": f"/api/v1/papers/{kind}/{listing.period}",
-        "feed_url": f"/feeds/{feeds[kind]}.atom?{kind}={listing.period}",
+        # The home page's feed follows the newest day; a dated page's feed keeps its period.
+        "feed_url": "/feeds/daily.atom" if home else feed,
         "feed_title": f"{listing.title}: papers",
         "home": home,
     }
@@ -185,7 +189,7 @@ def comment(
     user: RequiredUser,
     paper_id: Annotated[str, Form(max_length=200)],
     body: Annotated[str, Form(max_length=views.MAX_COMMENT_CHARS)],
-    parent_id: Annotated[int | None, Form(ge=1)] = None,
+    parent_id: Annotated[int | None, Form(ge=1, le=MAX_ROW_ID)] = None,
 ) -> RedirectResponse:
     created = views.comment_view(state, user, paper_id, body, parent_id)
     return _back(f"/papers/{created.paper_id}#comment-{created.id}")
@@ -195,7 +199,7 @@ def comment(
 def edit_comment(
     state: StateDep,
     user: RequiredUser,
-    comment_id: int,
+    comment_id: CommentId,
     body: Annotated[str, Form(max_length=views.MAX_COMMENT_CHARS)],
 ) -> RedirectResponse:
     edited = views.edit_comment_view(state, user, comment_id, body)
@@ -203,7 +207,7 @@ def edit_comment(
 
 
 @router.post("/comments/{comment_id}/delete", dependencies=[CsrfChecked])
-def delete_comment(state: StateDep, user: RequiredUser, comment_id: int) -> RedirectResponse:
+def delete_comment(state: StateDep, user: RequiredUser, comment_id: CommentId) -> RedirectResponse:
     paper_id = views.delete_comment_view(state, user, comment_id)
     return _back(f"/papers/{paper_id}#comments")
 
@@ -212,7 +216,7 @@ def delete_comment(state: StateDep, user: RequiredUser, comment_id: int) -> Redi
 def hide_comment(
     state: StateDep,
     _admin: AdminUser,
-    comment_id: int,
+    comment_id: CommentId,
     hidden: Annotated[bool, Form()] = True,
 ) -> RedirectResponse:
     paper_id = views.hide_comment_view(state, comment_id, hidden=hidden)
