@@ -55,8 +55,12 @@ def list_period_papers(
 def list_trending_papers(
     engine: sa.Engine, *, limit: int, offset: int = 0, submitted_by: str | None = None
 ) -> list[Paper]:
-    """Visible papers by stored hotness, hottest first."""
-    condition = _VISIBLE
+    """Visible listed papers by stored hotness, hottest first.
+
+    Papers on no list (no list day: neither listed nor dated, e.g. a bibliography entry) are
+    left out; their hotness counts from when they were stored, which says nothing.
+    """
+    condition = sa.and_(_VISIBLE, papers.c.list_date.is_not(None))
     if submitted_by is not None:
         condition = sa.and_(condition, papers.c.submitted_by == submitted_by)
     query = (
