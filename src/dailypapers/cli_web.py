@@ -29,6 +29,9 @@ def serve_command(settings: Settings, host: str, port: int, workers: int) -> Non
         _sync_keyword_index(engine, settings)
     # Workers are separate processes: they read the same settings from the environment.
     os.environ["DAILYPAPERS_HOME"] = str(settings.home.resolve())
+    # One query is embedded at a time per worker: give each worker its share of the cores
+    # instead of letting every worker's torch spread over all of them.
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
     if settings.database_url:
         os.environ["DAILYPAPERS_DATABASE_URL"] = settings.database_url
     click.echo(f"serving on http://{host}:{port}/ (Ctrl+C stops)", err=True)

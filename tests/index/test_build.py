@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,14 @@ import pytest
 import sqlalchemy as sa
 
 from dailypapers.config import Settings, load_settings
-from dailypapers.index.build import build_indexes, index_status
+from dailypapers.index import keyword as keyword_index
+from dailypapers.index.build import build_indexes, index_status, sync_keyword_index
 from dailypapers.index.embeddings import Embedder
 from dailypapers.index.layout import IndexLayout
 from dailypapers.index.vectors import VectorState
 from dailypapers.search.service import Searcher
 from dailypapers.store.engine import open_store
+from dailypapers.store.schema import papers
 from tests.search.conftest import import_files
 
 
@@ -256,3 +259,34 @@ def test_watch_embeds_new_papers_in_the_background_and_stops_on_sigterm(
         watcher.send_signal(signal.SIGTERM)
         _, errors = watcher.communicate(timeout=60)
     assert watcher.returncode == 0, errors.decode()[-2000:]
+
+
+def test_keyword_sync_skips_a_settled_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keyword_index, "WATERMARK_OVERLAP", timedelta(seconds=0.5))
+    settings = _settings(tmp_path)
+    engine = open_store(settings)
+    import_files(engine, [_new_paper(tmp_path, "2501.00001", "Alpha paper", "About alpha.")])
+    assert sync_keyword_index(engine, settings) == 1
+    # Right after a write the window may still receive late commits: it is read again...
+    assert sync_keyword_index(engine, settings) == 1
+    time.sleep(0.6)
+    assert sync_keyword_index(engine, settings) == 1  # ...until a sync finds it settled,
+    assert sync_keyword_index(engine, settings) == 0  # and then nothing is read again.
+    import_files(engine, [_new_paper(tmp_path, "2501.00002", "Beta paper", "About beta.")])
+    assert sync_keyword_index(engine, settings) >= 1
+    time.sleep(0.6)
+    sync_keyword_index(engine, settings)
+    assert sync_keyword_index(engine, settings) == 0
+    # A paper changed later is indexed again, with no duplicate document.
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(papers)
+            .where(papers.c.paper_id == "2501.00001")
+            .values(title="Alpha paper renamed", modified_at=datetime.now(UTC))
+        )
+    assert sync_keyword_index(engine, settings) >= 1
+    hits = Searcher(engine, settings).search("alpha", mode="keyword").hits
+    assert [h.paper.title for h in hits] == ["Alpha paper renamed"]
+    engine.dispose()

@@ -19,8 +19,11 @@ DEFAULT_EMBEDDER = "all-minilm-l6-v2"
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors."""
 
-    name: str
-    dimensions: int
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimensions(self) -> int: ...
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
 

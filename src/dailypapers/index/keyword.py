@@ -6,9 +6,10 @@ table by `modified_at`, so papers become searchable as soon as an import or harv
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -17,7 +18,12 @@ import tantivy
 from dailypapers.dates import parse_iso_datetime
 from dailypapers.index.keys import paper_key
 from dailypapers.index.layout import IndexLayout, read_json, write_json_atomic
-from dailypapers.store.changes import IndexRow, count_changed_papers, iter_changed_papers
+from dailypapers.store.changes import (
+    IndexRow,
+    changes_since,
+    count_changed_papers,
+    iter_changed_papers,
+)
 
 KEYWORD_FORMAT = 2
 STATE_FILE = "dailypapers-state.json"
@@ -121,6 +127,11 @@ class KeywordState:
 
     watermark: datetime | None = None
     documents: int = 0
+    # Papers in the overlap window before the watermark at the last sync, and whether that
+    # window was settled then (read more than the overlap after its newest change, so every
+    # writer with an earlier timestamp had committed). See `is_current`.
+    window_rows: int | None = None
+    settled: bool = False
 
     @classmethod
     def read(cls, directory: Path) -> KeywordState | None:
@@ -128,12 +139,37 @@ class KeywordState:
         if not data or data.get("format") != KEYWORD_FORMAT:
             return None
         mark = data.get("watermark")
-        return cls(parse_iso_datetime(mark) if mark else None, int(data.get("documents", 0)))
+        window = data.get("window_rows")
+        return cls(
+            parse_iso_datetime(mark) if mark else None,
+            int(data.get("documents", 0)),
+            int(window) if window is not None else None,
+            bool(data.get("settled", False)),
+        )
 
     def write(self, directory: Path) -> None:
         mark = self.watermark.isoformat() if self.watermark else None
-        data = {"format": KEYWORD_FORMAT, "watermark": mark, "documents": self.documents}
+        data = {
+            "format": KEYWORD_FORMAT,
+            "watermark": mark,
+            "documents": self.documents,
+            "window_rows": self.window_rows,
+            "settled": self.settled,
+        }
         write_json_atomic(directory / STATE_FILE, data)
+
+    def is_current(self, engine: sa.Engine) -> bool:
+        """True when the store has changed nothing since the last sync.
+
+        The overlap window is re-read until a sync finds it settled; after that, only a change
+        newer than the watermark (or a different number of papers in the window) means work.
+        Without this every sync re-read the window, which after a bulk import is tens of
+        thousands of papers, every time.
+        """
+        if self.watermark is None or self.window_rows is None or not self.settled:
+            return False
+        count, newest = changes_since(engine, since=self.watermark - WATERMARK_OVERLAP)
+        return count == self.window_rows and (newest is None or newest <= self.watermark)
 
 
 def _apply_changes(
@@ -149,19 +185,27 @@ def _apply_changes(
     since = None if state.watermark is None else state.watermark - WATERMARK_OVERLAP
     pending = written = 0
     newest = state.watermark
+    read_started = datetime.now(UTC)
+    window: deque[datetime] = deque()  # times of the rows within the overlap of the newest
     for batch in iter_changed_papers(engine, since=since):
         for row in batch:
             if not fresh:
                 writer.delete_documents_by_term("paper_id", row.paper_id)
             writer.add_document(_document(row))
+            window.append(row.modified_at)
+            while window[0] < row.modified_at - WATERMARK_OVERLAP:
+                window.popleft()
         newest = batch[-1].modified_at
         pending += len(batch)
         written += len(batch)
         if on_progress:
             on_progress(len(batch))
         if pending >= COMMIT_EVERY_DOCS:
+            state.settled = False
             _commit(writer, index, directory, state, newest)
             pending = 0
+    state.window_rows = len(window) if written else state.window_rows
+    state.settled = newest is not None and read_started - newest > WATERMARK_OVERLAP
     _commit(writer, index, directory, state, newest)
     writer.wait_merging_threads()
     return written
@@ -206,6 +250,8 @@ def update_keyword_index(
         )
         layout.publish("keyword", directory)
         return written
+    if state.is_current(engine):
+        return 0
     if on_total:
         since = None if state.watermark is None else state.watermark - WATERMARK_OVERLAP
         on_total(count_changed_papers(engine, since=since))

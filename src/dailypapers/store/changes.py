@@ -75,3 +75,13 @@ def count_changed_papers(
         query = query.where(newer)
     with engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
+
+
+def changes_since(engine: sa.Engine, *, since: datetime) -> tuple[int, datetime | None]:
+    """How many papers were modified at or after `since`, and the newest such change."""
+    query = sa.select(sa.func.count(), sa.func.max(papers.c.modified_at)).where(
+        papers.c.modified_at >= since
+    )
+    with engine.connect() as conn:
+        count, newest = conn.execute(query).one()
+    return int(count), as_utc(newest) if newest is not None else None

@@ -46,7 +46,9 @@ def create_db_engine(settings: Settings) -> sa.Engine:
         if url.database and url.database != ":memory:":
             settings.home.mkdir(parents=True, exist_ok=True)
         _register_sqlite_adapters()
-        engine = sa.create_engine(url)
+        # Enough kept-open connections for a web worker's concurrent requests: opening one
+        # re-runs the PRAGMAs and starts with a cold page cache.
+        engine = sa.create_engine(url, pool_size=16, max_overflow=32)
         sa.event.listen(engine, "connect", _tune_sqlite)
     else:
         engine = sa.create_engine(url, pool_pre_ping=True)

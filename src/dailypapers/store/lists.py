@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -34,12 +34,18 @@ def list_period_papers(
     submitted_by: str | None = None,
 ) -> tuple[list[Paper], int]:
     """Visible papers listed on days in [start, end) and how many there are in all."""
-    condition = sa.and_(papers.c.list_date >= start, papers.c.list_date < end, _VISIBLE)
+    if end - start == timedelta(days=1):
+        # One day: equality lets the list index hand rows over already in page order.
+        days = papers.c.list_date == start
+    else:
+        days = sa.and_(papers.c.list_date >= start, papers.c.list_date < end)
+    condition = sa.and_(days, _VISIBLE)
     if submitted_by is not None:
         condition = sa.and_(condition, papers.c.submitted_by == submitted_by)
     order: tuple[sa.ColumnElement[Any], ...]
     if sort == "score":
-        order = (papers.c.score.desc(), papers.c.published.desc(), papers.c.paper_id)
+        # All descending, so ix_papers_list_order read backwards gives exactly this order.
+        order = (papers.c.score.desc(), papers.c.published.desc(), papers.c.paper_id.desc())
     elif sort == "listed":
         order = (papers.c.list_date.desc(), papers.c.score.desc(), papers.c.paper_id)
     else:

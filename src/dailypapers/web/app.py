@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,7 +30,18 @@ Writes take `Authorization: Bearer dp_...` (create a token at /settings/tokens).
 def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastAPI:
     """A FastAPI app over the store and indexes named by `settings`."""
     engine = open_store(settings)
+    search = SharedSearcher(engine, settings, embedder)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        search.start()
+        try:
+            yield
+        finally:
+            search.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title=f"{settings.site_name} API",
         version=__version__,
         description=API_DESCRIPTION,
@@ -39,7 +52,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     app.state.dp = AppState(
         settings=settings,
         engine=engine,
-        search=SharedSearcher(engine, settings, embedder),
+        search=search,
         page_cache=cache,
     )
     install_error_handlers(app)

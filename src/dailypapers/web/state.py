@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -9,34 +10,108 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import numpy as np
 import sqlalchemy as sa
 
 from dailypapers.config import Settings
-from dailypapers.index.embeddings import Embedder
+from dailypapers.index.build import sync_keyword_index
+from dailypapers.index.embeddings import Embedder, load_embedder
 from dailypapers.search.service import Searcher
 
 T = TypeVar("T")
 SIMILAR_TTL_S = 600.0
 SIMILAR_CACHE_ENTRIES = 20_000
+QUERY_CACHE_ENTRIES = 256
+logger = logging.getLogger(__name__)
+
+
+class QueryVectorCache:
+    """An embedder that remembers the vectors of recent single texts (queries).
+
+    The next page of a search, its JSON twin and its feed ask for the same query's vector;
+    the model is most of a search's time. Small on purpose: it serves repeats, not a workload.
+    """
+
+    def __init__(self, load: Callable[[], Embedder], entries: int = QUERY_CACHE_ENTRIES) -> None:
+        self._load = load
+        self._inner: Embedder | None = None
+        self._entries = entries
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _model(self) -> Embedder:
+        if self._inner is None:
+            self._inner = self._load()
+        return self._inner
+
+    @property
+    def name(self) -> str:
+        return self._model().name
+
+    @property
+    def dimensions(self) -> int:
+        return self._model().dimensions
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if len(texts) != 1:
+            return self._model().encode(texts)
+        with self._lock:
+            cached = self._vectors.get(texts[0])
+            if cached is not None:
+                self._vectors.move_to_end(texts[0])
+                return cached
+        vectors = self._model().encode(texts)
+        with self._lock:
+            self._vectors[texts[0]] = vectors
+            while len(self._vectors) > self._entries:
+                self._vectors.popitem(last=False)
+        return vectors
 
 
 class SharedSearcher:
     """One Searcher shared by the request threads of a process.
 
     Searcher is not thread-safe, so calls take turns (the work is CPU-bound anyway; run more
-    worker processes to search in parallel). Every `refresh_s` a call first folds newly
-    imported papers into the keyword index and picks up newer index files.
+    worker processes to search in parallel). A background thread (`start`) folds newly stored
+    papers into the keyword index every `search_refresh_s` seconds, outside the searchers'
+    lock, so requests never wait for it; the Searcher itself picks up new index files.
     """
 
     def __init__(
         self, engine: sa.Engine, settings: Settings, embedder: Embedder | None = None
     ) -> None:
-        self._searcher = Searcher(engine, settings, embedder=embedder)
+        self._engine = engine
+        self._settings = settings
+        model = settings.embedding_model
+        vectors = QueryVectorCache(lambda: embedder or load_embedder(model))
+        self._searcher = Searcher(engine, settings, embedder=vectors)
         self._lock = threading.Lock()
-        self._refresh_s = settings.search_refresh_s
-        self._refreshed_at = time.monotonic()
         self._similar: OrderedDict[tuple[str, int], tuple[float, list[str]]] = OrderedDict()
         self._similar_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._refresher: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Keep the keyword index in step with the store from a background thread."""
+        if self._refresher is None and self._settings.search_refresh_s > 0:
+            self._stop.clear()
+            self._refresher = threading.Thread(
+                target=self._refresh_loop, name="dailypapers-index-refresh", daemon=True
+            )
+            self._refresher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._refresher is not None:
+            self._refresher.join(timeout=30)
+            self._refresher = None
+
+    def _refresh_loop(self) -> None:
+        while not self._stop.wait(self._settings.search_refresh_s):
+            try:
+                sync_keyword_index(self._engine, self._settings)
+            except Exception:  # a failed pass is retried at the next interval
+                logger.exception("keyword index refresh failed")
 
     def similar_ids(self, paper_id: str, limit: int) -> list[str]:
         """Ids of the papers most like `paper_id`, remembered for SIMILAR_TTL_S.
@@ -60,10 +135,6 @@ class SharedSearcher:
 
     def run(self, call: Callable[[Searcher], T]) -> T:
         with self._lock:
-            now = time.monotonic()
-            if now - self._refreshed_at >= self._refresh_s:
-                self._refreshed_at = now
-                self._searcher.refresh()
             return call(self._searcher)
 
 

@@ -43,6 +43,7 @@ environment = Environment(
     autoescape=select_autoescape(("html", "xml")),
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # templates ship with the package; checking their mtimes cost 7 %
 )
 environment.filters["short_date"] = _short_date
 environment.filters["authors"] = _authors
