@@ -211,17 +211,19 @@ def _update_rows(conn: sa.Connection, rows: list[Row]) -> None:
     ids = [r["paper_id"] for r in rows]
     conn.execute(sa.delete(paper_categories).where(paper_categories.c.paper_id.in_(ids)))
     key: sa.BindParameter[str] = sa.bindparam("_pid")
-    values: dict[str, sa.BindParameter[Any]] = {
+    values: dict[str, sa.ColumnElement[Any]] = {
         name: sa.bindparam(name)
         for name in _COLUMN_NAMES
-        if name != "paper_id" and name not in _SITE_OWNED
+        if name not in ("paper_id", "score") and name not in _SITE_OWNED
     }
+    # The score adds the stored local votes as they are when the row is written, not as read.
+    values["score"] = values["upvotes"] + papers.c.local_votes
     statement = sa.update(papers).where(papers.c.paper_id == key).values(values)
     params = []
     for row in rows:
         encoded = _encode_row(row)
         encoded["_pid"] = encoded.pop("paper_id")
-        for name in _SITE_OWNED:
+        for name in (*_SITE_OWNED, "score"):
             del encoded[name]
         params.append(encoded)
     conn.execute(statement, params)
