@@ -12,10 +12,12 @@ from dailypapers.models import PaperRecord, SourceName
 from dailypapers.ranking.hotness import hotness
 from dailypapers.store.accounts import (
     UsernameTaken,
+    count_login_failures,
     create_session,
     create_user,
     get_credentials,
     get_session_user,
+    record_login_failure,
 )
 from dailypapers.store.comments import (
     NotAuthor,
@@ -32,7 +34,7 @@ from dailypapers.store.lists import (
     set_paper_hidden,
 )
 from dailypapers.store.papers import get_paper, upsert_papers
-from dailypapers.store.schema import papers, votes
+from dailypapers.store.schema import login_failures, papers, user_sessions, votes
 from dailypapers.store.submissions import AlreadyListed, submit_paper
 from dailypapers.store.votes import PaperMissing, record_vote, withdraw_vote
 from tests.store.test_papers import arxiv_record, located
@@ -231,3 +233,22 @@ def test_trending_prefers_newer_days_unless_votes_are_tenfold(engine: sa.Engine)
     _store_papers(engine)  # 5 and 1 upvotes on Jan 2; 0 on Jan 9
     order = [p.paper_id for p in list_trending_papers(engine, limit=10)]
     assert order == ["2501.00003", "2501.00001", "2501.00002"]
+
+
+def test_expired_sessions_and_old_login_failures_are_pruned(engine: sa.Engine) -> None:
+    user_id = _user(engine, "carol")
+    create_session(engine, user_id=user_id, token_hash="old", now=NOW, expires_at=NOW)
+    later = NOW + timedelta(days=1)
+    create_session(
+        engine, user_id=user_id, token_hash="new", now=later, expires_at=later + timedelta(1)
+    )
+    with engine.connect() as conn:
+        hashes = set(conn.execute(sa.select(user_sessions.c.token_hash)).scalars())
+    assert hashes == {"new"}
+    record_login_failure(engine, keys=["user:carol"], now=NOW, forget_before=NOW)
+    record_login_failure(engine, keys=["user:carol"], now=NOW, forget_before=NOW)
+    assert count_login_failures(engine, key="user:carol", since=NOW) == 2
+    record_login_failure(engine, keys=["user:carol"], now=later, forget_before=later)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(sa.func.count()).select_from(login_failures)).scalar_one()
+    assert rows == 1

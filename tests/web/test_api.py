@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from dailypapers.store.accounts import get_user_by_name
+from dailypapers.store.votes import record_vote
 from dailypapers.web.app import create_app
 from tests.web.conftest import csrf_cookie, sign_up, site_settings
 
@@ -52,6 +55,16 @@ def test_errors_share_one_shape_and_real_status_codes(client: TestClient) -> Non
         ),
         (client.get("/api/v1/search", params={"q": ""}), 422, "q"),
         (client.get("/api/v1/search", params={"q": "x", "mode": "magic"}), 422, "mode"),
+        (
+            client.get("/api/v1/search", params={"q": "x", "from": "2024", "until": "20x5"}),
+            422,
+            "until",
+        ),
+        (
+            client.get("/api/v1/search", params={"q": "x", "from": "20x5", "until": "2025"}),
+            422,
+            "from",
+        ),
         (client.get("/api/v1/search", params={"q": '"unclosed author:'}), 200, None),
         (client.get("/api/v1/trending", params={"p": 0}), 422, "p"),
         (client.get("/api/v1/users/nobody"), 404, "username"),
@@ -81,6 +94,17 @@ def test_anonymous_pages_are_cached_and_a_vote_clears_the_cache(site_home: Path)
         auth = {"Authorization": f"Bearer {_token(client, 'cacher')}"}
         cached = client.get(f"/papers/{TOP}")
         assert cached.text == first.text
+        # A vote stored behind the cache's back stays unseen for the cache's lifetime...
+        engine = app.state.dp.engine
+        other = get_user_by_name(engine, username="cacher")
+        assert other is not None
+        record_vote(engine, user_id=other.user_id, paper_id=TOP, now=datetime.now(UTC))
+        assert client.get(f"/papers/{TOP}").text == first.text
+        # ...a refused write (anonymous) does not clear the cache...
+        assert client.post("/api/v1/votes", json={"paper_id": TOP}).status_code == 401
+        assert client.get(f"/papers/{TOP}").text == first.text
+        # ...and a successful write does.
+        client.delete(f"/api/v1/votes/{TOP}", headers=auth)
         client.post("/api/v1/votes", json={"paper_id": TOP}, headers=auth)
         assert 'data-paper="2410.17243">65<' in client.get(f"/papers/{TOP}").text
     app.state.dp.engine.dispose()

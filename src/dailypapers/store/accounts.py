@@ -91,6 +91,10 @@ def set_admin(engine: sa.Engine, *, username: str, is_admin: bool) -> bool:
 def create_session(
     engine: sa.Engine, *, user_id: int, token_hash: str, now: datetime, expires_at: datetime
 ) -> None:
+    """Store a new login session, dropping the user's expired ones."""
+    expired = sa.delete(user_sessions).where(
+        user_sessions.c.user_id == user_id, user_sessions.c.expires_at <= now
+    )
     values = {
         "token_hash": token_hash,
         "user_id": user_id,
@@ -98,6 +102,7 @@ def create_session(
         "expires_at": expires_at,
     }
     with engine.begin() as conn:
+        conn.execute(expired)
         conn.execute(sa.insert(user_sessions).values(values))
 
 
@@ -137,9 +142,16 @@ def get_token_user(engine: sa.Engine, *, token_hash: str) -> User | None:
     return _user(row) if row else None
 
 
-def record_login_failure(engine: sa.Engine, *, keys: list[str], now: datetime) -> None:
-    """Note a failed login under each key (the account name, the client address)."""
+def record_login_failure(
+    engine: sa.Engine, *, keys: list[str], now: datetime, forget_before: datetime
+) -> None:
+    """Note a failed login under each key (the account name, the client address), forgetting
+    those keys' failures older than `forget_before` (they no longer count)."""
+    stale = sa.delete(login_failures).where(
+        login_failures.c.key.in_(keys), login_failures.c.failed_at < forget_before
+    )
     with engine.begin() as conn:
+        conn.execute(stale)
         conn.execute(sa.insert(login_failures), [{"key": k, "failed_at": now} for k in keys])
 
 

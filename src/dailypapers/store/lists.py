@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -85,20 +85,14 @@ def nearest_list_dates(engine: sa.Engine, *, day: date) -> tuple[date | None, da
     before = sa.select(sa.func.max(papers.c.list_date)).where(papers.c.list_date < day, _VISIBLE)
     after = sa.select(sa.func.min(papers.c.list_date)).where(papers.c.list_date > day, _VISIBLE)
     with engine.connect() as conn:
-        return _as_date(conn.execute(before).scalar()), _as_date(conn.execute(after).scalar())
+        return conn.execute(before).scalar(), conn.execute(after).scalar()
 
 
 def latest_list_date(engine: sa.Engine) -> date | None:
     """The newest list day with visible papers (the home page shows it)."""
     query = sa.select(sa.func.max(papers.c.list_date)).where(_VISIBLE)
     with engine.connect() as conn:
-        return _as_date(conn.execute(query).scalar())
-
-
-def _as_date(value: object) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
+        return conn.execute(query).scalar()
 
 
 def set_paper_hidden(engine: sa.Engine, *, paper_id: str, hidden: bool) -> bool:
@@ -118,16 +112,12 @@ def refresh_hotness(conn: sa.Connection, *, paper_ids: Sequence[str]) -> None:
         papers.c.created_at,
     ).where(papers.c.paper_id.in_(list(paper_ids)))
     for paper_id, score, list_day, published, created_at in conn.execute(query):
-        at = listed_at(_as_date(list_day), _utc(published), as_utc(created_at))
+        at = listed_at(list_day, as_utc(published) if published else None, as_utc(created_at))
         conn.execute(
             sa.update(papers)
             .where(papers.c.paper_id == paper_id)
             .values(hotness=hotness(score, at))
         )
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return as_utc(value) if value is not None else None
 
 
 def list_latest_papers(
@@ -141,6 +131,23 @@ def list_latest_papers(
         sa.select(papers)
         .where(condition)
         .order_by(papers.c.list_date.desc(), papers.c.score.desc(), papers.c.paper_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    with engine.connect() as conn:
+        return [decode_paper(row) for row in conn.execute(query).mappings()]
+
+
+def list_user_papers(
+    engine: sa.Engine, *, activity: sa.Table, at: sa.Column[Any], user_id: int, limit: int,
+    offset: int = 0,
+) -> list[Paper]:  # fmt: skip
+    """Papers a user acted on in `activity` (votes, submissions), most recent first by `at`."""
+    query = (
+        sa.select(papers)
+        .join(activity, activity.c.paper_id == papers.c.paper_id)
+        .where(activity.c.user_id == user_id)
+        .order_by(at.desc(), papers.c.paper_id)
         .limit(limit)
         .offset(offset)
     )

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers.models import Paper
-from dailypapers.store.lists import refresh_hotness
+from dailypapers.store.lists import list_user_papers, refresh_hotness
 from dailypapers.store.papers import decode_paper
 from dailypapers.store.schema import papers, submissions
 from dailypapers.store.votes import PaperMissing
@@ -56,13 +56,7 @@ def list_submitted_papers(
     engine: sa.Engine, *, user_id: int, limit: int, offset: int = 0
 ) -> list[Paper]:
     """Papers a user submitted, newest submission first."""
-    query = (
-        sa.select(papers)
-        .join(submissions, submissions.c.paper_id == papers.c.paper_id)
-        .where(submissions.c.user_id == user_id)
-        .order_by(submissions.c.submitted_at.desc(), papers.c.paper_id)
-        .limit(limit)
-        .offset(offset)
+    at = submissions.c.submitted_at
+    return list_user_papers(
+        engine, activity=submissions, at=at, user_id=user_id, limit=limit, offset=offset
     )
-    with engine.connect() as conn:
-        return [decode_paper(row) for row in conn.execute(query).mappings()]

@@ -17,8 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers.models import Paper, VoteResult
-from dailypapers.store.lists import refresh_hotness
-from dailypapers.store.papers import decode_paper
+from dailypapers.store.lists import list_user_papers, refresh_hotness
 from dailypapers.store.schema import papers, votes
 
 
@@ -89,13 +88,6 @@ def list_voted_papers(
     engine: sa.Engine, *, user_id: int, limit: int, offset: int = 0
 ) -> list[Paper]:
     """Papers a user upvoted, most recent vote first."""
-    query = (
-        sa.select(papers)
-        .join(votes, votes.c.paper_id == papers.c.paper_id)
-        .where(votes.c.user_id == user_id)
-        .order_by(votes.c.created_at.desc(), papers.c.paper_id)
-        .limit(limit)
-        .offset(offset)
+    return list_user_papers(
+        engine, activity=votes, at=votes.c.created_at, user_id=user_id, limit=limit, offset=offset
     )
-    with engine.connect() as conn:
-        return [decode_paper(row) for row in conn.execute(query).mappings()]

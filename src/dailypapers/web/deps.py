@@ -102,9 +102,8 @@ async def verify_csrf(request: Request) -> None:
     if not request.cookies.get(SESSION_COOKIE) and request.url.path not in SESSION_FORMS:
         return  # no ambient credentials to abuse; writes that need an account answer 401
     origin = request.headers.get("origin") or request.headers.get("referer")
-    if origin and origin != "null" and not _same_origin(request, origin):
-        raise ApiError(403, "cross-site request refused")
-    if origin == "null":
+    # "null" is what a sandboxed or privacy-redirected page sends: never this site.
+    if origin and (origin == "null" or not _same_origin(request, origin)):
         raise ApiError(403, "cross-site request refused")
     given = request.headers.get(CSRF_HEADER)
     if given is None and request.headers.get("content-type", "").startswith(

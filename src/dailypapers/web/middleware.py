@@ -77,8 +77,6 @@ class SiteMiddleware:
         if key is not None and (hit := self.cache.get(key)) is not None:
             await self._replay(send, *hit)
             return
-        if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
-            self.cache.clear()  # a write on this node: readers see it at once
         await self._forward(scope, receive, send, key)
 
     def _cache_key(self, scope: Scope) -> str | None:
@@ -103,6 +101,8 @@ class SiteMiddleware:
         received = 0
         too_large = refused = False
         start: dict[str, Any] = {}
+        # Refused writes (forged, anonymous, malformed) leave the cache as it is.
+        writes = scope["method"] not in ("GET", "HEAD", "OPTIONS")
         chunks: list[bytes] = []
 
         async def limited_receive() -> Message:
@@ -127,6 +127,8 @@ class SiteMiddleware:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
                 start.update(message)
+                if writes and message["status"] < 400:
+                    self.cache.clear()  # a write on this node: readers see it at once
             elif key is not None and message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
                 if not message.get("more_body", False):

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from dailypapers.web.deps import resolve_user
+from dailypapers.web.errors import ApiError
 from dailypapers.web.security import CSRF_COOKIE, new_token
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -61,7 +62,7 @@ def render(
     """Render a page with the site-wide context (user, CSRF token, site name)."""
     try:
         user = resolve_user(request)
-    except Exception:  # an error page for a bad token still renders, as anonymous
+    except ApiError:  # the error page for a bad API token still renders, as anonymous
         user = None
     csrf = request.cookies.get(CSRF_COOKIE)
     new_csrf = None

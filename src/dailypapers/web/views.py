@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from dailypapers.feeds.lists import period_list, trending_list
-from dailypapers.feeds.periods import PeriodError, PeriodKind, parse_period
+from dailypapers.feeds.periods import Period, PeriodError, PeriodKind, parse_period
 from dailypapers.harvest.http import HarvestError, client_from_settings
 from dailypapers.ids import normalize_arxiv_id
 from dailypapers.ingest.harvesting import harvest_arxiv_ids
@@ -60,14 +60,19 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
+def period_or_422(kind: PeriodKind, text: str) -> Period:
+    """The period a URL names; 422 naming the parameter if it is malformed."""
+    try:
+        return parse_period(kind, text)
+    except PeriodError as error:
+        raise ApiError(422, str(error), field=kind) from None
+
+
 def period_view(
     state: AppState, kind: PeriodKind, text: str, *, page: int = 1, sort: PageSort = "score"
 ) -> PapersPage:
     """A page of one day's, week's or month's list."""
-    try:
-        period = parse_period(kind, text)
-    except PeriodError as error:
-        raise ApiError(422, str(error), field=kind) from None
+    period = period_or_422(kind, text)
     found = period_list(state.engine, period, page=page, page_size=PAGE_SIZE, sort=sort)
     return PapersPage(
         kind=kind,
@@ -140,15 +145,21 @@ def search_filters(
     author: str | None, category: str | None, since: str | None, until: str | None
 ) -> Filters:
     """Filters from the search form's fields; 422 naming the field that is malformed."""
+    return Filters(
+        authors=(author.strip(),) if author and author.strip() else (),
+        categories=(category.strip(),) if category and category.strip() else (),
+        published_from=_date_bound(since, end=False, field="from"),
+        published_until=_date_bound(until, end=True, field="until"),
+    )
+
+
+def _date_bound(value: str | None, *, end: bool, field: str) -> datetime | None:
+    if not value:
+        return None
     try:
-        return Filters(
-            authors=(author.strip(),) if author and author.strip() else (),
-            categories=(category.strip(),) if category and category.strip() else (),
-            published_from=parse_date_bound(since, end=False, name="from") if since else None,
-            published_until=parse_date_bound(until, end=True, name="until") if until else None,
-        )
+        return parse_date_bound(value, end=end, name=field)
     except QueryError as error:
-        raise ApiError(422, str(error), field="from" if since else "until") from None
+        raise ApiError(422, str(error), field=field) from None
 
 
 def run_search(

@@ -135,7 +135,8 @@ def login(
     if creds is None:
         dummy_verify(password)
     if creds is None or not verify_password(creds.password_hash, password):
-        record_login_failure(state.engine, keys=[account_key, address_key], now=now)
+        keys = [account_key, address_key]
+        record_login_failure(state.engine, keys=keys, now=now, forget_before=since)
         error = "wrong name or password"
         return render(request, "login.html", context | {"error": error}, status_code=401)
     clear_login_failures(state.engine, key=account_key)

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from dailypapers.feeds.periods import PeriodError, PeriodKind, parse_period
+from dailypapers.feeds.periods import PeriodKind
 from dailypapers.models import Paper
 from dailypapers.store.lists import list_latest_papers, list_period_papers, list_trending_papers
 from dailypapers.web import views
@@ -86,10 +86,7 @@ def hf_daily_entry(paper: Paper) -> dict[str, Any]:
 def _period_papers(
     state: AppState, kind: PeriodKind, text: str, limit: int, offset: int, sort: str, by: str | None
 ) -> list[Paper]:
-    try:
-        period = parse_period(kind, text)
-    except PeriodError as error:
-        raise ApiError(422, str(error), field=kind) from None
+    period = views.period_or_422(kind, text)
     found, _ = list_period_papers(
         state.engine,
         start=period.start,
