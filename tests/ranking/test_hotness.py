@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from dailypapers.ranking.hotness import DECADE_S, decay_factor, hotness, listed_at
+from dailypapers.ranking.hotness import hotness, listed_at
 
 DAY = datetime(2025, 5, 1, tzinfo=UTC)
 
@@ -28,11 +28,6 @@ def test_a_newer_paper_overtakes_an_older_one_with_fewer_than_tenfold_votes() ->
 
 def test_zero_and_negative_scores_count_as_one_vote() -> None:
     assert hotness(0, DAY) == hotness(1, DAY) == hotness(-5, DAY)
-
-
-def test_decay_factor_matches_the_formula() -> None:
-    assert decay_factor(0) == 1
-    assert decay_factor(DECADE_S) == pytest.approx(0.1)
 
 
 def test_listed_at_prefers_the_list_day() -> None:

@@ -29,8 +29,3 @@ def listed_at(list_date: date | None, published: datetime | None, created_at: da
     if list_date is not None:
         return datetime.combine(list_date, time(0), UTC)
     return published if published is not None else created_at
-
-
-def decay_factor(age_s: float) -> float:
-    """How much a vote counts after `age_s` seconds, relative to a fresh one (for docs, tests)."""
-    return float(10 ** (-age_s / DECADE_S))
