@@ -54,7 +54,7 @@ def test_missing_paper_and_unknown_format(tmp_path: Path) -> None:
 
 def test_db_migrate_and_status(tmp_path: Path) -> None:
     code, out, _ = run(tmp_path, "db", "migrate")
-    assert code == 0 and "0003" in out
+    assert code == 0 and "0004" in out
     code, out, _ = run(tmp_path, "db", "status")
     assert code == 0 and "up to date" in out
 

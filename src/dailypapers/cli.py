@@ -367,3 +367,7 @@ from dailypapers.cli_web import serve_command, users_group  # noqa: E402
 
 main.add_command(serve_command)
 main.add_command(users_group)
+
+from dailypapers.cli_digest import digest_group  # noqa: E402
+
+main.add_command(digest_group)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -137,6 +138,92 @@ class Settings(BaseSettings):
     contact_email: str = Field(
         default="",
         description="Sent in the User-Agent of harvest requests so upstream can reach you.",
+    )
+
+    secret_key: str = Field(
+        default="",
+        description=(
+            "Key that signs unsubscribe, confirmation and manage links; empty means a random key "
+            "made once and kept in the database (shared by every node)."
+        ),
+    )
+    smtp_host: str = Field(
+        default="", description="SMTP server for email digests; empty means no mail is sent."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="SMTP server port.")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls (upgrade a plain connection, port 587), tls (port 465) or none.",
+    )
+    smtp_username: str = Field(default="", description="SMTP login name; empty means no AUTH.")
+    smtp_password: str = Field(default="", description="SMTP password (with smtp_username).")
+    smtp_timeout_s: float = Field(
+        default=30.0, gt=0, description="Connect and per-command timeout for the SMTP server."
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="CA bundle that signs the SMTP server's certificate; empty means the system's.",
+    )
+    mail_from: str = Field(
+        default="dailypapers <dailypapers@localhost>",
+        description="From address of every email the site sends.",
+    )
+    digest_hour_utc: int = Field(
+        default=7,
+        ge=-1,
+        le=23,
+        description=(
+            "Hour (UTC) from which `serve` builds and sends the day's digests when smtp_host is "
+            "set; -1 turns the scheduler off (run `dailypapers digest run` from cron instead)."
+        ),
+    )
+    digest_poll_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="How often the scheduler inside `serve` looks for digests to build or retry.",
+    )
+    digest_lookback_days: int = Field(
+        default=3,
+        ge=1,
+        le=60,
+        description=(
+            "Days of lists a daily digest draws on (a weekly one: 6 more); papers already sent "
+            "to a subscriber are never sent again, so the windows may overlap."
+        ),
+    )
+    digest_section_papers: int = Field(
+        default=10, ge=1, le=100, description="Most papers in each section of a digest."
+    )
+    digest_batch_size: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Messages claimed and sent over one SMTP connection at a time.",
+    )
+    digest_max_attempts: int = Field(
+        default=8,
+        ge=1,
+        le=100,
+        description="Delivery attempts per message before it is marked failed for the admin.",
+    )
+    digest_retry_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Delay before the first retry of a message; doubles each time (6 h at most).",
+    )
+    digest_lease_s: float = Field(
+        default=600.0,
+        gt=0,
+        description=(
+            "How long a sender holds the messages it claimed; a sender that died is taken over "
+            "after this."
+        ),
+    )
+    for_you_days: int = Field(
+        default=14,
+        ge=1,
+        le=365,
+        description="Days of lists the For you page picks from (counted back from the newest).",
     )
 
     @property

@@ -29,7 +29,7 @@ def test_migrating_twice_is_harmless(settings: Settings) -> None:
     first = open_store(settings)
     first.dispose()
     second = open_store(settings)
-    assert schema_status(second) == ("0003", "0003")
+    assert schema_status(second) == ("0004", "0004")
     second.dispose()
 
 

@@ -187,6 +187,23 @@ class KeywordSearcher:
         found = self._searcher.fast_field_values("key", addresses) if addresses else []
         return np.isin(keys, np.asarray(found, np.uint64))
 
+    def search_within(
+        self, query: ParsedQuery, keys: list[int], *, limit: int
+    ) -> list[tuple[int, float]]:
+        """(key, BM25 score) of the best matches of `query` among the papers with `keys`."""
+        if not keys:
+            return []
+        within = tantivy.Query.boolean_query(
+            [(_MUST, self.build_query(query)), (_MUST, self._key_set(keys))]
+        )
+        result = self._searcher.search(within, limit=limit, count=False)
+        addresses = [address for _, address in result.hits]
+        found = self._searcher.fast_field_values("key", addresses) if addresses else []
+        return [
+            (int(key or 0), float(score))
+            for key, (score, _) in zip(found, result.hits, strict=True)
+        ]
+
     def paper_ids_for(self, keys: list[int]) -> dict[int, str]:
         """The paper id of each indexed key."""
         if not keys:

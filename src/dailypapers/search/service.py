@@ -113,6 +113,14 @@ class Searcher:
             self._vectors_stamp = stamp
         return self._vectors
 
+    def keyword_index(self) -> KeywordSearcher:
+        """The open keyword index (SearchUnavailable if it is not built)."""
+        return self._keyword_searcher()
+
+    def vector_index(self) -> VectorSearcher | None:
+        """The open vector index, or None before any paper is embedded."""
+        return self._vector_searcher()
+
     def embedder(self) -> Embedder:
         if self._embedder is None:
             self._embedder = load_embedder(self._embedder_name)

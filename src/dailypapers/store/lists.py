@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
+import orjson
 import sqlalchemy as sa
 
 from dailypapers.dates import as_utc
@@ -153,3 +155,34 @@ def list_user_papers(
     )
     with engine.connect() as conn:
         return [decode_paper(row) for row in conn.execute(query).mappings()]
+
+
+@dataclass(slots=True, frozen=True)
+class ListedPaper:
+    """The few fields digests and "For you" rank a listed paper by."""
+
+    paper_id: str
+    categories: tuple[str, ...]
+    score: int
+    hotness: float
+
+
+def list_window_papers(engine: sa.Engine, *, first_day: date, last_day: date) -> list[ListedPaper]:
+    """Visible papers listed on days in [first_day, last_day], most upvoted first."""
+    query = (
+        sa.select(papers.c.paper_id, papers.c.categories, papers.c.score, papers.c.hotness)
+        .where(papers.c.list_date >= first_day, papers.c.list_date <= last_day, _VISIBLE)
+        .order_by(papers.c.score.desc(), papers.c.hotness.desc(), papers.c.paper_id)
+    )
+    with engine.connect() as conn:
+        return [
+            ListedPaper(str(row[0]), tuple(orjson.loads(row[1])), int(row[2]), float(row[3]))
+            for row in conn.execute(query)
+        ]
+
+
+def sample_paper_ids(engine: sa.Engine, *, limit: int) -> list[str]:
+    """A random sample of stored paper ids (the background a reader's likes stand out from)."""
+    query = sa.select(papers.c.paper_id).order_by(sa.func.random()).limit(limit)
+    with engine.connect() as conn:
+        return [str(value) for value in conn.execute(query).scalars()]

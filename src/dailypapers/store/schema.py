@@ -192,3 +192,128 @@ submissions = sa.Table(
     sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_submissions_user", "user_id"),
 )
+
+# -- inbox (migration 0004): subscriptions, reader marks, recommender models, the outbox ------
+
+site_secrets = sa.Table(
+    "site_secrets",
+    metadata,
+    # Keys that sign links (unsubscribe, confirm): made once and shared by every node.
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("subscription_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    # Lower-cased address: one subscription per mailbox.
+    sa.Column("email_key", sa.String(320), nullable=False, unique=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.user_id", ondelete="SET NULL"),
+        unique=True,
+    ),
+    # pending (waiting for the confirmation click), active, unsubscribed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("frequency", sa.String(10), nullable=False, server_default="daily"),
+    sa.Column("skip_weekends", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("include_trending", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("include_for_you", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("send_empty", sa.Boolean, nullable=False, server_default=sa.false()),
+    # JSON lists of strings, as on papers.
+    sa.Column("categories", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("searches", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("confirm_sent_at", sa.DateTime(timezone=True)),
+    sa.Column("confirmed_at", sa.DateTime(timezone=True)),
+    sa.Column("unsubscribed_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_subscriptions_status", "status", "subscription_id"),
+)
+
+paper_marks = sa.Table(
+    "paper_marks",
+    metadata,
+    # One mark per (user, paper): "saved" (a positive for "For you") or "not_interested".
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "paper_id",
+        sa.String(200),
+        sa.ForeignKey("papers.paper_id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("mark", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_paper_marks_user", "user_id", "mark"),
+)
+
+recommender_models = sa.Table(
+    "recommender_models",
+    metadata,
+    # A reader's trained "For you" classifier: float32 weights (never pickled), retrained when
+    # `feedback_stamp` (what the reader has marked) or the embedding model changes.
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("embedding_model", sa.String(100), nullable=False),
+    sa.Column("feedback_stamp", sa.String(200), nullable=False),
+    sa.Column("weights", sa.LargeBinary, nullable=False),
+    sa.Column("trained_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    # Deterministic key: "digest:<subscription>:<period>" or "confirm:<subscription>:<n>". The
+    # primary key is what makes building a digest twice (a rerun, two nodes) build it once.
+    sa.Column("message_key", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column(
+        "subscription_id",
+        sa.Integer,
+        sa.ForeignKey("subscriptions.subscription_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("period", sa.String(20)),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("headers", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("body_text", sa.Text, nullable=False),
+    sa.Column("body_html", sa.Text, nullable=False),
+    sa.Column("paper_count", sa.Integer, nullable=False, server_default="0"),
+    # pending, sending (claimed until lease_until), sent, failed, empty, cancelled
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claim_token", sa.String(64)),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+    sa.Index("ix_outbox_subscription", "subscription_id", "created_at"),
+)
+
+sent_papers = sa.Table(
+    "sent_papers",
+    metadata,
+    # Every paper put in a subscriber's digest: a paper is never sent to them twice.
+    sa.Column(
+        "subscription_id",
+        sa.Integer,
+        sa.ForeignKey("subscriptions.subscription_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "paper_id",
+        sa.String(200),
+        sa.ForeignKey("papers.paper_id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("message_key", sa.String(200), nullable=False),
+)

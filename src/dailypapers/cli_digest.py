@@ -1,0 +1,133 @@
+"""`dailypapers digest run|status`: email digests for cron (registered in cli.py).
+
+Exit codes of `digest run`: 0 every due message was sent (or, with --dry-run, built);
+1 some messages failed for good or wait for a retry (listed); 2 usage error or no SMTP
+server set; 3 database failure; 4 the SMTP server could not be reached (nothing was sent).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import click
+
+from dailypapers.cli import EXIT_OK, EXIT_PARTIAL, EXIT_UPSTREAM, _echo_json, _store
+from dailypapers.config import Settings
+from dailypapers.digest.service import DeliveryReport, MailNotConfigured, RunReport, run_digests
+from dailypapers.store.outbox import count_outbox, list_outbox
+
+EXIT_USAGE = 2
+
+
+@click.group("digest")
+def digest_group() -> None:
+    """Build and send email digests."""
+
+
+def _run_json(report: RunReport) -> dict[str, Any]:
+    build = report.build
+    data: dict[str, Any] = {
+        "built": build.built,
+        "empty": build.empty,
+        "already_built": build.already_built,
+        "not_due": build.not_due,
+    }
+    if report.delivery is not None:
+        data["delivery"] = asdict(report.delivery)
+    if build.previews:
+        data["previews"] = [
+            {"to": m.recipient, "subject": m.subject, "papers": list(m.paper_ids)}
+            for m in build.previews
+        ]
+    return data
+
+
+def _exit_code(delivery: DeliveryReport | None) -> int:
+    if delivery is None:
+        return EXIT_OK
+    if (
+        delivery.retried
+        and not delivery.sent
+        and any(e.startswith(("cannot connect", "SMTP login")) for e in delivery.errors)
+    ):
+        return EXIT_UPSTREAM
+    return EXIT_PARTIAL if delivery.failed or delivery.retried else EXIT_OK
+
+
+@digest_group.command("run")
+@click.option("--dry-run", is_flag=True, help="Build and show the digests; store and send none.")
+@click.option("--to", "address", help="Only the subscriber with this address.")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Build the period of this day instead of today (UTC).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
+@click.pass_obj
+def digest_run(
+    settings: Settings, dry_run: bool, address: str | None, day: datetime | None, as_json: bool
+) -> None:
+    """Build today's digests into the outbox and send every due message (safe to rerun)."""
+    with _store(settings) as engine:
+        try:
+            report = run_digests(
+                engine,
+                settings,
+                day=day.date() if day else None,
+                only_email=address,
+                dry_run=dry_run,
+            )
+        except MailNotConfigured as error:
+            click.echo(f"error: {error}; use --dry-run to build without sending", err=True)
+            sys.exit(EXIT_USAGE)
+    if as_json:
+        _echo_json(_run_json(report))
+    else:
+        _print_run(report)
+    sys.exit(_exit_code(report.delivery))
+
+
+def _print_run(report: RunReport) -> None:
+    build = report.build
+    for message in build.previews:
+        click.echo(f"--- to {message.recipient}: {message.subject}")
+        click.echo(message.body_text)
+    click.echo(
+        f"digests: {build.built} built, {build.empty} empty (not sent), "
+        f"{build.already_built} built before, {build.not_due} not due today"
+        + (f", {len(build.previews)} previewed" if build.previews else ""),
+        err=True,
+    )
+    delivery = report.delivery
+    if delivery is not None:
+        for error in delivery.errors[:20]:
+            click.echo(f"error: {error}", err=True)
+        click.echo(
+            f"messages: {delivery.sent} sent, {delivery.retried} to retry, "
+            f"{delivery.failed} failed, {delivery.cancelled} cancelled",
+            err=True,
+        )
+
+
+@digest_group.command("status")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def digest_status(settings: Settings, limit: int, as_json: bool) -> None:
+    """Messages in the outbox by state, and the latest failed and retrying ones."""
+    with _store(settings) as engine:
+        counts = count_outbox(engine)
+        problems = list_outbox(engine, statuses=["failed", "pending", "sending"], limit=limit)
+    if as_json:
+        _echo_json({"counts": counts, "messages": [asdict(p) for p in problems]})
+        return
+    click.echo("  ".join(f"{status} {count}" for status, count in counts.items()))
+    for entry in problems:
+        error = f"  {entry.last_error}" if entry.last_error else ""
+        click.echo(
+            f"{entry.status:<8} {entry.attempts:>2}x {entry.recipient}  {entry.message_key}{error}"
+        )

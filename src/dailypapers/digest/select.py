@@ -1,0 +1,115 @@
+"""Select the papers of one subscriber's digest: For you, saved searches, categories, trending.
+
+A selector serves one period: it reads that period's listed papers once and caches what every
+subscriber shares (the trending order, each saved search's matches, each category's papers),
+so building many digests costs one pass over the subscribers.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from dailypapers.config import Settings
+from dailypapers.digest.periods import DigestPeriod
+from dailypapers.models import Paper
+from dailypapers.search.recommend import Recommender
+from dailypapers.search.service import Searcher
+from dailypapers.store.lists import list_window_papers
+from dailypapers.store.papers import get_papers
+from dailypapers.store.subscriptions import Subscription
+
+PAPER_CACHE_ENTRIES = 5000
+
+
+@dataclass(slots=True, frozen=True)
+class DigestItem:
+    paper: Paper
+    reason: str | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class DigestSection:
+    title: str
+    items: list[DigestItem]
+
+
+class DigestSelector:
+    """Picks each subscriber's papers for one period."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        settings: Settings,
+        period: DigestPeriod,
+        searcher: Searcher | None,
+    ) -> None:
+        self.engine = engine
+        self.period = period
+        self.per_section = settings.digest_section_papers
+        self.window = list_window_papers(
+            engine, first_day=period.first_list_day, last_day=period.last_list_day
+        )
+        self._recommender = Recommender(engine, settings, searcher) if searcher else None
+        self._search_cache: dict[str, list[str]] = {}
+        self._papers: OrderedDict[str, Paper] = OrderedDict()
+
+    def sections(self, subscription: Subscription, already_sent: set[str]) -> list[DigestSection]:
+        """The digest's sections, each paper in at most one, none sent to them before."""
+        prefs = subscription.preferences
+        taken = set(already_sent)
+        chosen: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+        def add(title: str, picks: Sequence[tuple[str, str | None]]) -> None:
+            fresh = [(pid, why) for pid, why in picks if pid not in taken][: self.per_section]
+            taken.update(pid for pid, _ in fresh)
+            if fresh:
+                chosen.append((title, fresh))
+
+        pool = [paper for paper in self.window if paper.paper_id not in taken]
+        if prefs.include_for_you and subscription.user_id is not None and self._recommender:
+            found = self._recommender.recommend(
+                user_id=subscription.user_id,
+                candidates=pool,
+                limit=self.per_section,
+                categories=prefs.categories,
+                exclude=frozenset(taken),
+            )
+            add("For you", [(p.paper_id, p.reason) for p in found.picks])
+        for text in prefs.searches:
+            add(f"Saved search: {text}", [(pid, None) for pid in self._matches(text)])
+        if prefs.categories:
+            wanted = {c.lower() for c in prefs.categories}
+            in_categories = [
+                (p.paper_id, None) for p in pool if any(c.lower() in wanted for c in p.categories)
+            ]
+            add("In " + ", ".join(prefs.categories), in_categories)
+        if prefs.include_trending:
+            add("Trending", [(p.paper_id, None) for p in pool])
+        papers = self._load([pid for _, picks in chosen for pid, _ in picks])
+        return [
+            DigestSection(
+                title, [DigestItem(papers[pid], why) for pid, why in picks if pid in papers]
+            )
+            for title, picks in chosen
+        ]
+
+    def _matches(self, text: str) -> list[str]:
+        if text not in self._search_cache:
+            matches = (
+                self._recommender.search_matches(self.window, [text]) if self._recommender else {}
+            )
+            # Keep the window's order (most upvoted first) among the matches.
+            self._search_cache[text] = [p.paper_id for p in self.window if p.paper_id in matches]
+        return self._search_cache[text]
+
+    def _load(self, paper_ids: list[str]) -> dict[str, Paper]:
+        missing = [pid for pid in paper_ids if pid not in self._papers]
+        if missing:
+            self._papers.update(get_papers(self.engine, paper_ids=missing))
+            while len(self._papers) > PAPER_CACHE_ENTRIES:
+                self._papers.popitem(last=False)
+        return {pid: self._papers[pid] for pid in paper_ids if pid in self._papers}

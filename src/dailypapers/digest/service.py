@@ -1,0 +1,291 @@
+"""Digest runs: build each due subscriber's digest into the outbox, then deliver the outbox.
+
+Building is idempotent (one outbox row per subscriber and period, by key) and delivery claims
+messages under a lease, so `dailypapers digest run` from cron, the scheduler inside `serve`,
+and several nodes can all run at once: each digest is built once and sent once.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from dailypapers.config import Settings
+from dailypapers.digest.periods import DigestPeriod, digest_period, is_due, message_key
+from dailypapers.digest.render import Site, render_confirmation, render_digest
+from dailypapers.digest.select import DigestSelector
+from dailypapers.digest.smtp import DeliveryError, SmtpConnection, build_email
+from dailypapers.digest.tokens import LinkSigner
+from dailypapers.index.build import sync_keyword_index
+from dailypapers.search.service import Searcher
+from dailypapers.store.outbox import (
+    OutboxMessage,
+    claim_due_messages,
+    existing_keys,
+    mark_cancelled,
+    mark_failed,
+    mark_retry,
+    mark_sent,
+    queue_message,
+    sent_paper_ids,
+    subscription_statuses,
+)
+from dailypapers.store.subscriptions import (
+    Frequency,
+    Subscription,
+    iter_active_subscriptions,
+    note_confirmation_sent,
+)
+
+logger = logging.getLogger(__name__)
+MAX_RETRY_DELAY = timedelta(hours=6)
+CONFIRM_RESEND_AFTER = timedelta(minutes=10)
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+Clock = Callable[[], datetime]
+
+
+class MailNotConfigured(RuntimeError):
+    """Sending was asked for but no SMTP server is set."""
+
+
+@dataclass(slots=True)
+class BuildReport:
+    built: int = 0
+    empty: int = 0
+    already_built: int = 0
+    not_due: int = 0
+    previews: list[OutboxMessage] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    unreachable: bool = False  # the SMTP server could not be reached (or refused the login)
+    errors: list[str] = field(default_factory=list)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def site_for(engine: sa.Engine, settings: Settings, base_url: str | None = None) -> Site:
+    """Links in messages point at the public URL (or the address the request came to)."""
+    url = base_url or settings.public_url or DEFAULT_BASE_URL
+    return Site(settings.site_name, url, LinkSigner.for_site(engine, settings))
+
+
+def build_digests(
+    engine: sa.Engine,
+    settings: Settings,
+    *,
+    day: date,
+    now: datetime,
+    searcher: Searcher | None = None,
+    only_email: str | None = None,
+    dry_run: bool = False,
+) -> BuildReport:
+    """Build every active subscriber's digest for the period that `day` falls in, once."""
+    site = site_for(engine, settings)
+    searcher = searcher or Searcher(engine, settings)
+    selectors: dict[Frequency, DigestSelector] = {}
+    report = BuildReport()
+    batches = iter_active_subscriptions(
+        engine, batch_size=max(settings.digest_batch_size, 100), email=only_email
+    )
+    for batch in batches:
+        due: list[tuple[Subscription, DigestPeriod]] = []
+        for subscription in batch:
+            if not is_due(subscription.preferences, day):
+                report.not_due += 1
+                continue
+            frequency = subscription.preferences.frequency
+            period = digest_period(frequency, day, lookback_days=settings.digest_lookback_days)
+            due.append((subscription, period))
+        keys = [message_key(s.subscription_id, p) for s, p in due]
+        built = existing_keys(engine, keys=keys)
+        todo = [(s, p) for (s, p), key in zip(due, keys, strict=True) if key not in built]
+        report.already_built += len(due) - len(todo)
+        if not todo:
+            continue
+        first_day = min(p.first_list_day for _, p in todo)
+        sent = sent_paper_ids(
+            engine, subscription_ids=[s.subscription_id for s, _ in todo], listed_since=first_day
+        )
+        for subscription, period in todo:
+            if period.frequency not in selectors:
+                selectors[period.frequency] = DigestSelector(engine, settings, period, searcher)
+            selector = selectors[period.frequency]
+            sections = selector.sections(
+                subscription, sent.get(subscription.subscription_id, set())
+            )
+            message = render_digest(site, subscription, period, sections)
+            empty = not message.paper_ids and not subscription.preferences.send_empty
+            if dry_run:
+                report.previews.append(message)
+            elif queue_message(engine, message=message, now=now, empty=empty):
+                if empty:
+                    report.empty += 1
+                else:
+                    report.built += 1
+            else:
+                report.already_built += 1  # another builder got there first
+    return report
+
+
+def queue_confirmation(
+    engine: sa.Engine,
+    settings: Settings,
+    subscription: Subscription,
+    *,
+    now: datetime,
+    base_url: str | None = None,
+) -> bool:
+    """Queue the double opt-in message; at most one per address every 10 minutes."""
+    if not note_confirmation_sent(
+        engine,
+        subscription_id=subscription.subscription_id,
+        now=now,
+        not_since=now - CONFIRM_RESEND_AFTER,
+    ):
+        return False
+    serial = int(now.timestamp())
+    message = render_confirmation(site_for(engine, settings, base_url), subscription, serial)
+    return queue_message(engine, message=message, now=now)
+
+
+def _retry_at(settings: Settings, attempts: int, now: datetime) -> datetime:
+    delay = timedelta(seconds=settings.digest_retry_s * 2 ** max(0, attempts - 1))
+    return now + min(delay, MAX_RETRY_DELAY)
+
+
+def deliver_due(
+    engine: sa.Engine,
+    settings: Settings,
+    *,
+    recipient: str | None = None,
+    clock: Clock = _utc_now,
+) -> DeliveryReport:
+    """Send every message due when the call starts, a batch per SMTP connection.
+
+    Each outcome is recorded the moment the server answers: accepted (sent), refused for good
+    (failed, visible to the admin), or refused for now or unreachable (retried later with
+    doubling delays until `digest_max_attempts`). Messages retried during this call wait for
+    a later one, so a call always ends.
+    """
+    if not settings.smtp_host:
+        raise MailNotConfigured("no SMTP server is set (DAILYPAPERS_SMTP_HOST)")
+    started = clock()
+    token = secrets.token_hex(16)
+    report = DeliveryReport()
+    while True:
+        lease = clock() + timedelta(seconds=settings.digest_lease_s)
+        claimed = claim_due_messages(
+            engine,
+            token=token,
+            now=started,
+            lease_until=lease,
+            limit=settings.digest_batch_size,
+            recipient=recipient,
+        )
+        if not claimed:
+            return report
+        ids = sorted({c.message.subscription_id for c in claimed})
+        statuses = subscription_statuses(engine, subscription_ids=ids)
+        with SmtpConnection(settings) as smtp:
+            unreachable: str | None = None
+            for item in claimed:
+                message, key = item.message, item.message.message_key
+                wanted = "pending" if message.kind == "confirm" else "active"
+                if statuses.get(message.subscription_id) != wanted:
+                    mark_cancelled(engine, key=key, token=token, reason="no longer subscribed")
+                    report.cancelled += 1
+                    continue
+                error: DeliveryError | None = None
+                if unreachable is not None:
+                    error = DeliveryError(unreachable, permanent=False, unreachable=True)
+                else:
+                    now = clock()
+                    try:
+                        smtp.send(build_email(message, mail_from=settings.mail_from, now=now),
+                                  message.recipient)  # fmt: skip
+                    except DeliveryError as refused:
+                        error = refused
+                if error is None:
+                    mark_sent(engine, key=key, token=token, now=clock())
+                    report.sent += 1
+                    continue
+                if error.unreachable:
+                    report.unreachable = True
+                    unreachable = error.reason  # the rest of this batch would fail the same way
+                _record_failure(engine, settings, report, key, token, item.attempts, error, clock())
+
+
+def _record_failure(
+    engine: sa.Engine,
+    settings: Settings,
+    report: DeliveryReport,
+    key: str,
+    token: str,
+    attempts: int,
+    error: DeliveryError,
+    now: datetime,
+) -> None:
+    if error.permanent or attempts >= settings.digest_max_attempts:
+        reason = error.reason if error.permanent else f"gave up after {attempts} tries: {error}"
+        mark_failed(engine, key=key, token=token, error=reason)
+        report.failed += 1
+        logger.warning("%s: failed for good: %s", key, reason)
+    else:
+        mark_retry(
+            engine,
+            key=key,
+            token=token,
+            error=error.reason,
+            next_attempt_at=_retry_at(settings, attempts, now),
+        )
+        report.retried += 1
+    if error.reason not in report.errors:
+        report.errors.append(error.reason)
+
+
+@dataclass(slots=True)
+class RunReport:
+    build: BuildReport
+    delivery: DeliveryReport | None
+
+
+def run_digests(
+    engine: sa.Engine,
+    settings: Settings,
+    *,
+    day: date | None = None,
+    only_email: str | None = None,
+    dry_run: bool = False,
+    searcher: Searcher | None = None,
+    clock: Clock = _utc_now,
+) -> RunReport:
+    """What cron and the scheduler run: index new papers, build the period's digests, send."""
+    now = clock()
+    if not dry_run and not settings.smtp_host:
+        raise MailNotConfigured("no SMTP server is set (DAILYPAPERS_SMTP_HOST)")
+    sync_keyword_index(engine, settings)
+    build = build_digests(
+        engine,
+        settings,
+        day=day or now.date(),
+        now=now,
+        searcher=searcher,
+        only_email=only_email,
+        dry_run=dry_run,
+    )
+    if dry_run:
+        return RunReport(build, None)
+    return RunReport(build, deliver_due(engine, settings, recipient=only_email, clock=clock))

@@ -1,0 +1,134 @@
+"""Repository functions for what readers tell the recommender: saved papers, "not interested"
+marks, upvotes (read from votes), and each reader's trained "For you" model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from dailypapers.dates import as_utc
+from dailypapers.store.schema import paper_marks, recommender_models, votes
+from dailypapers.store.votes import PaperMissing
+
+Mark = Literal["saved", "not_interested"]
+MARKS: tuple[Mark, ...] = ("saved", "not_interested")
+
+
+@dataclass(slots=True, frozen=True)
+class Feedback:
+    """A reader's signals: liked papers (upvoted or saved) and disliked ones, newest first."""
+
+    liked: list[str]
+    disliked: list[str]
+    saved: list[str]
+    stamp: str
+
+    @property
+    def empty(self) -> bool:
+        return not self.liked and not self.disliked
+
+
+@dataclass(slots=True, frozen=True)
+class StoredModel:
+    embedding_model: str
+    feedback_stamp: str
+    weights: bytes
+    trained_at: datetime
+
+
+def set_mark(
+    engine: sa.Engine, *, user_id: int, paper_id: str, mark: Mark | None, now: datetime
+) -> None:
+    """Save a paper, mark it "not interested", or (None) clear the mark. PaperMissing if unknown."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    remove = sa.delete(paper_marks).where(
+        paper_marks.c.user_id == user_id, paper_marks.c.paper_id == paper_id
+    )
+    try:
+        with engine.begin() as conn:
+            if mark is None:
+                conn.execute(remove)
+                return
+            statement = dialect.insert(paper_marks).values(
+                user_id=user_id, paper_id=paper_id, mark=mark, created_at=now
+            )
+            conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[paper_marks.c.user_id, paper_marks.c.paper_id],
+                    set_={"mark": mark, "created_at": now},
+                )
+            )
+    except sa.exc.IntegrityError:
+        raise PaperMissing(paper_id) from None
+
+
+def marks_for(engine: sa.Engine, *, user_id: int, paper_ids: Sequence[str]) -> dict[str, Mark]:
+    """The reader's mark on each of `paper_ids` that has one."""
+    if not paper_ids:
+        return {}
+    query = sa.select(paper_marks.c.paper_id, paper_marks.c.mark).where(
+        paper_marks.c.user_id == user_id, paper_marks.c.paper_id.in_(list(paper_ids))
+    )
+    with engine.connect() as conn:
+        return {row[0]: row[1] for row in conn.execute(query)}
+
+
+def get_feedback(engine: sa.Engine, *, user_id: int) -> Feedback:
+    """Everything the reader has upvoted, saved or dismissed, with a stamp that changes when
+    any of it does (a stored model trained under another stamp is stale)."""
+    voted = (
+        sa.select(votes.c.paper_id, votes.c.created_at)
+        .where(votes.c.user_id == user_id)
+        .order_by(votes.c.created_at.desc())
+    )
+    marked = (
+        sa.select(paper_marks.c.paper_id, paper_marks.c.mark, paper_marks.c.created_at)
+        .where(paper_marks.c.user_id == user_id)
+        .order_by(paper_marks.c.created_at.desc())
+    )
+    with engine.connect() as conn:
+        vote_rows = conn.execute(voted).all()
+        mark_rows = conn.execute(marked).all()
+    disliked = [row[0] for row in mark_rows if row[1] == "not_interested"]
+    saved = [row[0] for row in mark_rows if row[1] == "saved"]
+    rejected = set(disliked)
+    liked = list(dict.fromkeys([r[0] for r in vote_rows if r[0] not in rejected] + saved))
+    times = [as_utc(r[-1]) for r in (*vote_rows, *mark_rows)]
+    newest = max(times).isoformat() if times else "-"
+    stamp = f"{len(vote_rows)}:{len(mark_rows)}:{len(disliked)}:{newest}"
+    return Feedback(liked=liked, disliked=disliked, saved=saved, stamp=stamp)
+
+
+def get_model(engine: sa.Engine, *, user_id: int) -> StoredModel | None:
+    query = sa.select(recommender_models).where(recommender_models.c.user_id == user_id)
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    if row is None:
+        return None
+    return StoredModel(
+        row["embedding_model"], row["feedback_stamp"], bytes(row["weights"]), row["trained_at"]
+    )
+
+
+def put_model(engine: sa.Engine, *, user_id: int, model: StoredModel) -> None:
+    """Store (or replace) a reader's trained model."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    values = {
+        "user_id": user_id,
+        "embedding_model": model.embedding_model,
+        "feedback_stamp": model.feedback_stamp,
+        "weights": model.weights,
+        "trained_at": model.trained_at,
+    }
+    statement = dialect.insert(recommender_models).values(values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[recommender_models.c.user_id],
+        set_={k: v for k, v in values.items() if k != "user_id"},
+    )
+    with engine.begin() as conn:
+        conn.execute(statement)

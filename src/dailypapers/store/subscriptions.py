@@ -1,0 +1,240 @@
+"""Repository functions for email subscriptions: double opt-in, preferences, unsubscribing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import orjson
+import sqlalchemy as sa
+
+from dailypapers.dates import as_utc
+from dailypapers.store.schema import subscriptions
+
+Frequency = Literal["daily", "weekly"]
+Status = Literal["pending", "active", "unsubscribed"]
+
+
+class EmailTaken(ValueError):
+    """The address belongs to another account's subscription."""
+
+
+@dataclass(slots=True, frozen=True)
+class Preferences:
+    """What a subscriber asked for."""
+
+    frequency: Frequency = "daily"
+    skip_weekends: bool = False
+    include_trending: bool = True
+    include_for_you: bool = False
+    send_empty: bool = False
+    categories: tuple[str, ...] = ()
+    searches: tuple[str, ...] = ()
+
+
+@dataclass(slots=True, frozen=True)
+class Subscription:
+    """A stored subscription."""
+
+    subscription_id: int
+    email: str
+    user_id: int | None
+    status: Status
+    preferences: Preferences
+    created_at: datetime
+    confirm_sent_at: datetime | None = None
+    confirmed_at: datetime | None = None
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else as_utc(value)
+
+
+def _subscription(row: sa.RowMapping) -> Subscription:
+    preferences = Preferences(
+        frequency=row["frequency"],
+        skip_weekends=bool(row["skip_weekends"]),
+        include_trending=bool(row["include_trending"]),
+        include_for_you=bool(row["include_for_you"]),
+        send_empty=bool(row["send_empty"]),
+        categories=tuple(orjson.loads(row["categories"])),
+        searches=tuple(orjson.loads(row["searches"])),
+    )
+    return Subscription(
+        subscription_id=row["subscription_id"],
+        email=row["email"],
+        user_id=row["user_id"],
+        status=row["status"],
+        preferences=preferences,
+        created_at=as_utc(row["created_at"]),
+        confirm_sent_at=_utc(row["confirm_sent_at"]),
+        confirmed_at=_utc(row["confirmed_at"]),
+    )
+
+
+def _preference_values(preferences: Preferences) -> dict[str, Any]:
+    return {
+        "frequency": preferences.frequency,
+        "skip_weekends": preferences.skip_weekends,
+        "include_trending": preferences.include_trending,
+        "include_for_you": preferences.include_for_you,
+        "send_empty": preferences.send_empty,
+        "categories": orjson.dumps(list(preferences.categories)).decode(),
+        "searches": orjson.dumps(list(preferences.searches)).decode(),
+    }
+
+
+def _get(conn: sa.Connection, condition: sa.ColumnElement[bool]) -> Subscription | None:
+    row = conn.execute(sa.select(subscriptions).where(condition)).mappings().first()
+    return _subscription(row) if row else None
+
+
+def get_subscription(engine: sa.Engine, *, subscription_id: int) -> Subscription | None:
+    with engine.connect() as conn:
+        return _get(conn, subscriptions.c.subscription_id == subscription_id)
+
+
+def get_subscription_by_email(engine: sa.Engine, *, email: str) -> Subscription | None:
+    with engine.connect() as conn:
+        return _get(conn, subscriptions.c.email_key == email.lower())
+
+
+def get_user_subscription(engine: sa.Engine, *, user_id: int) -> Subscription | None:
+    with engine.connect() as conn:
+        return _get(conn, subscriptions.c.user_id == user_id)
+
+
+def save_subscription(
+    engine: sa.Engine,
+    *,
+    email: str,
+    preferences: Preferences,
+    now: datetime,
+    user_id: int | None = None,
+) -> tuple[Subscription, bool]:
+    """Store preferences for `email`; (subscription, whether the address needs confirming).
+
+    A new address starts pending. Changing the address of a user's subscription, or
+    subscribing again after unsubscribing, needs a fresh confirmation; an active address keeps
+    its status. An address another account subscribed with raises EmailTaken.
+    """
+    key = email.lower()
+    values = _preference_values(preferences)
+    with engine.begin() as conn:
+        by_email = _get(conn, subscriptions.c.email_key == key)
+        mine = _get(conn, subscriptions.c.user_id == user_id) if user_id is not None else None
+        if by_email is not None and by_email.user_id not in (None, user_id):
+            raise EmailTaken(f"{email} is subscribed by another account")
+        current = by_email or mine
+        if by_email is not None and mine is not None and by_email != mine:
+            # The user's old subscription gives way to the address they now name.
+            conn.execute(
+                sa.delete(subscriptions).where(
+                    subscriptions.c.subscription_id == mine.subscription_id
+                )
+            )
+            current = by_email
+        if current is None:
+            inserted = conn.execute(
+                sa.insert(subscriptions).values(
+                    email=email,
+                    email_key=key,
+                    user_id=user_id,
+                    status="pending",
+                    created_at=now,
+                    **values,
+                )
+            ).inserted_primary_key
+            assert inserted is not None
+            subscription_id = int(inserted[0])
+            needs_confirming = True
+        else:
+            subscription_id = current.subscription_id
+            changed_address = current.email.lower() != key
+            needs_confirming = changed_address or current.status != "active"
+            update: dict[str, Any] = dict(values, email=email, email_key=key)
+            if user_id is not None:
+                update["user_id"] = user_id
+            if needs_confirming:
+                update |= {"status": "pending", "confirmed_at": None}
+                if changed_address:
+                    update["confirm_sent_at"] = None
+            conn.execute(
+                sa.update(subscriptions)
+                .where(subscriptions.c.subscription_id == subscription_id)
+                .values(update)
+            )
+        saved = _get(conn, subscriptions.c.subscription_id == subscription_id)
+    assert saved is not None
+    return saved, needs_confirming
+
+
+def confirm_subscription(engine: sa.Engine, *, subscription_id: int, now: datetime) -> bool:
+    """Make a pending subscription active (the confirmation link was followed)."""
+    statement = (
+        sa.update(subscriptions)
+        .where(
+            subscriptions.c.subscription_id == subscription_id,
+            subscriptions.c.status == "pending",
+        )
+        .values(status="active", confirmed_at=now)
+    )
+    with engine.begin() as conn:
+        return conn.execute(statement).rowcount == 1
+
+
+def unsubscribe(engine: sa.Engine, *, subscription_id: int, now: datetime) -> bool:
+    """Stop every mail to the subscriber; True if it was not already stopped."""
+    statement = (
+        sa.update(subscriptions)
+        .where(
+            subscriptions.c.subscription_id == subscription_id,
+            subscriptions.c.status != "unsubscribed",
+        )
+        .values(status="unsubscribed", unsubscribed_at=now)
+    )
+    with engine.begin() as conn:
+        return conn.execute(statement).rowcount == 1
+
+
+def note_confirmation_sent(
+    engine: sa.Engine, *, subscription_id: int, now: datetime, not_since: datetime
+) -> bool:
+    """Claim the right to send a confirmation: False if one went out after `not_since`."""
+    statement = (
+        sa.update(subscriptions)
+        .where(
+            subscriptions.c.subscription_id == subscription_id,
+            sa.or_(
+                subscriptions.c.confirm_sent_at.is_(None),
+                subscriptions.c.confirm_sent_at < not_since,
+            ),
+        )
+        .values(confirm_sent_at=now)
+    )
+    with engine.begin() as conn:
+        return conn.execute(statement).rowcount == 1
+
+
+def iter_active_subscriptions(
+    engine: sa.Engine, *, batch_size: int = 500, email: str | None = None
+) -> Iterator[list[Subscription]]:
+    """Active subscriptions in id order, a batch at a time (memory stays flat)."""
+    after = 0
+    while True:
+        query = (
+            sa.select(subscriptions)
+            .where(subscriptions.c.status == "active", subscriptions.c.subscription_id > after)
+            .order_by(subscriptions.c.subscription_id)
+            .limit(batch_size)
+        )
+        if email is not None:
+            query = query.where(subscriptions.c.email_key == email.lower())
+        with engine.connect() as conn:
+            batch = [_subscription(row) for row in conn.execute(query).mappings()]
+        if not batch:
+            return
+        yield batch
+        after = batch[-1].subscription_id
