@@ -12,11 +12,12 @@ from fastapi.staticfiles import StaticFiles
 
 from dailypapers import __version__
 from dailypapers.config import Settings
+from dailypapers.digest.scheduler import DigestScheduler
 from dailypapers.index.embeddings import Embedder
 from dailypapers.store.engine import open_store
 from dailypapers.web.errors import install_error_handlers
 from dailypapers.web.middleware import SiteMiddleware
-from dailypapers.web.routers import accounts, api, feeds, hf, pages
+from dailypapers.web.routers import accounts, api, feeds, hf, inbox, pages
 from dailypapers.web.state import AppState, PageCache, SharedSearcher
 from dailypapers.web.templating import STATIC, render
 
@@ -31,13 +32,16 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     """A FastAPI app over the store and indexes named by `settings`."""
     engine = open_store(settings)
     search = SharedSearcher(engine, settings, embedder)
+    digests = DigestScheduler(engine, settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         search.start()
+        digests.start()
         try:
             yield
         finally:
+            digests.stop()
             search.stop()
 
     app = FastAPI(
@@ -54,10 +58,14 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         engine=engine,
         search=search,
         page_cache=cache,
+        digests=digests,
     )
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (api.router, hf.router, feeds.router, accounts.router, pages.router):
+    # The pages router comes last: its /papers/{paper_id:path} would swallow other paths.
+    routers = [api.router, inbox.api, hf.router, feeds.router, accounts.router, inbox.router]
+    routers.append(pages.router)
+    for router in routers:
         app.include_router(router)
 
     @app.get("/api", include_in_schema=False)

@@ -164,6 +164,9 @@ class CommentPublic(BaseModel):
 class PaperDetail(BaseModel):
     paper: PaperPublic
     voted: bool = Field(description="Whether the requesting user upvoted it.")
+    mark: Literal["saved", "not_interested"] | None = Field(
+        default=None, description="The requesting user's mark: saved or not_interested."
+    )
     similar: list[PaperPublic]
     comments: list[CommentPublic]
     bibtex: str
@@ -214,3 +217,61 @@ class SubmissionCreate(BaseModel):
 
 class HiddenUpdate(BaseModel):
     hidden: bool
+
+
+class ForYouItem(BaseModel):
+    paper: PaperPublic
+    reason: str = Field(description="Why this paper: the nearest liked one, a saved search ...")
+    mark: Literal["saved", "not_interested"] | None = None
+
+
+class ForYouPage(BaseModel):
+    mode: Literal["personal", "categories", "popular"] = Field(
+        description="personal (learned from your upvotes and saves), categories or popular."
+    )
+    first_day: date
+    last_day: date
+    items: list[ForYouItem]
+    notices: list[str]
+
+
+class MarkCreate(BaseModel):
+    paper_id: str = Field(min_length=1, max_length=200)
+    mark: Literal["saved", "not_interested"] | None = Field(
+        description="saved, not_interested, or null to clear the mark."
+    )
+
+
+class MarkPublic(BaseModel):
+    paper_id: str
+    mark: Literal["saved", "not_interested"] | None
+
+
+class SubscriptionPublic(BaseModel):
+    email: str
+    status: Literal["pending", "active", "unsubscribed"]
+    frequency: Literal["daily", "weekly"]
+    skip_weekends: bool
+    include_trending: bool
+    include_for_you: bool
+    send_empty: bool
+    categories: list[str]
+    searches: list[str]
+
+
+class OutboxEntryPublic(BaseModel):
+    message_key: str
+    kind: str
+    recipient: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class OutboxPublic(BaseModel):
+    counts: dict[str, int]
+    problems: list[OutboxEntryPublic] = Field(
+        description="Failed messages and those waiting for a retry, newest first."
+    )

@@ -14,8 +14,10 @@ import numpy as np
 import sqlalchemy as sa
 
 from dailypapers.config import Settings
+from dailypapers.digest.scheduler import DigestScheduler
 from dailypapers.index.build import sync_keyword_index
 from dailypapers.index.embeddings import Embedder, load_embedder
+from dailypapers.search.recommend import Recommender
 from dailypapers.search.service import Searcher
 
 T = TypeVar("T")
@@ -85,6 +87,7 @@ class SharedSearcher:
         model = settings.embedding_model
         vectors = QueryVectorCache(lambda: embedder or load_embedder(model))
         self._searcher = Searcher(engine, settings, embedder=vectors)
+        self._recommender = Recommender(engine, settings, self._searcher)
         self._lock = threading.Lock()
         self._similar: OrderedDict[tuple[str, int], tuple[float, list[str]]] = OrderedDict()
         self._similar_lock = threading.Lock()
@@ -137,6 +140,11 @@ class SharedSearcher:
         with self._lock:
             return call(self._searcher)
 
+    def recommend(self, call: Callable[[Recommender], T]) -> T:
+        """Run `call` with the process's Recommender (it shares the searcher and its lock)."""
+        with self._lock:
+            return call(self._recommender)
+
 
 class PageCache:
     """Rendered anonymous pages kept for a few seconds (a micro-cache, per process).
@@ -181,4 +189,5 @@ class AppState:
     engine: sa.Engine
     search: SharedSearcher
     page_cache: PageCache
+    digests: DigestScheduler
     started_at: float = field(default_factory=time.time)

@@ -18,7 +18,7 @@ from dailypapers.web.security import CSRF_COOKIE, new_token
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 # Pages whose forms work without an account carry a CSRF token even for anonymous readers.
-ANONYMOUS_FORM_PAGES = frozenset({"login.html", "signup.html"})
+ANONYMOUS_FORM_PAGES = frozenset({"login.html", "signup.html", "subscribe.html", "message.html"})
 
 
 def _short_date(value: date | datetime | None) -> str:

@@ -24,6 +24,7 @@ from dailypapers.store.comments import (
     set_comment_hidden,
 )
 from dailypapers.store.lists import PageSort, latest_list_date, set_paper_hidden
+from dailypapers.store.marks import marks_for
 from dailypapers.store.papers import get_paper, get_papers
 from dailypapers.store.submissions import AlreadyListed, list_submitted_papers, submit_paper
 from dailypapers.store.votes import (
@@ -124,9 +125,11 @@ def paper_view(state: AppState, paper_id: str, user: User | None) -> PaperDetail
     )
     admin = user is not None and user.is_admin
     comments = list_comments(state.engine, paper_id=paper.paper_id, include_hidden=admin)
+    mark = marks_for(state.engine, user_id=user.user_id, paper_ids=[paper.paper_id]) if user else {}
     return PaperDetail(
         paper=PaperPublic.of(paper),
         voted=voted,
+        mark=mark.get(paper.paper_id),
         similar=[PaperPublic.of(p) for p in similar],
         comments=[CommentPublic.of(c) for c in comments],
         bibtex=bibtex_entry(paper),
