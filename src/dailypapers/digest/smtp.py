@@ -78,6 +78,7 @@ class SmtpConnection:
 
     def _open(self) -> smtplib.SMTP:
         s = self.settings
+        where = f"{s.smtp_host}:{s.smtp_port}"
         try:
             if s.smtp_security == "tls":
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -85,6 +86,11 @@ class SmtpConnection:
                 )
             else:
                 smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
+        except (smtplib.SMTPException, OSError) as error:
+            raise DeliveryError(
+                f"cannot connect to {where}: {error}", permanent=False, unreachable=True
+            ) from None
+        try:
             smtp.ehlo()
             if s.smtp_security == "starttls":
                 smtp.starttls(context=_tls_context(s))
@@ -92,10 +98,11 @@ class SmtpConnection:
             if s.smtp_username:
                 smtp.login(s.smtp_username, s.smtp_password)
         except smtplib.SMTPAuthenticationError as error:
+            smtp.close()
             refused = _reply_error(error.smtp_code, error.smtp_error, "SMTP login refused")
             raise DeliveryError(refused.reason, permanent=False, unreachable=True) from None
         except (smtplib.SMTPException, OSError) as error:
-            where = f"{s.smtp_host}:{s.smtp_port}"
+            smtp.close()
             raise DeliveryError(
                 f"cannot connect to {where}: {error}", permanent=False, unreachable=True
             ) from None
