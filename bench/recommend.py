@@ -65,6 +65,17 @@ LISTING = (
 NEW_STYLE_ID = re.compile(r"^(\d{2})(\d{2})\.\d{4,5}(v\d+)?$")
 TOP_K = 10
 METHODS = ("For you", "recency", "popularity", "random")
+# Sized to run in under 10 minutes on 2 busy CPU cores, most of it embedding ~4,000 papers.
+DEFAULTS: dict[str, Any] = {
+    "test_papers": 2000,
+    "train_papers": 1000,
+    "areas": 10,
+    "readers_per_area": 7,
+    "likes": [5, 10, 20],
+    "regularisation": [0.1, 1.0, 10.0],
+}
+QUICK = {**DEFAULTS, "test_papers": 120, "train_papers": 40, "areas": 3, "readers_per_area": 2}
+QUICK["likes"] = [5]
 
 
 @dataclass(slots=True, frozen=True)
@@ -371,6 +382,8 @@ def evaluate(
     window = (sample.test_month, month_end(sample.test_month))
     pool_ids = [row.paper_id for row in sample.test_pool]
     stored = get_papers(engine, paper_ids=pool_ids)
+    # Every candidate has the same month as its date, so the tie-break decides: the highest
+    # arXiv number (the latest submitted) first.
     newest = sorted(stored.values(), key=lambda p: (p.published, p.paper_id), reverse=True)
     timer = TrainingTimer()
     recommender = Recommender(engine, settings, Searcher(engine, settings))
@@ -390,6 +403,31 @@ def mean_and_margin(values: Sequence[float]) -> tuple[float, float]:
     return statistics.fmean(values), 1.96 * statistics.stdev(values) / len(values) ** 0.5
 
 
+def compare_regularisation(
+    tally: Tally, args: argparse.Namespace
+) -> tuple[dict[str, float], dict[str, tuple[float, float]], str | None]:
+    """Mean precision per swept C over N, its difference from the default run paired per reader
+    (averaged over N first, so each reader counts once), and the best C."""
+    overall: dict[str, float] = {}
+    paired: dict[str, tuple[float, float]] = {}
+    readers = len(tally.precision["For you", args.likes[0]])
+    for value in args.regularisation:
+        method, c = f"For you, C={value:g}", f"{value:g}"
+        overall[c] = statistics.fmean(
+            statistics.fmean(tally.precision[method, n]) for n in args.likes
+        )
+        differences = [
+            statistics.fmean(
+                tally.precision[method, n][i] - tally.precision["For you", n][i] for n in args.likes
+            )
+            for i in range(readers)
+        ]
+        paired[c] = mean_and_margin(differences)
+    default = f"{personal.REGULARISATION_C:g}"
+    best = max(overall, key=lambda c: (round(overall[c], 6), c == default)) if overall else None
+    return overall, paired, best
+
+
 def summarise(tally: Tally, sample: Sample, args: argparse.Namespace) -> dict[str, Any]:
     methods = list(dict.fromkeys([*METHODS, *(method for method, _ in tally.precision)]))
     table = {
@@ -404,19 +442,15 @@ def summarise(tally: Tally, sample: Sample, args: argparse.Namespace) -> dict[st
         }
         for area in areas
     }
-    swept = {f"{value:g}": f"For you, C={value:g}" for value in args.regularisation}
-    overall = {
-        c: statistics.fmean(table[m][str(n)][0] for n in args.likes) for c, m in swept.items()
-    }
-    default = f"{personal.REGULARISATION_C:g}"
-    best = max(overall, key=lambda c: (round(overall[c], 6), c == default)) if overall else None
+    overall, paired, best = compare_regularisation(tally, args)
     return {
         "precision_at_10": {m: {n: v[0] for n, v in row.items()} for m, row in table.items()},
         "margin_95": {m: {n: v[1] for n, v in row.items()} for m, row in table.items()},
         "per_area": per_area,
-        "area_test_papers": dict(Counter(row.area for row in sample.test_pool)),
+        "area_test_papers": dict(Counter(row.area for row in sample.test_pool if row.area)),
         "readers": len(sample.readers),
         "regularisation_mean_over_n": overall,
+        "regularisation_paired_difference": paired,
         "best_regularisation_c": best,
         "default_regularisation_c": personal.REGULARISATION_C,
         "liked_papers_in_shared_background": {
@@ -432,42 +466,58 @@ def summarise(tally: Tally, sample: Sample, args: argparse.Namespace) -> dict[st
     }
 
 
-def print_report(results: dict[str, Any], args: argparse.Namespace) -> None:
-    likes = [str(n) for n in args.likes]
-    sizes, summary = results["data"], results["summary"]
-    readers = summary["readers"]
-    areas = len(summary["per_area"])
+LABELS = {
+    "recency": "recency (newest 10)",
+    "popularity": "popularity (votes)",
+    "random": "random (area share)",
+}
+
+
+def print_precision(summary: dict[str, Any], likes: list[str]) -> None:
+    """The main table, then For you, popularity and random per area."""
+    readers, areas = summary["readers"], len(summary["per_area"])
     print(f'\n"For you" precision@{TOP_K}, mean over {readers} readers ({areas} areas), ±95%:')
     print(f"{'method':22}" + "".join(f"{'N=' + n + ' likes':>16}" for n in likes))
-    labels = {"recency": "recency (newest 10)", "popularity": "popularity (votes)"}
-    labels["random"] = "random (area share)"
     for method, row in summary["precision_at_10"].items():
         margins = summary["margin_95"][method]
         cells = "".join(f"{row[n]:>10.3f} ±{margins[n]:.3f}" for n in likes)
-        print(f"{labels.get(method, method):22}{cells}")
+        print(f"{LABELS.get(method, method):22}{cells}")
     print(f"\nper area, precision@{TOP_K} (For you / popularity / random) at N=" + "/".join(likes))
     for area, row in summary["per_area"].items():
-        parts = [
-            "/".join(f"{row[m][n]:.2f}" for n in likes) for m in ("For you", "popularity", "random")
-        ]
+        methods = ("For you", "popularity", "random")
+        parts = ["/".join(f"{row[m][n]:.2f}" for n in likes) for m in methods]
         count = summary["area_test_papers"][area]
         print(f"  {area:8} {count:5} test papers   " + "   ".join(parts))
+
+
+def print_sweep_and_timings(summary: dict[str, Any], candidates: int) -> None:
     if summary["best_regularisation_c"] is not None:
         overall = summary["regularisation_mean_over_n"]
-        sweep = ", ".join(f"C={c}: {v:.3f}" for c, v in overall.items())
+        paired = summary["regularisation_paired_difference"]
+        sweep = ", ".join(
+            f"C={c}: {v:.3f} ({paired[c][0]:+.3f} ±{paired[c][1]:.3f})" for c, v in overall.items()
+        )
         best, default = summary["best_regularisation_c"], summary["default_regularisation_c"]
-        print(f"\nregularisation sweep (mean over N): {sweep}; best C={best} (default {default:g})")
+        print(
+            "\nregularisation sweep, mean over N (paired difference from the default run, ±95%):"
+            f"\n  {sweep}; best C={best} (module default {default:g})"
+        )
     timings = summary["timings_ms"]
     print(
         f"\nrecommend() median: {timings['recommend_first_call_median']:.0f} ms on the first call"
         f" after a vote (trains), {timings['recommend_stored_model_median']:.0f} ms with the"
         f" stored model; training median {timings['training_median']:.0f} ms"
         f" (max {timings['training_max']:.0f}); {timings['calls']} calls (readers x rounds);"
-        f" {sizes['test_pool']} candidates per call"
+        f" {candidates} candidates per call"
     )
     background = summary["liked_papers_in_shared_background"]
     counts = ", ".join(f"N={n}: {count}" for n, count in background.items())
     print(f"liked papers also among the shared background negatives (all readers): {counts}")
+
+
+def print_context(results: dict[str, Any]) -> None:
+    """Data size, where the time went, machine, date and options."""
+    sizes, timing, machine = results["data"], results["timings"], results["machine"]
     print(
         f"\ndata: {LISTING.name}, {sizes['file_papers']:,} dated lines; test window"
         f" {sizes['test_month']} ({sizes['test_month_papers']:,} papers, {sizes['test_pool']:,}"
@@ -475,13 +525,11 @@ def print_report(results: dict[str, Any], args: argparse.Namespace) -> None:
         f" {sizes['background_sample']:,} sampled as library and {sizes['liked_papers']:,} liked;"
         f" {sizes['stored']:,} papers stored and embedded"
     )
-    timing = results["timings"]
     print(
         f"import {timing['import_s']:.1f} s; index build {timing['index_build_s']:.0f} s"
         f" ({timing['papers_per_s_index']:.1f} papers/s); evaluation {timing['evaluate_s']:.0f} s;"
         f" wall {results['wall_s']:.0f} s"
     )
-    machine = results["machine"]
     print(
         f"machine: {machine['cpus']} CPUs, {machine['platform']}, Python {machine['python']},"
         f" load average {machine['load_average_at_start']:.2f} at start; date {results['date']}"
@@ -491,26 +539,20 @@ def print_report(results: dict[str, Any], args: argparse.Namespace) -> None:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", "--smoke", action="store_true", help="tiny run (< 60 s)")
-    parser.add_argument("--json", "--json-out", dest="json", type=Path, help="write figures")
-    parser.add_argument("--seed", type=int, default=20261201)
-    parser.add_argument("--test-papers", type=int, help="candidates sampled from the test month")
-    parser.add_argument("--train-papers", type=int, help="earlier papers sampled as library")
-    parser.add_argument("--areas", type=int, help="at most this many areas (largest first)")
-    parser.add_argument("--readers-per-area", type=int)
-    parser.add_argument("--likes", type=int, nargs="+", help="N: upvotes per reader (rounds)")
     add = parser.add_argument
+    add("--quick", "--smoke", action="store_true", help="tiny run (< 60 s), for the smoke test")
+    add("--json", "--json-out", dest="json", type=Path, help="also write the figures here")
+    add("--seed", type=int, default=20261201)
+    add("--test-papers", type=int, help="candidates sampled from the test month")
+    add("--train-papers", type=int, help="earlier papers sampled as the rest of the library")
+    add("--areas", type=int, help="at most this many areas (largest first)")
+    add("--readers-per-area", type=int)
+    add("--likes", type=int, nargs="+", help="N: upvotes per reader, one round each")
     add("--community-votes", type=float, default=0.03, help="share of test papers each upvotes")
     add("--min-area-papers", type=int, default=15, help="an area's fewest candidate papers")
     add("--regularisation", type=float, nargs="*", help="LogisticRegression C values to compare")
     args = parser.parse_args(argv)
-    defaults = (
-        {"test_papers": 120, "train_papers": 40, "areas": 3, "readers_per_area": 2, "likes": [5]}
-        if args.quick
-        else {"test_papers": 2000, "train_papers": 1000, "areas": 10, "readers_per_area": 7}
-    )
-    defaults.setdefault("likes", [5, 10, 20])
-    for name, value in {**defaults, "regularisation": [0.1, 1.0, 10.0]}.items():
+    for name, value in (QUICK if args.quick else DEFAULTS).items():
         if getattr(args, name) is None:
             setattr(args, name, value)
     args.likes = sorted(set(args.likes))
@@ -555,7 +597,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     }
     results["date"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["options"] = {k: v for k, v in vars(args).items() if k != "json"}
-    print_report(results, args)
+    print_precision(results["summary"], [str(n) for n in args.likes])
+    print_sweep_and_timings(results["summary"], results["data"]["test_pool"])
+    print_context(results)
     if args.json:
         args.json.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
 

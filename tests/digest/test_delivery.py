@@ -55,7 +55,11 @@ def test_a_digest_arrives_with_both_parts_links_and_one_click_unsubscribe(
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     unsubscribe_url = message["List-Unsubscribe"].strip("<>")
     parts = urlsplit(unsubscribe_url)
-    assert (parts.scheme, parts.netloc, parts.path) == ("https", "papers.example.org", "/unsubscribe")
+    assert (parts.scheme, parts.netloc, parts.path) == (
+        "https",
+        "papers.example.org",
+        "/unsubscribe",
+    )
     query = {k: v[0] for k, v in parse_qs(parts.query).items()}
     signer = LinkSigner.for_site(engine, settings)
     assert query["s"] == str(sub.subscription_id)
@@ -184,7 +188,9 @@ def test_4xx_is_retried_and_5xx_is_recorded_for_the_admin(store: Store, smtp: Sm
     assert count_outbox(engine)["failed"] == 2
 
 
-def test_temporary_failures_end_as_failed_after_max_attempts(mail_home: Path, smtp: SmtpServer) -> None:
+def test_temporary_failures_end_as_failed_after_max_attempts(
+    mail_home: Path, smtp: SmtpServer
+) -> None:
     settings = mail_settings(mail_home, smtp, digest_max_attempts=2)
     from dailypapers.store.engine import open_store
 
@@ -201,7 +207,9 @@ def test_temporary_failures_end_as_failed_after_max_attempts(mail_home: Path, sm
     engine.dispose()
 
 
-def test_a_slow_server_times_out_and_the_digest_is_retried(mail_home: Path, smtp: SmtpServer) -> None:
+def test_a_slow_server_times_out_and_the_digest_is_retried(
+    mail_home: Path, smtp: SmtpServer
+) -> None:
     from dailypapers.store.engine import open_store
 
     settings = mail_settings(mail_home, smtp, smtp_timeout_s=0.5)
@@ -255,7 +263,16 @@ def _digest_process(home: Path, smtp: SmtpServer, **environment: str) -> subproc
         "DAILYPAPERS_DIGEST_RETRY_S": "0",
         **environment,
     }
-    command = [sys.executable, "-m", "dailypapers", "-q", "digest", "run", "--date", DAY.isoformat()]
+    command = [
+        sys.executable,
+        "-m",
+        "dailypapers",
+        "-q",
+        "digest",
+        "run",
+        "--date",
+        DAY.isoformat(),
+    ]
     return subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stderr=subprocess.PIPE)
 
 
@@ -304,7 +321,9 @@ def test_starttls_with_login(mail_home: Path, tmp_path: Path) -> None:
     ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_context)
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    server = SmtpServer(Mailbox(), tls_context=server_context, credentials=("digest", "s3cret")).start()
+    server = SmtpServer(
+        Mailbox(), tls_context=server_context, credentials=("digest", "s3cret")
+    ).start()
     try:
         settings = mail_settings(
             mail_home, server, smtp_security="starttls", smtp_ca_file=ca_file,

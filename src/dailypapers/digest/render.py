@@ -101,7 +101,7 @@ def render_digest(
     )
 
 
-def render_confirmation(site: Site, subscription: Subscription, serial: int) -> OutboxMessage:
+def render_confirmation(site: Site, subscription: Subscription, serial: str) -> OutboxMessage:
     """The double opt-in request: nothing else is sent before its link is followed."""
     sid, email = subscription.subscription_id, subscription.email
     context = {

@@ -156,7 +156,7 @@ def queue_confirmation(
         not_since=now - CONFIRM_RESEND_AFTER,
     ):
         return False
-    serial = int(now.timestamp())
+    serial = now.strftime("%Y%m%dT%H%M%S%f")  # throttled above: never two at once
     message = render_confirmation(site_for(engine, settings, base_url), subscription, serial)
     return queue_message(engine, message=message, now=now)
 

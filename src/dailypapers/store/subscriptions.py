@@ -113,62 +113,72 @@ def save_subscription(
     preferences: Preferences,
     now: datetime,
     user_id: int | None = None,
+    subscription_id: int | None = None,
 ) -> tuple[Subscription, bool]:
     """Store preferences for `email`; (subscription, whether the address needs confirming).
 
-    A new address starts pending. Changing the address of a user's subscription, or
-    subscribing again after unsubscribing, needs a fresh confirmation; an active address keeps
-    its status. An address another account subscribed with raises EmailTaken.
+    The row changed is `subscription_id` (opened through a signed link), else the user's,
+    else the address's. A new address, a changed one, one taken over by an account, and a
+    subscription renewed after unsubscribing all start pending (to be confirmed); an active
+    address keeps its status. An address with a subscription of another owner: EmailTaken.
     """
     key = email.lower()
-    values = _preference_values(preferences)
     with engine.begin() as conn:
         by_email = _get(conn, subscriptions.c.email_key == key)
-        mine = _get(conn, subscriptions.c.user_id == user_id) if user_id is not None else None
-        if by_email is not None and by_email.user_id not in (None, user_id):
-            raise EmailTaken(f"{email} is subscribed by another account")
-        current = by_email or mine
-        if by_email is not None and mine is not None and by_email != mine:
-            # The user's old subscription gives way to the address they now name.
-            conn.execute(
-                sa.delete(subscriptions).where(
-                    subscriptions.c.subscription_id == mine.subscription_id
+        target = None
+        if subscription_id is not None:
+            target = _get(conn, subscriptions.c.subscription_id == subscription_id)
+        elif user_id is not None:
+            target = _get(conn, subscriptions.c.user_id == user_id)
+        if by_email is not None and by_email != target:
+            theirs = by_email.user_id not in (None, user_id)
+            if theirs or (target is not None and user_id is None):
+                raise EmailTaken(f"{email} has a subscription of its own")
+            if target is not None:  # the account moves to the address's subscription
+                conn.execute(
+                    sa.delete(subscriptions).where(
+                        subscriptions.c.subscription_id == target.subscription_id
+                    )
                 )
-            )
-            current = by_email
-        if current is None:
-            inserted = conn.execute(
-                sa.insert(subscriptions).values(
-                    email=email,
-                    email_key=key,
-                    user_id=user_id,
-                    status="pending",
-                    created_at=now,
-                    **values,
-                )
-            ).inserted_primary_key
-            assert inserted is not None
-            subscription_id = int(inserted[0])
-            needs_confirming = True
-        else:
-            subscription_id = current.subscription_id
-            changed_address = current.email.lower() != key
-            needs_confirming = changed_address or current.status != "active"
-            update: dict[str, Any] = dict(values, email=email, email_key=key)
-            if user_id is not None:
-                update["user_id"] = user_id
-            if needs_confirming:
-                update |= {"status": "pending", "confirmed_at": None}
-                if changed_address:
-                    update["confirm_sent_at"] = None
-            conn.execute(
-                sa.update(subscriptions)
-                .where(subscriptions.c.subscription_id == subscription_id)
-                .values(update)
-            )
-        saved = _get(conn, subscriptions.c.subscription_id == subscription_id)
+            target = by_email
+        saved_id, needs_confirming = _write(conn, target, email, preferences, user_id, now)
+        saved = _get(conn, subscriptions.c.subscription_id == saved_id)
     assert saved is not None
     return saved, needs_confirming
+
+
+def _write(
+    conn: sa.Connection,
+    target: Subscription | None,
+    email: str,
+    preferences: Preferences,
+    user_id: int | None,
+    now: datetime,
+) -> tuple[int, bool]:
+    values = _preference_values(preferences) | {"email": email, "email_key": email.lower()}
+    if target is None:
+        inserted = conn.execute(
+            sa.insert(subscriptions).values(
+                user_id=user_id, status="pending", created_at=now, **values
+            )
+        ).inserted_primary_key
+        assert inserted is not None
+        return int(inserted[0]), True
+    changed_address = target.email.lower() != email.lower()
+    taken_over = user_id is not None and target.user_id != user_id
+    needs_confirming = changed_address or taken_over or target.status != "active"
+    if user_id is not None:
+        values["user_id"] = user_id
+    if needs_confirming:
+        values |= {"status": "pending", "confirmed_at": None}
+    if changed_address:
+        values["confirm_sent_at"] = None
+    conn.execute(
+        sa.update(subscriptions)
+        .where(subscriptions.c.subscription_id == target.subscription_id)
+        .values(values)
+    )
+    return target.subscription_id, needs_confirming
 
 
 def confirm_subscription(engine: sa.Engine, *, subscription_id: int, now: datetime) -> bool:

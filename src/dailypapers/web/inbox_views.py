@@ -187,7 +187,12 @@ def subscribe_view(
     now = datetime.now(UTC)
     try:
         saved, needs_confirming = save_subscription(
-            state.engine, email=email, preferences=preferences, now=now, user_id=user_id
+            state.engine,
+            email=email,
+            preferences=preferences,
+            now=now,
+            user_id=user_id,
+            subscription_id=owner.subscription_id if owner else None,
         )
     except EmailTaken as taken:
         raise ApiError(409, str(taken), field="email") from None
