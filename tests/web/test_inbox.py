@@ -194,9 +194,7 @@ def test_the_manage_link_changes_preferences_and_a_new_address_is_confirmed_agai
     assert mail_client.get(manage).status_code == 404  # signed for the old address
 
 
-def test_settings_page_for_signed_in_readers_and_its_json_twin(
-    mail_client: TestClient, smtp: SmtpServer
-) -> None:
+def test_settings_page_for_signed_in_readers_and_its_json_twin(mail_client: TestClient) -> None:
     sign_up(mail_client, "reader")
     assert mail_client.get("/api/v1/subscription").status_code == 404
     page = mail_client.get("/settings/subscription")

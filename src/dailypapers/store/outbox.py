@@ -174,7 +174,7 @@ def claim_due_messages(
     """
     due = _due(now)
     if recipient is not None:
-        due = sa.and_(due, outbox.c.recipient == recipient)
+        due = sa.and_(due, sa.func.lower(outbox.c.recipient) == recipient.lower())
     picked = (
         sa.select(outbox.c.message_key).where(due).order_by(outbox.c.next_attempt_at).limit(limit)
     )
