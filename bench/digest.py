@@ -584,7 +584,8 @@ def _header(machine: dict[str, Any], data: dict[str, Any]) -> list[str]:
     days, windows = data["list_days"], data["windows"]
     return [
         f"date: {machine['date_utc']}; machine: {machine['cpus']} CPUs ({machine['cpu_model']}), "
-        f"{machine['ram_gb']} GB RAM, load {machine['load_average_1m']:.1f}; "
+        f"{machine['ram_gb']} GB RAM, load {machine['load_average_1m']:.1f} at start, "
+        f"{machine['load_average_1m_end']:.1f} at end; "
         f"{machine['platform']}; Python {machine['python']}, SQLite {machine['sqlite']}; "
         f"commit {machine['commit']}",
         f"data: {data['imported']:,} real papers (the newest {data['records']:,} lines of "
@@ -691,6 +692,7 @@ def main(argv: list[str] | None = None) -> int:
                 run = measure_once(base, work, variant, repeat, args.sink)
                 _log(f"{variant} {repeat}: {run['seconds']:.1f} s, {run['sent']:,} sent")
                 runs.append(run)
+    machine["load_average_1m_end"] = os.getloadavg()[0]
     problems = [f"{r['variant']} {r['repeat']}: {p}" for r in runs for p in check_run(r)]
     result = {
         "quick": args.quick,
