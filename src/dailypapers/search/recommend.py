@@ -64,7 +64,7 @@ class Recommender:
         self.engine = engine
         self.settings = settings
         self.searcher = searcher
-        self._background: tuple[float, np.ndarray] | None = None
+        self._background: tuple[float, list[str], np.ndarray] | None = None
 
     def recommend(
         self,
@@ -188,13 +188,16 @@ class Recommender:
         return profile
 
     def _background_vectors(self, vectors: VectorSearcher, feedback: Feedback) -> np.ndarray:
+        """The shared background sample, less this reader's own liked papers."""
         now = time.monotonic()
         if self._background is None or self._background[0] < now:
             ids = sample_paper_ids(self.engine, limit=BACKGROUND_PAPERS)
             found_ids, found = _vectors_of(vectors, ids)
-            keep = np.array([pid not in set(feedback.liked) for pid in found_ids], bool)
-            self._background = (now + BACKGROUND_TTL_S, found[keep] if len(found) else found)
-        return self._background[1]
+            self._background = (now + BACKGROUND_TTL_S, found_ids, found)
+        _, found_ids, found = self._background
+        liked = set(feedback.liked)
+        keep = np.array([pid not in liked for pid in found_ids], bool)
+        return found[keep] if len(found_ids) else found
 
 
 def _vectors_of(vectors: VectorSearcher, paper_ids: Sequence[str]) -> tuple[list[str], np.ndarray]:
