@@ -55,6 +55,7 @@ from dailypapers.search.service import Searcher
 from dailypapers.store.accounts import create_user
 from dailypapers.store.engine import open_store
 from dailypapers.store.lists import ListedPaper, list_window_papers
+from dailypapers.store.marks import get_feedback
 from dailypapers.store.papers import get_papers
 from dailypapers.store.votes import record_vote, withdraw_vote
 
@@ -290,15 +291,19 @@ def set_votes(engine: sa.Engine, reader: Reader, paper_ids: Sequence[str], *, on
 
 
 def liked_among_background(recommender: Recommender, reader: Reader, n: int) -> int:
-    """How many of the reader's liked papers sit in the shared background negatives."""
-    cached = recommender._background  # diagnostic only: the recommender's cached negatives
+    """How many of the reader's liked papers sit among the negatives their model trains on."""
     vectors = recommender.searcher.vector_index()
-    if cached is None or vectors is None or not len(cached[1]):
+    if vectors is None:
+        return 0
+    feedback = get_feedback(recommender.engine, user_id=reader.user_id)
+    # Diagnostic only: the recommender's background sample as it is used for this reader.
+    background = recommender._background_vectors(vectors, feedback)
+    if not len(background):
         return 0
     keys = np.asarray([paper_key(pid) for pid in reader.likes[:n]], np.uint64)
     _, liked = vectors.vectors_for(keys)
     # The same stored vectors come back bit for bit; a cosine threshold would miss float16 rows.
-    same = (liked[:, None, :] == cached[1][None, :, :]).all(axis=2)
+    same = (liked[:, None, :] == background[None, :, :]).all(axis=2)
     return int(same.any(axis=1).sum())
 
 
