@@ -24,6 +24,7 @@ from dailypapers.digest.tokens import LinkSigner
 from dailypapers.index.build import sync_keyword_index
 from dailypapers.search.service import Searcher
 from dailypapers.store.outbox import (
+    ClaimedMessage,
     OutboxMessage,
     claim_due_messages,
     existing_keys,
@@ -182,78 +183,82 @@ def deliver_due(
     """
     if not settings.smtp_host:
         raise MailNotConfigured("no SMTP server is set (DAILYPAPERS_SMTP_HOST)")
+    sender = _Sender(engine, settings, clock)
     started = clock()
-    token = secrets.token_hex(16)
-    report = DeliveryReport()
     while True:
-        lease = clock() + timedelta(seconds=settings.digest_lease_s)
         claimed = claim_due_messages(
             engine,
-            token=token,
+            token=sender.token,
             now=started,
-            lease_until=lease,
+            lease_until=clock() + timedelta(seconds=settings.digest_lease_s),
             limit=settings.digest_batch_size,
             recipient=recipient,
         )
         if not claimed:
-            return report
+            return sender.report
+        sender.send_batch(claimed)
+
+
+class _Sender:
+    """One delivery run: its claim token, its report, and how each outcome is recorded."""
+
+    def __init__(self, engine: sa.Engine, settings: Settings, clock: Clock) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.clock = clock
+        self.token = secrets.token_hex(16)
+        self.report = DeliveryReport()
+
+    def send_batch(self, claimed: list[ClaimedMessage]) -> None:
         ids = sorted({c.message.subscription_id for c in claimed})
-        statuses = subscription_statuses(engine, subscription_ids=ids)
-        with SmtpConnection(settings) as smtp:
-            unreachable: str | None = None
+        statuses = subscription_statuses(self.engine, subscription_ids=ids)
+        unreachable: DeliveryError | None = None
+        with SmtpConnection(self.settings) as smtp:
             for item in claimed:
-                message, key = item.message, item.message.message_key
+                message = item.message
                 wanted = "pending" if message.kind == "confirm" else "active"
                 if statuses.get(message.subscription_id) != wanted:
-                    mark_cancelled(engine, key=key, token=token, reason="no longer subscribed")
-                    report.cancelled += 1
+                    self._cancelled(message.message_key)
                     continue
-                error: DeliveryError | None = None
-                if unreachable is not None:
-                    error = DeliveryError(unreachable, permanent=False, unreachable=True)
-                else:
-                    now = clock()
-                    try:
-                        smtp.send(build_email(message, mail_from=settings.mail_from, now=now),
-                                  message.recipient)  # fmt: skip
-                    except DeliveryError as refused:
-                        error = refused
+                # Once the server cannot be reached, the rest of the batch would fail the same way.
+                error = unreachable or self._attempt(smtp, message)
                 if error is None:
-                    mark_sent(engine, key=key, token=token, now=clock())
-                    report.sent += 1
+                    mark_sent(
+                        self.engine, key=message.message_key, token=self.token, now=self.clock()
+                    )
+                    self.report.sent += 1
                     continue
                 if error.unreachable:
-                    report.unreachable = True
-                    unreachable = error.reason  # the rest of this batch would fail the same way
-                _record_failure(engine, settings, report, key, token, item.attempts, error, clock())
+                    self.report.unreachable = True
+                    unreachable = error
+                self._failed(message.message_key, item.attempts, error)
 
+    def _attempt(self, smtp: SmtpConnection, message: OutboxMessage) -> DeliveryError | None:
+        email = build_email(message, mail_from=self.settings.mail_from, now=self.clock())
+        try:
+            smtp.send(email, message.recipient)
+        except DeliveryError as refused:
+            return refused
+        return None
 
-def _record_failure(
-    engine: sa.Engine,
-    settings: Settings,
-    report: DeliveryReport,
-    key: str,
-    token: str,
-    attempts: int,
-    error: DeliveryError,
-    now: datetime,
-) -> None:
-    if error.permanent or attempts >= settings.digest_max_attempts:
-        reason = error.reason if error.permanent else f"gave up after {attempts} tries: {error}"
-        mark_failed(engine, key=key, token=token, error=reason)
-        report.failed += 1
-        logger.warning("%s: failed for good: %s", key, reason)
-    else:
-        mark_retry(
-            engine,
-            key=key,
-            token=token,
-            error=error.reason,
-            next_attempt_at=_retry_at(settings, attempts, now),
-        )
-        report.retried += 1
-    if error.reason not in report.errors:
-        report.errors.append(error.reason)
+    def _cancelled(self, key: str) -> None:
+        mark_cancelled(self.engine, key=key, token=self.token, reason="no longer subscribed")
+        self.report.cancelled += 1
+
+    def _failed(self, key: str, attempts: int, error: DeliveryError) -> None:
+        if error.permanent or attempts >= self.settings.digest_max_attempts:
+            reason = error.reason if error.permanent else f"gave up after {attempts} tries: {error}"
+            mark_failed(self.engine, key=key, token=self.token, error=reason)
+            self.report.failed += 1
+            logger.warning("%s: failed for good: %s", key, reason)
+        else:
+            retry_at = _retry_at(self.settings, attempts, self.clock())
+            mark_retry(
+                self.engine, key=key, token=self.token, error=error.reason, next_attempt_at=retry_at
+            )
+            self.report.retried += 1
+        if error.reason not in self.report.errors:
+            self.report.errors.append(error.reason)
 
 
 @dataclass(slots=True)

@@ -38,6 +38,7 @@ BACKGROUND_TTL_S = 3600.0
 # A saved search's match outranks any classifier score short of a near-certain one.
 SEARCH_MATCH_BONUS = 4.0
 RecommendationMode = Literal["personal", "categories", "popular"]
+POPULAR_REASON = "popular now; upvote or save papers to personalise"
 
 
 @dataclass(slots=True, frozen=True)
@@ -129,34 +130,35 @@ class Recommender:
             return None
         profile = self._profile(user_id, feedback, vectors, liked, len(liked_ids))
         pool_ids, pool_vectors = _vectors_of(vectors, [c.paper_id for c in pool])
-        scores = score_papers(profile, pool_vectors)
+        embedded = set(pool_ids)
         bonus = np.array([SEARCH_MATCH_BONUS if i in matches else 0.0 for i in pool_ids])
-        ranked_ids = list(pool_ids)
-        all_scores = scores + bonus if len(pool_ids) else scores
         # Papers not embedded yet can still come in through a saved search.
-        unembedded = [pid for pid in matches if pid not in set(pool_ids)]
-        ranked_ids += unembedded
-        all_scores = np.concatenate([all_scores, np.full(len(unembedded), SEARCH_MATCH_BONUS)])
-        order = top_indices(np.asarray(all_scores, np.float32), limit)
-        chosen = [ranked_ids[i] for i in order]
-        return self._explained(chosen, [float(all_scores[i]) for i in order], matches, liked_ids,
-                               liked, vectors)  # fmt: skip
+        unembedded = [pid for pid in matches if pid not in embedded]
+        ranked_ids = pool_ids + unembedded
+        scores = np.concatenate(
+            [
+                score_papers(profile, pool_vectors) + bonus,
+                np.full(len(unembedded), SEARCH_MATCH_BONUS),
+            ]
+        ).astype(np.float32)
+        order = top_indices(scores, limit)
+        chosen = [(ranked_ids[i], float(scores[i])) for i in order]
+        return self._explained(chosen, matches, liked_ids, liked, vectors)
 
     def _explained(
         self,
-        chosen: list[str],
-        scores: list[float],
+        chosen: list[tuple[str, float]],
         matches: dict[str, str],
         liked_ids: list[str],
         liked: np.ndarray,
         vectors: VectorSearcher,
     ) -> list[Pick]:
-        chosen_ids, chosen_vectors = _vectors_of(vectors, chosen)
+        chosen_ids, chosen_vectors = _vectors_of(vectors, [paper_id for paper_id, _ in chosen])
         best, _ = nearest_liked(chosen_vectors, liked)
         nearest = {pid: liked_ids[int(b)] for pid, b in zip(chosen_ids, best, strict=True)}
         titles = get_papers(self.engine, paper_ids=sorted(set(nearest.values())))
         picks = []
-        for paper_id, score in zip(chosen, scores, strict=True):
+        for paper_id, score in chosen:
             if paper_id in matches:
                 picks.append(
                     Pick(paper_id, score, f"matches your saved search “{matches[paper_id]}”")
@@ -216,25 +218,21 @@ def _cold_start(
     """Before anything is liked: saved-search matches, then chosen categories, else popular
     papers (the pool comes most upvoted first)."""
     wanted = {c.lower() for c in categories}
-    picks = [Pick(c.paper_id, float(c.score), f"matches your saved search “{matches[c.paper_id]}”")
-             for c in pool if c.paper_id in matches]  # fmt: skip
+    picks = [
+        Pick(c.paper_id, float(c.score), f"matches your saved search “{matches[c.paper_id]}”")
+        for c in pool
+        if c.paper_id in matches
+    ]
     for paper in pool:
         if len(picks) >= limit:
             break
         if paper.paper_id in matches:
             continue
-        if wanted:
-            hit = next((c for c in paper.categories if c.lower() in wanted), None)
-            if hit is not None:
-                picks.append(
-                    Pick(paper.paper_id, float(paper.score), f"in {hit}, a category you follow")
-                )
-        else:
-            picks.append(
-                Pick(
-                    paper.paper_id,
-                    float(paper.score),
-                    "popular now; upvote or save papers to personalise",
-                )
-            )
+        if not wanted:
+            picks.append(Pick(paper.paper_id, float(paper.score), POPULAR_REASON))
+            continue
+        hit = next((c for c in paper.categories if c.lower() in wanted), None)
+        if hit is not None:
+            reason = f"in {hit}, a category you follow"
+            picks.append(Pick(paper.paper_id, float(paper.score), reason))
     return picks[:limit]
