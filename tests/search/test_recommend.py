@@ -12,6 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from dailypapers.config import Settings, load_settings
+from dailypapers.digest.periods import digest_period
+from dailypapers.digest.select import DigestSelector
 from dailypapers.index.build import build_indexes
 from dailypapers.index.embeddings import Embedder
 from dailypapers.ingest.files import ImportOptions, import_paths
@@ -22,6 +24,7 @@ from dailypapers.store.engine import open_store
 from dailypapers.store.lists import ListedPaper, list_window_papers
 from dailypapers.store.marks import get_model, set_mark
 from dailypapers.store.schema import papers as papers_table
+from dailypapers.store.subscriptions import Preferences, save_subscription
 from dailypapers.store.votes import record_vote
 
 NOW = datetime(2026, 1, 16, tzinfo=UTC)
@@ -117,3 +120,25 @@ def test_saved_searches_and_cold_start(corpus: Corpus, minilm: Embedder) -> None
     assert searched.picks[: len(matched)] == matched  # matches come first
     popular = recommender.recommend(user_id=None, candidates=corpus.papers, limit=5)
     assert popular.mode == "popular" and len(popular.picks) == 5
+
+
+def test_a_digest_for_you_section_explains_each_pick(corpus: Corpus, minilm: Embedder) -> None:
+    reader = _reader(corpus, "digest-reader")
+    liked = [p.paper_id for p in corpus.papers if p.categories[0] == "cs.CV"][5:10]
+    for paper_id in liked:
+        record_vote(corpus.engine, user_id=reader, paper_id=paper_id, now=NOW)
+    prefs = Preferences(include_for_you=True, include_trending=True, searches=("speech",))
+    saved, _ = save_subscription(corpus.engine, email="r@example.org", preferences=prefs,
+                                 now=NOW, user_id=reader)  # fmt: skip
+    period = digest_period("daily", date(2026, 1, 15), lookback_days=1)
+    searcher = Searcher(corpus.engine, corpus.settings, embedder=minilm)
+    selector = DigestSelector(corpus.engine, corpus.settings, period, searcher)
+    sections = selector.sections(saved, already_sent=set())
+    titles = [section.title for section in sections]
+    assert titles == ["For you", "Saved search: speech", "Trending"]
+    for_you = sections[0].items
+    assert len(for_you) == 10
+    assert all(item.reason and item.reason.startswith("like “") for item in for_you)
+    assert sum(_primary(corpus, item.paper.paper_id) == "cs.CV" for item in for_you) >= 8
+    shown = [item.paper.paper_id for section in sections for item in section.items]
+    assert len(shown) == len(set(shown))  # a paper is in one section only
