@@ -8,8 +8,9 @@ so building many digests costs one pass over the subscribers.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 import sqlalchemy as sa
 
@@ -23,6 +24,7 @@ from dailypapers.store.papers import get_papers
 from dailypapers.store.subscriptions import Subscription
 
 PAPER_CACHE_ENTRIES = 5000
+CATEGORY_CACHE_ENTRIES = 512
 
 
 @dataclass(slots=True, frozen=True)
@@ -55,6 +57,7 @@ class DigestSelector:
         )
         self._recommender = Recommender(engine, settings, searcher) if searcher else None
         self._search_cache: dict[str, list[str]] = {}
+        self._category_cache: dict[frozenset[str], list[str]] = {}
         self._papers: OrderedDict[str, Paper] = OrderedDict()
 
     def sections(self, subscription: Subscription, already_sent: set[str]) -> list[DigestSection]:
@@ -63,32 +66,28 @@ class DigestSelector:
         taken = set(already_sent)
         chosen: list[tuple[str, list[tuple[str, str | None]]]] = []
 
-        def add(title: str, picks: Sequence[tuple[str, str | None]]) -> None:
-            fresh = [(pid, why) for pid, why in picks if pid not in taken][: self.per_section]
+        def add(title: str, picks: Iterable[tuple[str, str | None]]) -> None:
+            fresh = list(islice(((p, why) for p, why in picks if p not in taken), self.per_section))
             taken.update(pid for pid, _ in fresh)
             if fresh:
                 chosen.append((title, fresh))
 
-        pool = [paper for paper in self.window if paper.paper_id not in taken]
         if prefs.include_for_you and subscription.user_id is not None and self._recommender:
             found = self._recommender.recommend(
                 user_id=subscription.user_id,
-                candidates=pool,
+                candidates=[paper for paper in self.window if paper.paper_id not in taken],
                 limit=self.per_section,
                 categories=prefs.categories,
                 exclude=frozenset(taken),
             )
             add("For you", [(p.paper_id, p.reason) for p in found.picks])
         for text in prefs.searches:
-            add(f"Saved search: {text}", [(pid, None) for pid in self._matches(text)])
+            add(f"Saved search: {text}", ((pid, None) for pid in self._matches(text)))
         if prefs.categories:
-            wanted = {c.lower() for c in prefs.categories}
-            in_categories = [
-                (p.paper_id, None) for p in pool if any(c.lower() in wanted for c in p.categories)
-            ]
-            add("In " + ", ".join(prefs.categories), in_categories)
+            in_categories = self._in_categories(prefs.categories)
+            add("In " + ", ".join(prefs.categories), ((pid, None) for pid in in_categories))
         if prefs.include_trending:
-            add("Trending", [(p.paper_id, None) for p in pool])
+            add("Trending", ((p.paper_id, None) for p in self.window))
         papers = self._load([pid for _, picks in chosen for pid, _ in picks])
         return [
             DigestSection(
@@ -96,6 +95,17 @@ class DigestSelector:
             )
             for title, picks in chosen
         ]
+
+    def _in_categories(self, categories: Sequence[str]) -> list[str]:
+        """The window's papers in any of `categories`, most upvoted first (cached per set)."""
+        wanted = frozenset(c.lower() for c in categories)
+        if wanted not in self._category_cache:
+            if len(self._category_cache) >= CATEGORY_CACHE_ENTRIES:
+                self._category_cache.clear()  # rare: that many distinct choices of categories
+            self._category_cache[wanted] = [
+                p.paper_id for p in self.window if any(c.lower() in wanted for c in p.categories)
+            ]
+        return self._category_cache[wanted]
 
     def _matches(self, text: str) -> list[str]:
         if text not in self._search_cache:
