@@ -4,7 +4,7 @@ subscriptions, and the admin's view of the outbox."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from dailypapers.digest.service import queue_confirmation
@@ -175,6 +175,8 @@ def subscribe_view(
         raise ApiError(503, "this site does not send email (no SMTP server is set up)")
     email, preferences = parse_subscription_form(form)
     user_id = user.user_id if user else (owner.user_id if owner else None)
+    if user_id is None:  # For you learns from an account's votes: none, nothing to learn
+        preferences = replace(preferences, include_for_you=False)
     if user is None and owner is None:
         # Without an account or a signed link, nobody may change an address's active digest.
         existing = get_subscription_by_email(state.engine, email=email)
