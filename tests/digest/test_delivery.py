@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -21,10 +22,11 @@ import trustme
 from dailypapers.config import Settings
 from dailypapers.digest.service import build_digests, deliver_due, run_digests
 from dailypapers.digest.tokens import LinkSigner
+from dailypapers.store.engine import open_store
 from dailypapers.store.outbox import count_outbox, list_outbox
 from dailypapers.store.subscriptions import unsubscribe
 from tests.conftest import PROJECT_ROOT
-from tests.digest.conftest import DAY, NOW, mail_settings, subscriber
+from tests.digest.conftest import DAY, NOW, import_seeds, mail_settings, subscriber
 from tests.smtp_server import Mailbox, SmtpServer
 
 Store = tuple[sa.Engine, Settings]
@@ -192,8 +194,6 @@ def test_temporary_failures_end_as_failed_after_max_attempts(
     mail_home: Path, smtp: SmtpServer
 ) -> None:
     settings = mail_settings(mail_home, smtp, digest_max_attempts=2)
-    from dailypapers.store.engine import open_store
-
     engine = open_store(settings)
     subscriber(engine, "later@example.org")
     smtp.mailbox.rcpt_replies["later@example.org"] = "452 4.2.2 mailbox full"
@@ -210,8 +210,6 @@ def test_temporary_failures_end_as_failed_after_max_attempts(
 def test_a_slow_server_times_out_and_the_digest_is_retried(
     mail_home: Path, smtp: SmtpServer
 ) -> None:
-    from dailypapers.store.engine import open_store
-
     settings = mail_settings(mail_home, smtp, smtp_timeout_s=0.5)
     engine = open_store(settings)
     subscriber(engine, "ada@example.org")
@@ -314,10 +312,8 @@ def test_a_sender_killed_between_sent_and_recorded_leaves_one_digest_each(
 
 
 def test_starttls_with_login(mail_home: Path, tmp_path: Path) -> None:
-    from dailypapers.store.engine import open_store
-
     ca = trustme.CA()
-    server_context = __import__("ssl").create_default_context(__import__("ssl").Purpose.CLIENT_AUTH)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_context)
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
@@ -344,10 +340,6 @@ def test_starttls_with_login(mail_home: Path, tmp_path: Path) -> None:
 
 
 def test_implicit_tls(mail_home: Path, tmp_path: Path) -> None:
-    import ssl
-
-    from dailypapers.store.engine import open_store
-
     ca = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(server_context)
@@ -363,3 +355,34 @@ def test_implicit_tls(mail_home: Path, tmp_path: Path) -> None:
         engine.dispose()
     finally:
         server.stop()
+
+
+def test_build_and_two_senders_on_both_databases(
+    settings: Settings, seeds_dir: Path, smtp: SmtpServer
+) -> None:
+    configured = mail_settings(settings.home, smtp, database_url=settings.database_url,
+                               digest_batch_size=4)  # fmt: skip
+    engine = open_store(configured)
+    import_seeds(engine, configured, seeds_dir)
+    for number in range(20):
+        subscriber(engine, f"reader{number}@example.org", searches=("diffusion",))
+    builders = [
+        threading.Thread(
+            target=build_digests, args=(engine, configured), kwargs={"day": DAY, "now": NOW}
+        )  # fmt: skip
+        for _ in range(2)
+    ]
+    for thread in builders:
+        thread.start()
+    for thread in builders:
+        thread.join()
+    assert count_outbox(engine)["pending"] == 20  # built once, by whichever got there first
+    senders = [threading.Thread(target=deliver_due, args=(engine, configured)) for _ in range(2)]
+    for thread in senders:
+        thread.start()
+    for thread in senders:
+        thread.join()
+    received = [m["To"] for m in smtp.mailbox.messages]
+    assert len(received) == 20 and len(set(received)) == 20
+    assert run_digests(engine, configured, day=DAY).delivery.sent == 0  # type: ignore[union-attr]
+    engine.dispose()
