@@ -311,12 +311,18 @@ def test_a_sender_killed_between_sent_and_recorded_leaves_one_digest_each(
     assert len(smtp.mailbox.messages) == 6
 
 
-def test_starttls_with_login(mail_home: Path, tmp_path: Path) -> None:
+def _tls(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a certificate for 127.0.0.1 from a throwaway CA, and that CA."""
     ca = trustme.CA()
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_context)
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
+    return server_context, ca_file
+
+
+def test_starttls_with_login(mail_home: Path, tmp_path: Path) -> None:
+    server_context, ca_file = _tls(tmp_path)
     server = SmtpServer(
         Mailbox(), tls_context=server_context, credentials=("digest", "s3cret")
     ).start()
@@ -340,11 +346,7 @@ def test_starttls_with_login(mail_home: Path, tmp_path: Path) -> None:
 
 
 def test_implicit_tls(mail_home: Path, tmp_path: Path) -> None:
-    ca = trustme.CA()
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
+    server_context, ca_file = _tls(tmp_path)
     server = SmtpServer(Mailbox(), tls_context=server_context, implicit_tls=True).start()
     try:
         settings = mail_settings(mail_home, server, smtp_security="tls", smtp_ca_file=ca_file)

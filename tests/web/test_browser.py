@@ -14,17 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from tests.web.browser_fixtures import (
     DESKTOP,
-    LAUNCH_ARGS,
     MOBILE,
     PageWatch,
     horizontal_overflow_px,
     icon_status,
     import_arxiv_papers,
-    require_chromium,
+    launched_chromium,
     screenshot,
     sign_up_in_browser,
 )
@@ -43,13 +42,8 @@ OpenPage = Callable[..., Page]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    chromium = require_chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(chromium), headless=True, args=LAUNCH_ARGS
-        )
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

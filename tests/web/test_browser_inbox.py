@@ -9,16 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.smtp_server import SmtpServer
 from tests.web.browser_fixtures import (
     DESKTOP,
-    LAUNCH_ARGS,
     MOBILE,
     PageWatch,
     horizontal_overflow_px,
-    require_chromium,
+    launched_chromium,
     screenshot,
     sign_up_in_browser,
 )
@@ -29,13 +28,8 @@ TIMEOUT_MS = 10_000
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    chromium = require_chromium()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(chromium), headless=True, args=LAUNCH_ARGS
-        )
+    with launched_chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
