@@ -14,9 +14,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dailypapers.digest.service import run_digests
+from dailypapers.digest.tokens import LinkSigner
 from dailypapers.store.accounts import set_admin
 from dailypapers.store.lists import latest_list_date
-from dailypapers.store.subscriptions import get_subscription_by_email
+from dailypapers.store.subscriptions import (
+    Preferences,
+    get_subscription_by_email,
+    save_subscription,
+)
 from dailypapers.web.app import create_app
 from tests.smtp_server import SmtpServer
 from tests.web.conftest import csrf_cookie, csrf_from, sign_up, site_settings
@@ -268,3 +273,28 @@ def test_without_smtp_the_form_says_so(client: TestClient) -> None:
         "csrf_token": csrf_from(page.text),
     }
     assert client.post("/subscribe", data=form).status_code == 503
+
+
+def test_subscription_pages_are_never_served_from_the_page_cache(
+    site_home: Path, smtp: SmtpServer
+) -> None:
+    mail = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_security": "none"}
+    settings = site_settings(site_home, page_cache_s=60, digest_hour_utc=-1, **mail)
+    app = create_app(settings)
+    with TestClient(app, base_url="http://testserver") as client:
+        _subscribe(client, "ada@example.org", categories="cs.CL")
+        link = _link(smtp.mailbox.messages[0], "/subscribe/confirm")
+        query = urlsplit(link).query
+        engine = app.state.dp.engine
+        saved = get_subscription_by_email(engine, email="ada@example.org")
+        assert saved is not None
+        signer = LinkSigner.for_site(engine, settings)
+        manage = signer.link("http://testserver", "manage", saved.subscription_id, saved.email)
+        assert "cs.CL" in client.get(manage).text
+        # Another node changes it (this node's cache is not told).
+        save_subscription(engine, email="ada@example.org", now=saved.created_at,
+                          preferences=Preferences(categories=("cs.RO",)),
+                          subscription_id=saved.subscription_id)  # fmt: skip
+        assert "cs.RO" in client.get(manage).text
+        assert client.get(f"/subscribe/confirm?{query}").status_code == 200
+    app.state.dp.engine.dispose()

@@ -17,7 +17,19 @@ from dailypapers.web.state import PageCache
 
 MAX_QUERY_STRING_BYTES = 4096
 CACHEABLE_TYPES = (b"text/html", b"application/json", b"application/atom+xml")
-NOT_CACHED_PREFIXES = ("/login", "/signup", "/logout", "/submit", "/settings", "/static/")
+# Pages with forms or a subscriber's own settings (reached through signed links) are never
+# kept: each reader gets their own.
+NOT_CACHED_PREFIXES = (
+    "/login",
+    "/signup",
+    "/logout",
+    "/submit",
+    "/settings",
+    "/static/",
+    "/subscribe",
+    "/subscription",
+    "/unsubscribe",
+)
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; font-src 'self'; "
