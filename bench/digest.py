@@ -54,7 +54,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from tests.smtp_server import free_port
+from tests.ports import free_port
 
 from bench.synth import BASE_CORPUS
 from bench.web import simulated_upvotes, weekdays

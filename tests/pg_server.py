@@ -5,12 +5,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
 import psycopg
+
+from tests.ports import free_port
 
 
 def find_pg_bindir() -> Path | None:
@@ -22,13 +23,6 @@ def find_pg_bindir() -> Path | None:
     return Path(candidates[0]).parent if candidates else None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class PostgresServer:
     """initdb + pg_ctl start in a temporary directory; `stop()` removes everything."""
 
@@ -36,7 +30,7 @@ class PostgresServer:
         self.bindir = bindir
         # Tests skip fsync for speed; benchmarks ask for PostgreSQL's default durability.
         self.durable = durable
-        self.port = _free_port()
+        self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="dailypapers-pg-"))
         self.datadir = self.root / "data"
         self._as_root = os.geteuid() == 0

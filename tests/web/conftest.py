@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from dailypapers.index.build import sync_keyword_index
 from dailypapers.ingest.files import ImportOptions, expand_paths, import_paths
 from dailypapers.store.engine import open_store
 from dailypapers.web.app import create_app
+from tests.ports import free_port
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"
@@ -92,13 +92,6 @@ def csrf_cookie(client: TestClient | httpx.Client) -> str:
     token = client.cookies.get("dp_csrf")
     assert token
     return token
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class LiveServer:

@@ -75,7 +75,7 @@ class DigestSelector:
         if prefs.include_for_you and subscription.user_id is not None and self._recommender:
             found = self._recommender.recommend(
                 user_id=subscription.user_id,
-                candidates=[paper for paper in self.window if paper.paper_id not in taken],
+                candidates=self.window,
                 limit=self.per_section,
                 categories=prefs.categories,
                 exclude=frozenset(taken),

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import get_args
 
 import sqlalchemy as sa
 
@@ -96,49 +97,59 @@ def build_digests(
     """Build every active subscriber's digest for the period that `day` falls in, once."""
     site = site_for(engine, settings)
     searcher = searcher or Searcher(engine, settings)
+    lookback = settings.digest_lookback_days
+    periods = {f: digest_period(f, day, lookback_days=lookback) for f in get_args(Frequency)}
     selectors: dict[Frequency, DigestSelector] = {}
     report = BuildReport()
     batches = iter_active_subscriptions(
         engine, batch_size=max(settings.digest_batch_size, 100), email=only_email
     )
     for batch in batches:
-        due: list[tuple[Subscription, DigestPeriod]] = []
-        for subscription in batch:
-            if not is_due(subscription.preferences, day):
-                report.not_due += 1
-                continue
-            frequency = subscription.preferences.frequency
-            period = digest_period(frequency, day, lookback_days=settings.digest_lookback_days)
-            due.append((subscription, period))
-        keys = [message_key(s.subscription_id, p) for s, p in due]
-        built = existing_keys(engine, keys=keys)
-        todo = [(s, p) for (s, p), key in zip(due, keys, strict=True) if key not in built]
-        report.already_built += len(due) - len(todo)
+        todo = _not_built(engine, batch, day, periods, report)
         if not todo:
             continue
-        first_day = min(p.first_list_day for _, p in todo)
         sent = sent_paper_ids(
-            engine, subscription_ids=[s.subscription_id for s, _ in todo], listed_since=first_day
+            engine,
+            subscription_ids=[s.subscription_id for s in todo],
+            listed_since=min(p.first_list_day for p in periods.values()),
         )
-        for subscription, period in todo:
-            if period.frequency not in selectors:
-                selectors[period.frequency] = DigestSelector(engine, settings, period, searcher)
-            selector = selectors[period.frequency]
-            sections = selector.sections(
+        for subscription in todo:
+            frequency = subscription.preferences.frequency
+            if frequency not in selectors:
+                selectors[frequency] = DigestSelector(
+                    engine, settings, periods[frequency], searcher
+                )
+            sections = selectors[frequency].sections(
                 subscription, sent.get(subscription.subscription_id, set())
             )
-            message = render_digest(site, subscription, period, sections)
-            empty = not message.paper_ids and not subscription.preferences.send_empty
+            message = render_digest(site, subscription, periods[frequency], sections)
             if dry_run:
                 report.previews.append(message)
-            elif queue_message(engine, message=message, now=now, empty=empty):
-                if empty:
-                    report.empty += 1
-                else:
-                    report.built += 1
-            else:
+                continue
+            empty = not message.paper_ids and not subscription.preferences.send_empty
+            if not queue_message(engine, message=message, now=now, empty=empty):
                 report.already_built += 1  # another builder got there first
+            elif empty:
+                report.empty += 1
+            else:
+                report.built += 1
     return report
+
+
+def _not_built(
+    engine: sa.Engine,
+    batch: list[Subscription],
+    day: date,
+    periods: dict[Frequency, DigestPeriod],
+    report: BuildReport,
+) -> list[Subscription]:
+    """The subscribers of `batch` due on `day` whose digest for the period is not built yet."""
+    due = [s for s in batch if is_due(s.preferences, day)]
+    report.not_due += len(batch) - len(due)
+    keys = [message_key(s.subscription_id, periods[s.preferences.frequency]) for s in due]
+    built = existing_keys(engine, keys=keys)
+    report.already_built += len(built)
+    return [s for s, key in zip(due, keys, strict=True) if key not in built]
 
 
 def queue_confirmation(

@@ -34,10 +34,6 @@ class Profile:
         values = np.frombuffer(data, dtype="<f4").astype(np.float32)
         return cls(weights=values[:-1], bias=float(values[-1]))
 
-    @property
-    def dimensions(self) -> int:
-        return int(self.weights.shape[0])
-
 
 def train_profile(liked: np.ndarray, disliked: np.ndarray, background: np.ndarray) -> Profile:
     """Fit the reader's classifier; needs at least one liked paper and one negative."""

@@ -9,14 +9,13 @@ from datetime import datetime
 from typing import Literal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers.dates import as_utc
+from dailypapers.store.dialects import conflict_insert
 from dailypapers.store.schema import paper_marks, recommender_models, votes
 from dailypapers.store.votes import PaperMissing
 
 Mark = Literal["saved", "not_interested"]
-MARKS: tuple[Mark, ...] = ("saved", "not_interested")
 
 
 @dataclass(slots=True, frozen=True)
@@ -25,12 +24,7 @@ class Feedback:
 
     liked: list[str]
     disliked: list[str]
-    saved: list[str]
     stamp: str
-
-    @property
-    def empty(self) -> bool:
-        return not self.liked and not self.disliked
 
 
 @dataclass(slots=True, frozen=True)
@@ -45,7 +39,6 @@ def set_mark(
     engine: sa.Engine, *, user_id: int, paper_id: str, mark: Mark | None, now: datetime
 ) -> None:
     """Save a paper, mark it "not interested", or (None) clear the mark. PaperMissing if unknown."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     remove = sa.delete(paper_marks).where(
         paper_marks.c.user_id == user_id, paper_marks.c.paper_id == paper_id
     )
@@ -54,7 +47,7 @@ def set_mark(
             if mark is None:
                 conn.execute(remove)
                 return
-            statement = dialect.insert(paper_marks).values(
+            statement = conflict_insert(conn, paper_marks).values(
                 user_id=user_id, paper_id=paper_id, mark=mark, created_at=now
             )
             conn.execute(
@@ -101,7 +94,7 @@ def get_feedback(engine: sa.Engine, *, user_id: int) -> Feedback:
     times = [as_utc(r[-1]) for r in (*vote_rows, *mark_rows)]
     newest = max(times).isoformat() if times else "-"
     stamp = f"{len(vote_rows)}:{len(mark_rows)}:{len(disliked)}:{newest}"
-    return Feedback(liked=liked, disliked=disliked, saved=saved, stamp=stamp)
+    return Feedback(liked=liked, disliked=disliked, stamp=stamp)
 
 
 def get_model(engine: sa.Engine, *, user_id: int) -> StoredModel | None:
@@ -117,7 +110,6 @@ def get_model(engine: sa.Engine, *, user_id: int) -> StoredModel | None:
 
 def put_model(engine: sa.Engine, *, user_id: int, model: StoredModel) -> None:
     """Store (or replace) a reader's trained model."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     values = {
         "user_id": user_id,
         "embedding_model": model.embedding_model,
@@ -125,7 +117,7 @@ def put_model(engine: sa.Engine, *, user_id: int, model: StoredModel) -> None:
         "weights": model.weights,
         "trained_at": model.trained_at,
     }
-    statement = dialect.insert(recommender_models).values(values)
+    statement = conflict_insert(engine, recommender_models).values(values)
     statement = statement.on_conflict_do_update(
         index_elements=[recommender_models.c.user_id],
         set_={k: v for k, v in values.items() if k != "user_id"},

@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers.dates import as_utc
+from dailypapers.store.dialects import conflict_insert
 from dailypapers.store.schema import outbox, papers, sent_papers, subscriptions
 
 MessageKind = Literal["digest", "confirm"]
@@ -68,10 +68,6 @@ class OutboxEntry:
     sent_at: datetime | None
 
 
-def _dialect(conn: sa.Connection) -> Any:
-    return postgresql if conn.dialect.name == "postgresql" else sqlite
-
-
 def _values(message: OutboxMessage, status: OutboxStatus, now: datetime) -> dict[str, Any]:
     return {
         "message_key": message.message_key,
@@ -101,8 +97,7 @@ def queue_message(
     status: OutboxStatus = "empty" if empty else "pending"
     with engine.begin() as conn:
         insert = (
-            _dialect(conn)
-            .insert(outbox)
+            conflict_insert(conn, outbox)
             .values(_values(message, status, now))
             .on_conflict_do_nothing()
             .returning(outbox.c.message_key)
@@ -118,7 +113,7 @@ def queue_message(
                 }
                 for paper_id in message.paper_ids
             ]
-            conn.execute(_dialect(conn).insert(sent_papers).on_conflict_do_nothing(), rows)
+            conn.execute(conflict_insert(conn, sent_papers).on_conflict_do_nothing(), rows)
     return True
 
 
@@ -243,22 +238,6 @@ def mark_retry(
     """A temporary failure: due again at `next_attempt_at`."""
     values = {"status": "pending", "last_error": error, "next_attempt_at": next_attempt_at}
     return _finish(engine, key=key, token=token, values=values)
-
-
-def release_claims(engine: sa.Engine, *, token: str) -> int:
-    """Hand back messages a sender claimed but did not try (it is stopping)."""
-    statement = (
-        sa.update(outbox)
-        .where(outbox.c.claim_token == token, outbox.c.status == "sending")
-        .values(
-            status="pending",
-            claim_token=None,
-            lease_until=None,
-            attempts=outbox.c.attempts - 1,
-        )
-    )
-    with engine.begin() as conn:
-        return int(conn.execute(statement).rowcount)
 
 
 def subscription_statuses(engine: sa.Engine, *, subscription_ids: Sequence[int]) -> dict[int, str]:

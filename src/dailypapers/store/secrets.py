@@ -6,16 +6,15 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from dailypapers.store.dialects import conflict_insert
 from dailypapers.store.schema import site_secrets
 
 
 def get_or_create_secret(engine: sa.Engine, *, name: str, now: datetime) -> str:
     """The secret called `name`, made on first use; two nodes asking at once get the same one."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     insert = (
-        dialect.insert(site_secrets)
+        conflict_insert(engine, site_secrets)
         .values(name=name, value=secrets.token_urlsafe(48), created_at=now)
         .on_conflict_do_nothing()
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers.models import Paper
+from dailypapers.store.dialects import conflict_insert
 from dailypapers.store.lists import list_user_papers, refresh_hotness
 from dailypapers.store.papers import decode_paper
 from dailypapers.store.schema import papers, submissions
@@ -26,9 +26,8 @@ def submit_paper(
     engine: sa.Engine, *, paper_id: str, user_id: int, username: str, day: date, now: datetime
 ) -> Paper:
     """Put a stored paper on `day`'s list, credited to `username`."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     claim = (
-        dialect.insert(submissions)
+        conflict_insert(engine, submissions)
         .values(paper_id=paper_id, user_id=user_id, list_date=day, submitted_at=now)
         .on_conflict_do_nothing()
         .returning(submissions.c.paper_id)

@@ -44,12 +44,6 @@ class Subscription:
     status: Status
     preferences: Preferences
     created_at: datetime
-    confirm_sent_at: datetime | None = None
-    confirmed_at: datetime | None = None
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
 
 
 def _subscription(row: sa.RowMapping) -> Subscription:
@@ -69,8 +63,6 @@ def _subscription(row: sa.RowMapping) -> Subscription:
         status=row["status"],
         preferences=preferences,
         created_at=as_utc(row["created_at"]),
-        confirm_sent_at=_utc(row["confirm_sent_at"]),
-        confirmed_at=_utc(row["confirmed_at"]),
     )
 
 

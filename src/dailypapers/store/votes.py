@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dailypapers.models import Paper, VoteResult
+from dailypapers.store.dialects import conflict_insert
 from dailypapers.store.lists import list_user_papers, refresh_hotness
 from dailypapers.store.schema import papers, votes
 
@@ -26,10 +26,12 @@ class PaperMissing(LookupError):
 
 
 def _insert_ignoring_duplicates(conn: sa.Connection, values: dict[str, Any]) -> bool:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     # RETURNING tells reliably whether a row went in (rowcount is not, on every driver).
     statement = (
-        dialect.insert(votes).values(values).on_conflict_do_nothing().returning(votes.c.user_id)
+        conflict_insert(conn, votes)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(votes.c.user_id)
     )
     return conn.execute(statement).first() is not None
 

@@ -4,7 +4,7 @@ subscriptions, and the admin's view of the outbox."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from dailypapers.digest.service import queue_confirmation
@@ -35,6 +35,7 @@ from dailypapers.web.schemas import (
     OutboxPublic,
     PaperPublic,
     SubscriptionPublic,
+    SubscriptionUpdate,
 )
 from dailypapers.web.state import AppState
 
@@ -105,21 +106,7 @@ def subscription_public(subscription: Subscription) -> SubscriptionPublic:
     )
 
 
-@dataclass(slots=True, frozen=True)
-class SubscriptionForm:
-    """The subscribe form as submitted (text fields as typed)."""
-
-    email: str
-    frequency: str = "daily"
-    skip_weekends: bool = False
-    include_trending: bool = False
-    include_for_you: bool = False
-    send_empty: bool = False
-    categories: str = ""
-    searches: str = ""
-
-
-def parse_subscription_form(form: SubscriptionForm) -> tuple[str, Preferences]:
+def parse_subscription_form(form: SubscriptionUpdate) -> tuple[str, Preferences]:
     """The address and preferences; ApiError 422 naming the field (and line) at fault."""
     email = form.email.strip()
     if len(email) > 320 or not _EMAIL.match(email):
@@ -163,7 +150,7 @@ def parse_subscription_form(form: SubscriptionForm) -> tuple[str, Preferences]:
 
 def subscribe_view(
     state: AppState,
-    form: SubscriptionForm,
+    form: SubscriptionUpdate,
     *,
     user: User | None,
     base_url: str,

@@ -247,6 +247,19 @@ class MarkPublic(BaseModel):
     mark: Literal["saved", "not_interested"] | None
 
 
+class SubscriptionUpdate(BaseModel):
+    """The subscribe and manage form as submitted (text fields as typed; checked when saved)."""
+
+    email: str = Field(max_length=400)
+    frequency: str = Field(default="daily", max_length=10)
+    skip_weekends: bool = False
+    include_trending: bool = False
+    include_for_you: bool = False
+    send_empty: bool = False
+    categories: str = Field(default="", max_length=2000)
+    searches: str = Field(default="", max_length=20_000)
+
+
 class SubscriptionPublic(BaseModel):
     email: str
     status: Literal["pending", "active", "unsubscribed"]

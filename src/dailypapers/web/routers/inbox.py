@@ -9,6 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from dailypapers.digest.service import MailNotConfigured, deliver_due
+from dailypapers.models import User
 from dailypapers.store.subscriptions import (
     Subscription,
     confirm_subscription,
@@ -18,7 +19,6 @@ from dailypapers.store.subscriptions import (
 from dailypapers.web import inbox_views
 from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep
 from dailypapers.web.errors import ApiError
-from dailypapers.web.inbox_views import SubscriptionForm
 from dailypapers.web.routers.pages import local_path
 from dailypapers.web.schemas import (
     MAX_ROW_ID,
@@ -28,6 +28,7 @@ from dailypapers.web.schemas import (
     MarkPublic,
     OutboxPublic,
     SubscriptionPublic,
+    SubscriptionUpdate,
 )
 from dailypapers.web.state import AppState
 from dailypapers.web.templating import render
@@ -42,7 +43,6 @@ Sid = Annotated[int, Query(ge=1, le=MAX_ROW_ID)]
 Token = Annotated[str, Query(min_length=1, max_length=100)]
 FormSid = Annotated[int, Form(ge=1, le=MAX_ROW_ID)]
 FormToken = Annotated[str, Form(min_length=1, max_length=100)]
-Flag = Annotated[bool, Form()]
 
 
 # -- For you and marks -------------------------------------------------------------------------
@@ -82,10 +82,21 @@ def api_mark(state: StateDep, user: RequiredUser, body: MarkCreate) -> MarkPubli
 
 
 def _form_context(
-    subscription: Subscription | None, *, action: str, error: str | None = None
+    state: AppState,
+    subscription: Subscription | None,
+    *,
+    action: str,
+    error: str | None = None,
+    form: SubscriptionUpdate | None = None,
 ) -> dict[str, object]:
     public = inbox_views.subscription_public(subscription) if subscription else None
-    return {"subscription": public, "action": action, "error": error, "form": None}
+    return {
+        "subscription": public,
+        "action": action,
+        "error": error,
+        "form": form,
+        "mail_enabled": bool(state.settings.smtp_host),
+    }
 
 
 def _base_url(request: Request, state: AppState) -> str:
@@ -106,17 +117,16 @@ def _send_soon(background: BackgroundTasks, state: AppState, recipient: str) -> 
 @router.get("/settings/subscription")
 def subscribe_page(request: Request, state: StateDep, user: CurrentUser) -> HTMLResponse:
     mine = get_user_subscription(state.engine, user_id=user.user_id) if user else None
-    context = _form_context(mine, action="/subscribe")
-    context["mail_enabled"] = bool(state.settings.smtp_host)
+    context = _form_context(state, mine, action="/subscribe")
     return render(request, "subscribe.html", context)
 
 
 def _save(
     request: Request,
     state: AppState,
-    user: CurrentUser,
+    user: User | None,
     background: BackgroundTasks,
-    form: SubscriptionForm,
+    form: SubscriptionUpdate,
     *,
     owner: Subscription | None,
     action: str,
@@ -126,8 +136,7 @@ def _save(
             state, form, user=user, base_url=_base_url(request, state), owner=owner
         )
     except ApiError as error:
-        context = _form_context(owner, action=action, error=error.message)
-        context |= {"form": form, "mail_enabled": bool(state.settings.smtp_host)}
+        context = _form_context(state, owner, action=action, error=error.message, form=form)
         return render(request, "subscribe.html", context, status_code=error.status)
     if queued:
         _send_soon(background, state, saved.email)
@@ -140,58 +149,38 @@ def _save(
     return render(request, "message.html", {"title": title, "text": text})
 
 
-def _form(
-    email: str, frequency: str, skip_weekends: bool, include_trending: bool,
-    include_for_you: bool, send_empty: bool, categories: str, searches: str,
-) -> SubscriptionForm:  # fmt: skip
-    return SubscriptionForm(
-        email=email,
-        frequency=frequency,
-        skip_weekends=skip_weekends,
-        include_trending=include_trending,
-        include_for_you=include_for_you,
-        send_empty=send_empty,
-        categories=categories,
-        searches=searches,
-    )
-
-
-Email = Annotated[str, Form(max_length=400)]
-Frequency = Annotated[str, Form(max_length=10)]
-Categories = Annotated[str, Form(max_length=2000)]
-Searches = Annotated[str, Form(max_length=20_000)]
+SubscriptionForm = Annotated[SubscriptionUpdate, Form()]
 
 
 @router.post("/subscribe", dependencies=[CsrfChecked])
 def subscribe(
-    request: Request, state: StateDep, user: CurrentUser, background: BackgroundTasks,
-    email: Email, frequency: Frequency = "daily", skip_weekends: Flag = False,
-    include_trending: Flag = False, include_for_you: Flag = False, send_empty: Flag = False,
-    categories: Categories = "", searches: Searches = "",
-) -> HTMLResponse:  # fmt: skip
-    form = _form(email, frequency, skip_weekends, include_trending, include_for_you,
-                 send_empty, categories, searches)  # fmt: skip
+    request: Request,
+    state: StateDep,
+    user: CurrentUser,
+    background: BackgroundTasks,
+    form: SubscriptionForm,
+) -> HTMLResponse:
     return _save(request, state, user, background, form, owner=None, action="/subscribe")
 
 
 @router.get("/subscription")
 def manage_page(request: Request, state: StateDep, s: Sid, t: Token) -> HTMLResponse:
     owner = inbox_views.signed_subscription(state, "manage", s, t)
-    context = _form_context(owner, action=f"/subscription?s={s}&t={t}")
-    context["mail_enabled"] = bool(state.settings.smtp_host)
+    context = _form_context(state, owner, action=f"/subscription?s={s}&t={t}")
     return render(request, "subscribe.html", context)
 
 
 @router.post("/subscription", dependencies=[CsrfChecked])
 def manage(
-    request: Request, state: StateDep, user: CurrentUser, background: BackgroundTasks,
-    s: Sid, t: Token, email: Email, frequency: Frequency = "daily", skip_weekends: Flag = False,
-    include_trending: Flag = False, include_for_you: Flag = False, send_empty: Flag = False,
-    categories: Categories = "", searches: Searches = "",
-) -> HTMLResponse:  # fmt: skip
+    request: Request,
+    state: StateDep,
+    user: CurrentUser,
+    background: BackgroundTasks,
+    s: Sid,
+    t: Token,
+    form: SubscriptionForm,
+) -> HTMLResponse:
     owner = inbox_views.signed_subscription(state, "manage", s, t)
-    form = _form(email, frequency, skip_weekends, include_trending, include_for_you,
-                 send_empty, categories, searches)  # fmt: skip
     action = f"/subscription?s={s}&t={t}"
     return _save(request, state, user, background, form, owner=owner, action=action)
 
