@@ -102,6 +102,8 @@ def _print_run(report: RunReport) -> None:
         + (f", {len(build.previews)} previewed" if build.previews else ""),
         err=True,
     )
+    if not (build.built or build.empty or build.already_built or build.not_due or build.previews):
+        click.echo("no confirmed subscribers yet: people subscribe at /subscribe", err=True)
     delivery = report.delivery
     if delivery is not None:
         for error in delivery.errors[:20]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 # Explicit "not interested" marks weigh more than background papers the reader never saw.
 DISLIKED_WEIGHT = 3.0
@@ -46,6 +45,10 @@ def train_profile(liked: np.ndarray, disliked: np.ndarray, background: np.ndarra
     weights = np.concatenate(
         [np.ones(len(liked)), np.full(len(disliked), DISLIKED_WEIGHT), np.ones(len(background))]
     )
+    # Imported here: scikit-learn takes most of a second to import, and every CLI command and
+    # web worker would pay it at start-up whether or not anyone's model is trained.
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(C=REGULARISATION_C, class_weight="balanced", max_iter=500)
     model.fit(features, labels, sample_weight=weights)
     return Profile(weights=model.coef_[0].astype(np.float32), bias=float(model.intercept_[0]))
