@@ -17,7 +17,7 @@ import click
 from dailypapers.cli import EXIT_OK, EXIT_PARTIAL, EXIT_UPSTREAM, _echo_json, _store
 from dailypapers.config import Settings
 from dailypapers.digest.service import DeliveryReport, MailNotConfigured, RunReport, run_digests
-from dailypapers.store.outbox import count_outbox, list_outbox
+from dailypapers.store.outbox import count_outbox, list_problem_messages
 
 EXIT_USAGE = 2
 
@@ -123,7 +123,7 @@ def digest_status(settings: Settings, limit: int, as_json: bool) -> None:
     """Messages in the outbox by state, and the latest failed and retrying ones."""
     with _store(settings) as engine:
         counts = count_outbox(engine)
-        problems = list_outbox(engine, statuses=["failed", "pending", "sending"], limit=limit)
+        problems = list_problem_messages(engine, limit=limit)
     if as_json:
         _echo_json({"counts": counts, "messages": [asdict(p) for p in problems]})
         return

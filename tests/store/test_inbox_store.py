@@ -16,6 +16,7 @@ from dailypapers.store.outbox import (
     OutboxMessage,
     claim_due_messages,
     count_outbox,
+    list_problem_messages,
     mark_retry,
     mark_sent,
     queue_message,
@@ -159,3 +160,15 @@ def test_a_secret_is_made_once(engine: sa.Engine) -> None:
     first = get_or_create_secret(engine, name="links", now=NOW)
     assert get_or_create_secret(engine, name="links", now=NOW) == first and len(first) > 40
     assert get_or_create_secret(engine, name="other", now=NOW) != first
+
+
+def test_problems_are_failed_or_retrying_messages_only(engine: sa.Engine) -> None:
+    sub, _ = save_subscription(engine, email="a@example.org", preferences=Preferences(), now=NOW)
+    for key in ("fresh", "retrying"):
+        queue_message(engine, message=_message(sub.subscription_id, key), now=NOW)
+    claimed = claim_due_messages(engine, token="t", now=NOW, lease_until=NOW, limit=10)
+    assert len(claimed) == 2
+    mark_retry(engine, key="retrying", token="t", error="451 later", next_attempt_at=NOW)
+    mark_sent(engine, key="fresh", token="t", now=NOW)
+    queue_message(engine, message=_message(sub.subscription_id, "new"), now=NOW)
+    assert [e.message_key for e in list_problem_messages(engine)] == ["retrying"]

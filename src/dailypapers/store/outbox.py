@@ -259,10 +259,22 @@ def count_outbox(engine: sa.Engine) -> dict[str, int]:
 def list_outbox(
     engine: sa.Engine, *, statuses: Sequence[str], limit: int = 100
 ) -> list[OutboxEntry]:
-    """Messages in the given states, newest first (the admin's view of failures)."""
+    """Messages in the given states, newest first."""
+    return _entries(engine, outbox.c.status.in_(list(statuses)), limit)
+
+
+def list_problem_messages(engine: sa.Engine, *, limit: int = 100) -> list[OutboxEntry]:
+    """What the admin should see: failed messages, and those waiting to be tried again."""
+    retrying = sa.and_(
+        outbox.c.status.in_(["pending", "sending"]), outbox.c.last_error.is_not(None)
+    )
+    return _entries(engine, sa.or_(outbox.c.status == "failed", retrying), limit)
+
+
+def _entries(engine: sa.Engine, condition: sa.ColumnElement[bool], limit: int) -> list[OutboxEntry]:
     query = (
         sa.select(outbox)
-        .where(outbox.c.status.in_(list(statuses)))
+        .where(condition)
         .order_by(outbox.c.created_at.desc(), outbox.c.message_key)
         .limit(limit)
     )

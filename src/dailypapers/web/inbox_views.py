@@ -13,7 +13,7 @@ from dailypapers.models import User
 from dailypapers.search.query import QueryError, parse_query
 from dailypapers.store.lists import latest_list_date, list_window_papers
 from dailypapers.store.marks import Mark, marks_for, set_mark
-from dailypapers.store.outbox import count_outbox, list_outbox
+from dailypapers.store.outbox import count_outbox, list_problem_messages
 from dailypapers.store.papers import get_papers
 from dailypapers.store.subscriptions import (
     EmailTaken,
@@ -203,7 +203,7 @@ def signed_subscription(state: AppState, purpose: Purpose, sid: int, token: str)
 
 
 def outbox_view(state: AppState) -> OutboxPublic:
-    problems = list_outbox(state.engine, statuses=["failed", "pending", "sending"], limit=200)
+    problems = list_problem_messages(state.engine, limit=200)
     return OutboxPublic(
         counts=count_outbox(state.engine),
         problems=[OutboxEntryPublic.model_validate(p, from_attributes=True) for p in problems],
