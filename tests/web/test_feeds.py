@@ -3,8 +3,10 @@ list page, and unbroken by text that holds `<`, `&` or control characters."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -13,9 +15,15 @@ import feedparser
 import pytest
 from fastapi.testclient import TestClient
 
+from dailypapers.index.build import sync_keyword_index
 from dailypapers.store.lists import set_paper_hidden
+from dailypapers.store.papers import get_paper
+from dailypapers.store.submissions import submit_paper
 from dailypapers.web.app import create_app
-from tests.web.conftest import site_settings
+from dailypapers.web.feed_views import FEED_PAGE_SIZE
+from dailypapers.web.views import PAGE_SIZE
+from tests.search.conftest import import_files
+from tests.web.conftest import sign_up, site_settings
 from tests.web.hf_fixtures import (
     AWKWARD_ABSTRACT,
     AWKWARD_AUTHORS,
@@ -78,7 +86,8 @@ def entry_paths(feed: Any) -> list[str]:
         ("/feeds/daily.atom?date=2024-10-24", 1),
         ("/feeds/daily.atom?date=2024-10-23", 0),
         ("/feeds/weekly.atom?week=2024-W43", 5),
-        ("/feeds/monthly.atom?month=2024-05", 30),
+        ("/feeds/daily.atom?date=2024-05-01", 38),
+        ("/feeds/monthly.atom?month=2024-05", 38),
         ("/feeds/trending.atom", 30),
         ("/feeds/search.atom?q=contrastive", None),
         ("/feeds/search.atom?q=zqxjvwkpl", 0),
@@ -165,7 +174,12 @@ def test_every_list_page_announces_a_feed_that_works(site: TestClient, page: str
     if page.startswith("/search"):
         # The search feed lists the matches newest first; the page ranks them.
         assert set(entry_paths(feed)) >= set(listed_paths)
-    elif "?p=" not in page:
+    elif "total" in twin:
+        # A period's feed carries the whole period, in the page's order.
+        assert len(feed.entries) == twin["total"]
+        offset = (twin["page"] - 1) * PAGE_SIZE
+        assert entry_paths(feed)[offset : offset + len(listed_paths)] == listed_paths
+    else:
         assert entry_paths(feed) == listed_paths
 
 
@@ -197,3 +211,74 @@ def test_hidden_papers_leave_the_feeds(client: TestClient) -> None:
     after = read_feed(client, "/feeds/daily.atom?date=2024-05-01")
     assert gone not in entry_paths(after)
     assert gone not in entry_paths(read_feed(client, search))
+
+
+def _import_generic(client: TestClient, tmp_path: Path, records: list[dict[str, Any]]) -> None:
+    """Import generic JSON-lines records into the client's site and index them."""
+    source = tmp_path / "records.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in records) + "\n", "utf-8")
+    state = client.app.state.dp  # type: ignore[attr-defined]
+    import_files(state.engine, [source], "generic")
+    sync_keyword_index(state.engine, state.settings)
+
+
+def test_an_undated_paper_is_dated_by_when_the_site_stored_it(
+    client: TestClient, tmp_path: Path
+) -> None:
+    # A bibliography entry has no date at all; a member puts it on today's list.
+    title = "Quillwort phenology under undated observation"
+    _import_generic(client, tmp_path, [{"id": "undated-1", "title": title, "abstract": "x y"}])
+    engine = client.app.state.dp.engine  # type: ignore[attr-defined]
+    sign_up(client, "lister")
+    stored = get_paper(engine, paper_id="undated-1")
+    assert stored is not None and stored.published is None and stored.updated is None
+    submit_paper(engine, paper_id="undated-1", user_id=1, username="lister",
+                 day=datetime.now(UTC).date(), now=datetime.now(UTC))  # fmt: skip
+    client.cookies.clear()
+    for path in ("/feeds/daily.atom", "/feeds/search.atom?q=quillwort+phenology"):
+        feed = read_feed(client, path)
+        (entry,) = [e for e in feed.entries if e.link == f"{BASE}/papers/undated-1"]
+        assert entry.updated == stored.created_at.isoformat()
+        newest = max(datetime.fromisoformat(e.updated) for e in feed.entries)
+        assert datetime.fromisoformat(feed.feed.updated) == newest
+
+
+def test_every_entry_and_the_feed_say_when_they_last_changed(site: TestClient) -> None:
+    feed = read_feed(site, "/feeds/weekly.atom?week=2024-W43")
+    for entry in feed.entries:
+        paper = site.get("/api/v1" + urlsplit(entry.link).path).json()["paper"]
+        expected = paper["updated"] or paper["published"]
+        assert datetime.fromisoformat(entry.updated) == datetime.fromisoformat(expected)
+    stamps = [datetime.fromisoformat(e.updated) for e in feed.entries]
+    assert datetime.fromisoformat(feed.feed.updated) == max(stamps)
+    assert not feed.feed.updated.startswith("2020-01-01")
+    empty = read_feed(site, "/feeds/daily.atom?date=2024-10-23")
+    assert empty.feed.updated.startswith("2024-10-23")  # an empty day changed when it began
+
+
+def test_a_day_too_long_for_one_document_is_paged_with_next_links(
+    client: TestClient, tmp_path: Path
+) -> None:
+    day = date(2025, 3, 1)  # after every seeded list: the newest day
+    count = FEED_PAGE_SIZE + 20
+    records = [
+        {"id": f"paged-{n}", "title": f"Paged paper number {n}", "abstract": "words",
+         "authors": ["A. Author"], "published": day.isoformat()}
+        for n in range(count)
+    ]  # fmt: skip
+    _import_generic(client, tmp_path, records)
+    path = "/feeds/daily.atom?date=2025-03-01"
+    first = read_feed(client, path)
+    links = {link["rel"]: link["href"] for link in first.feed.links}
+    assert len(first.entries) == FEED_PAGE_SIZE and "previous" not in links
+    assert links["next"] == f"{BASE}{path}&p=2"
+    assert links["first"] == BASE + path and links["last"] == links["next"]
+    second = read_feed(client, path + "&p=2")
+    back = {link["rel"]: link["href"] for link in second.feed.links}
+    assert back["previous"] == BASE + path and "next" not in back
+    assert len(set(entry_paths(first)) | set(entry_paths(second))) == count
+    # The feed that follows the newest day pins the day in its next link.
+    following = read_feed(client, "/feeds/daily.atom")
+    assert {link["rel"]: link["href"] for link in following.feed.links}["next"] == links["next"]
+    assert read_feed(client, path + "&p=3").entries == []
+    assert client.get(path + "&p=0").status_code == 422

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from dailypapers.feeds.periods import PeriodKind, period_containing
-from dailypapers.web import views
+from dailypapers.feeds.periods import PeriodKind
+from dailypapers.web import feed_views, views
 from dailypapers.web.deps import StateDep
-from dailypapers.web.schemas import PaperPublic
+from dailypapers.web.feed_views import Feed
 from dailypapers.web.templating import environment
 
 router = APIRouter(prefix="/feeds", include_in_schema=False)
 
 ATOM = "application/atom+xml; charset=utf-8"
 Text = Annotated[str | None, Query(max_length=200)]
+FeedPage = Annotated[int, Query(ge=1, le=views.MAX_PAGE, description="Page, from 1.")]
+FEED_NAMES: dict[PeriodKind, str] = {"date": "daily", "week": "weekly", "month": "monthly"}
 
 
 def _base_url(request: Request, public_url: str) -> str:
@@ -27,74 +28,89 @@ def _base_url(request: Request, public_url: str) -> str:
 def _atom(
     request: Request,
     state: StateDep,
+    feed: Feed,
     *,
-    title: str,
     self_path: str,
     html_path: str,
-    papers: list[PaperPublic],
+    pages: dict[str, str] | None = None,
 ) -> Response:
     base = _base_url(request, state.settings.public_url)
-    stamps = [p.published for p in papers if p.published] or [datetime(2020, 1, 1, tzinfo=UTC)]
     body = environment.get_template("feed.xml").render(
-        title=f"{state.settings.site_name}: {title}",
+        title=f"{state.settings.site_name}: {feed.title}",
         base=base,
         self_url=base + self_path,
         html_url=base + html_path,
-        updated=max(stamps),
-        papers=papers,
+        updated=feed.updated,
+        entries=feed.entries,
+        pages={rel: base + path for rel, path in (pages or {}).items()},
     )
     return Response(body, media_type=ATOM)
 
 
-def _period_feed(request: Request, state: StateDep, kind: PeriodKind, text: str | None) -> Response:
-    label = text or period_containing(kind, views.latest_day(state)).label
-    listing = views.period_view(state, kind, label)
-    names = {"date": "daily", "week": "weekly", "month": "monthly"}
+def _period_feed(
+    request: Request, state: StateDep, kind: PeriodKind, text: str | None, page: int
+) -> Response:
+    feed = feed_views.period_feed_view(state, kind, text, page=page)
+    path = f"/feeds/{FEED_NAMES[kind]}.atom"
+    pinned = f"{path}?{kind}={feed.period}"
+
+    def page_path(number: int) -> str:
+        return pinned if number == 1 else f"{pinned}&p={number}"
+
     # Without a period the feed follows the newest list, so its own URL must not pin one.
-    pinned = f"?{kind}={listing.period}" if text else ""
+    self_path = page_path(page) if text or page > 1 else path
+    pages: dict[str, str] = {}
+    if feed.pages > 1:  # RFC 5005 paged feed: the period does not fit in one document
+        pages = {"first": page_path(1), "last": page_path(feed.pages)}
+        if page > 1:
+            pages["previous"] = page_path(min(page, feed.pages + 1) - 1)
+        if page < feed.pages:
+            pages["next"] = page_path(page + 1)
     return _atom(
         request,
         state,
-        title=listing.title,
-        self_path=f"/feeds/{names[kind]}.atom{pinned}",
-        html_path=f"/papers/{kind}/{listing.period}",
-        papers=listing.papers,
+        feed,
+        self_path=self_path,
+        html_path=f"/papers/{kind}/{feed.period}",
+        pages=pages,
     )
 
 
 @router.get("/daily.atom")
 def daily_feed(
-    request: Request, state: StateDep, date: Annotated[str | None, Query(max_length=10)] = None
+    request: Request,
+    state: StateDep,
+    date: Annotated[str | None, Query(max_length=10)] = None,
+    p: FeedPage = 1,
 ) -> Response:
     """The papers of a day (the newest day with papers unless `date` is given)."""
-    return _period_feed(request, state, "date", date)
+    return _period_feed(request, state, "date", date, p)
 
 
 @router.get("/weekly.atom")
 def weekly_feed(
-    request: Request, state: StateDep, week: Annotated[str | None, Query(max_length=8)] = None
+    request: Request,
+    state: StateDep,
+    week: Annotated[str | None, Query(max_length=8)] = None,
+    p: FeedPage = 1,
 ) -> Response:
-    return _period_feed(request, state, "week", week)
+    return _period_feed(request, state, "week", week, p)
 
 
 @router.get("/monthly.atom")
 def monthly_feed(
-    request: Request, state: StateDep, month: Annotated[str | None, Query(max_length=7)] = None
+    request: Request,
+    state: StateDep,
+    month: Annotated[str | None, Query(max_length=7)] = None,
+    p: FeedPage = 1,
 ) -> Response:
-    return _period_feed(request, state, "month", month)
+    return _period_feed(request, state, "month", month, p)
 
 
 @router.get("/trending.atom")
 def trending_feed(request: Request, state: StateDep) -> Response:
-    listing = views.trending_view(state)
-    return _atom(
-        request,
-        state,
-        title="Trending papers",
-        self_path="/feeds/trending.atom",
-        html_path="/trending",
-        papers=listing.papers,
-    )
+    feed = feed_views.trending_feed_view(state)
+    return _atom(request, state, feed, self_path="/feeds/trending.atom", html_path="/trending")
 
 
 @router.get("/search.atom")
@@ -109,18 +125,12 @@ def search_feed(
 ) -> Response:
     """New papers matching a search, newest first (keyword ranking decides what matches)."""
     filters = views.search_filters(author, category, since, until)
-    results = views.search_view(state, q, page_size=50, filters=filters)
-    papers = sorted(
-        (hit.paper for hit in results.hits),
-        key=lambda p: p.published or datetime(1970, 1, 1, tzinfo=UTC),
-        reverse=True,
-    )
+    feed = feed_views.search_feed_view(state, q, filters)
     query = str(request.url.query)
     return _atom(
         request,
         state,
-        title=f"Search: {q}",
+        feed,
         self_path=f"/feeds/search.atom?{query}",
         html_path=f"/search?{query}",
-        papers=papers,
     )
