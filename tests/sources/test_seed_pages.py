@@ -139,7 +139,7 @@ Half an abs"""
 def test_card_page_with_missing_abstract_leap_day_and_cut_off_end() -> None:
     items = _parse_text(CARD_PAGE, reference=date(2027, 3, 1))
 
-    first, second, cut = items
+    first, second, *cut = items
     assert isinstance(first, PaperRecord) and isinstance(second, PaperRecord)
     assert first.abstract is None
     assert first.author_count == 3
@@ -147,9 +147,12 @@ def test_card_page_with_missing_abstract_leap_day_and_cut_off_end() -> None:
     assert first.published == datetime(2024, 2, 29, tzinfo=UTC)
     assert first.daily_date == date(2024, 2, 29)
     assert (second.abstract, second.author_count) == ("Its abstract.", 1)
-    assert isinstance(cut, RecordError)
-    assert cut.location == "line 25"
-    assert "cut off" in cut.reason
+    # "Half an abs" is short and has no full stop, so it reads as a title: both lines fail.
+    assert [(type(e), e.location) for e in cut] == [
+        (RecordError, "line 25"),
+        (RecordError, "line 27"),
+    ]
+    assert all("cut off" in e.reason for e in cut if isinstance(e, RecordError))
 
 
 def test_latin1_bytes_fail_only_their_paper() -> None:
@@ -176,9 +179,50 @@ def test_text_that_is_not_a_saved_page_is_one_error(text: str) -> None:
     assert error.location == "file"
 
 
-def test_over_long_title_is_an_error() -> None:
+def test_over_long_line_where_a_title_should_be_fails_alone() -> None:
     items = _parse_text("Subscribe" + "x" * 2001 + "\nAbstract.\nOk title\nAbstract.\n")
 
-    assert isinstance(items[0], RecordError)
-    assert "characters (limit 2,000)" in items[0].reason
-    assert isinstance(items[1], PaperRecord)
+    # Over 300 characters reads as an abstract: no title before it, and none before the next.
+    assert [(type(i), getattr(i, "location", None)) for i in items[:2]] == [
+        (RecordError, "line 1"),
+        (RecordError, "line 2"),
+    ]
+    assert all("no title before it" in i.reason for i in items[:2] if isinstance(i, RecordError))
+    assert isinstance(items[2], PaperRecord)
+    assert (items[2].title, items[2].abstract) == ("Ok title", "Abstract.")
+
+
+def test_lines_that_belong_to_no_paper_fail_alone() -> None:
+    page = "\n".join(
+        [
+            "Subscribe",
+            "First paper",
+            "Its abstract.",
+            "Its abstract goes on in a second paragraph.",
+            "  • 2 authors",
+            "·",
+            "Mar 3, 2024",
+            "  • 4 authors",
+            "·",
+            "Mar 4, 2024",
+            "Last paper",
+            "  • 1 author",
+            "Mar 5, 2024",
+        ]
+    )
+
+    first, stray_abstract, stray_tail, last = _parse_text(page)
+
+    # Never glued to a neighbour: each stray part is a failure naming its first line.
+    assert isinstance(first, PaperRecord) and isinstance(last, PaperRecord)
+    assert (first.title, first.abstract, first.author_count) == (
+        "First paper",
+        "Its abstract.",
+        None,
+    )
+    assert isinstance(stray_abstract, RecordError) and stray_abstract.location == "line 4"
+    assert "no title before it" in stray_abstract.reason
+    assert isinstance(stray_tail, RecordError) and stray_tail.location == "line 8"
+    assert "no paper before them" in stray_tail.reason
+    assert (last.title, last.author_count) == ("Last paper", 1)
+    assert last.published == datetime(2024, 3, 5, tzinfo=UTC)
