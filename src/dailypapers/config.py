@@ -223,7 +223,10 @@ class Settings(BaseSettings):
         default=14,
         ge=1,
         le=365,
-        description="Days of lists the For you page picks from (counted back from the newest).",
+        description=(
+            "Days of lists the For you page picks from, counted back from the newest list day;"
+            " it reaches further back while they hold fewer than 90 papers new to the reader."
+        ),
     )
 
     @property

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from dailypapers.models import PaperRecord, SourceName
 from dailypapers.store.accounts import create_user
+from dailypapers.store.lists import window_start_for
 from dailypapers.store.marks import get_feedback, set_mark
 from dailypapers.store.outbox import (
     OutboxMessage,
@@ -172,3 +173,33 @@ def test_problems_are_failed_or_retrying_messages_only(engine: sa.Engine) -> Non
     mark_sent(engine, key="fresh", token="t", now=NOW)
     queue_message(engine, message=_message(sub.subscription_id, "new"), now=NOW)
     assert [e.message_key for e in list_problem_messages(engine)] == ["retrying"]
+
+
+def test_the_for_you_window_reaches_back_to_enough_unseen_papers(engine: sa.Engine) -> None:
+    # Ten papers a day over five days; `days[0]` is the newest.
+    days = [NOW.date() - timedelta(days=n) for n in range(5)]
+    ids = {d: [f"{d:%y%m}.{d.day:02d}{n:03d}" for n in range(10)] for d in days}
+    records = [
+        LocatedRecord(
+            PaperRecord(SourceName.GENERIC, title=f"Paper {pid}", paper_id=pid,
+                        published=datetime.combine(d, datetime.min.time(), UTC)),
+            "test", pid,
+        )
+        for d in days
+        for pid in ids[d]
+    ]  # fmt: skip
+    upsert_papers(engine, records, now=NOW)
+    last = days[0]
+    assert window_start_for(engine, last_day=last, min_papers=10) == days[0]
+    assert window_start_for(engine, last_day=last, min_papers=11) == days[1]
+    assert window_start_for(engine, last_day=last, min_papers=25) == days[2]
+    # Fewer than asked for: every list day up to `last_day`.
+    assert window_start_for(engine, last_day=last, min_papers=500) == days[4]
+    assert window_start_for(engine, last_day=days[4] - timedelta(days=1), min_papers=5) is None
+    # Papers the reader upvoted or marked do not count: the window reaches further back.
+    user = create_user(engine, username="window", password_hash="x", email=None, now=NOW)
+    for paper_id in ids[last][:5]:
+        record_vote(engine, user_id=user.user_id, paper_id=paper_id, now=NOW)
+    set_mark(engine, user_id=user.user_id, paper_id=ids[last][5], mark="not_interested", now=NOW)
+    assert window_start_for(engine, last_day=last, min_papers=4, unseen_by=user.user_id) == last
+    assert window_start_for(engine, last_day=last, min_papers=5, unseen_by=user.user_id) == days[1]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -248,6 +248,35 @@ def test_for_you_needs_an_account_and_marks_change_it(mail_client: TestClient) -
     missing = mail_client.post("/api/v1/marks", json={"paper_id": "9999.99999", "mark": "saved"},
                                headers={"x-csrf-token": token})  # fmt: skip
     assert missing.status_code == 404 and missing.json()["error"]["field"] == "paper_id"
+
+
+def test_for_you_reaches_back_when_the_newest_lists_hold_too_few_papers(
+    client: TestClient,
+) -> None:
+    # Every seeded list is from 2024 or earlier; one paper submitted today makes today the
+    # newest list day, and the 14 days up to it hold that paper alone; its submitter upvotes
+    # it, so it is no pick for them.
+    sign_up(client, "submitter")
+    older = client.get("/api/v1/papers/date/2007-04-02").json()["papers"][0]["id"]
+    token = csrf_cookie(client)
+    done = client.post("/submit", data={"paper": older, "csrf_token": token},
+                       follow_redirects=False)  # fmt: skip
+    assert done.status_code == 303
+    voted = client.post("/vote", data={"paper_id": older, "csrf_token": token},
+                        follow_redirects=False)  # fmt: skip
+    assert voted.status_code == 303
+    twin = client.get("/api/v1/for-you").json()
+    today = datetime.now(UTC).date()
+    assert twin["last_day"] == today.isoformat()
+    assert len(twin["items"]) == 30
+    assert older not in [item["paper"]["id"] for item in twin["items"]]
+    first = date.fromisoformat(twin["first_day"])
+    assert first < today - timedelta(days=13)
+    assert any("reach back to the list of" in notice for notice in twin["notices"])
+    picked = {date.fromisoformat(item["paper"]["list_date"]) for item in twin["items"]}
+    assert min(picked) >= first
+    html = client.get("/for-you").text
+    assert f"Picked from the lists of {first:%d %b %Y} to {today:%d %b %Y}" in html
 
 
 def test_admins_see_failed_messages(mail_client: TestClient, smtp: SmtpServer) -> None:

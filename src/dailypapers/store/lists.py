@@ -14,7 +14,7 @@ from dailypapers.dates import as_utc
 from dailypapers.models import Paper
 from dailypapers.ranking.hotness import hotness, listed_at
 from dailypapers.store.papers import decode_paper
-from dailypapers.store.schema import papers
+from dailypapers.store.schema import paper_marks, papers, votes
 
 # The site's pages offer "score" (most upvoted first) and "published" (newest arXiv
 # publication first); "listed" (newest list day first) is Hugging Face's sort=publishedAt,
@@ -179,6 +179,30 @@ def list_window_papers(engine: sa.Engine, *, first_day: date, last_day: date) ->
             ListedPaper(str(row[0]), tuple(orjson.loads(row[1])), int(row[2]), float(row[3]))
             for row in conn.execute(query)
         ]
+
+
+def window_start_for(
+    engine: sa.Engine, *, last_day: date, min_papers: int, unseen_by: int | None = None
+) -> date | None:
+    """The latest day d such that the lists of [d, last_day] hold `min_papers` visible papers
+    (those `unseen_by` has not upvoted or marked, when given); with fewer, the oldest list day
+    up to `last_day`. None when no list day up to `last_day` has any."""
+    condition = sa.and_(papers.c.list_date <= last_day, _VISIBLE)
+    if unseen_by is not None:
+        for table in (votes, paper_marks):
+            seen = sa.select(table.c.paper_id).where(
+                table.c.user_id == unseen_by, table.c.paper_id == papers.c.paper_id
+            )
+            condition = sa.and_(condition, ~seen.exists())
+    newest = (
+        sa.select(papers.c.list_date.label("day"))
+        .where(condition)
+        .order_by(papers.c.list_date.desc())
+        .limit(min_papers)
+        .subquery()
+    )
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.min(newest.c.day))).scalar()
 
 
 def sample_paper_ids(engine: sa.Engine, *, limit: int) -> list[str]:

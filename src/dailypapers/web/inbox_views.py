@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from dailypapers.digest.service import queue_confirmation
+from dailypapers.digest.service import MailNotConfigured, deliver_due, queue_confirmation
 from dailypapers.digest.tokens import LinkSigner, Purpose
 from dailypapers.models import User
 from dailypapers.search.query import QueryError, parse_query
-from dailypapers.store.lists import latest_list_date, list_window_papers
+from dailypapers.store.lists import latest_list_date, list_window_papers, window_start_for
 from dailypapers.store.marks import Mark, marks_for, set_mark
 from dailypapers.store.outbox import count_outbox, list_problem_messages
 from dailypapers.store.papers import get_papers
@@ -20,10 +20,12 @@ from dailypapers.store.subscriptions import (
     Frequency,
     Preferences,
     Subscription,
+    confirm_subscription,
     get_subscription,
     get_subscription_by_email,
     get_user_subscription,
     save_subscription,
+    unsubscribe,
 )
 from dailypapers.store.votes import PaperMissing
 from dailypapers.web.errors import ApiError
@@ -40,16 +42,29 @@ from dailypapers.web.schemas import (
 from dailypapers.web.state import AppState
 
 FOR_YOU_COUNT = 30
+# Papers For you wants to choose among: its window widens until it holds this many.
+FOR_YOU_CANDIDATES = 3 * FOR_YOU_COUNT
 MAX_SEARCHES = 20
 MAX_CATEGORIES = 30
 _EMAIL = re.compile(r"^[^@\s<>\",;]+@[^@\s<>\",;]+\.[^@\s<>\",;]+$")
 _CATEGORY = re.compile(r"^[A-Za-z-]+(\.[A-Za-z-]+)?$")
 
 
-def for_you_view(state: AppState, user: User) -> ForYouPage:
-    """The reader's picks among the papers listed in the last `for_you_days` list days."""
+def for_you_window(state: AppState, user: User) -> tuple[date, date]:
+    """The list days For you picks from: the last `for_you_days` up to the newest list day,
+    reaching further back until they hold `FOR_YOU_CANDIDATES` papers the reader has not
+    upvoted or marked yet (else every list day), so a quiet week never empties the page."""
     last = latest_list_date(state.engine) or datetime.now(UTC).date()
     first = last - timedelta(days=state.settings.for_you_days - 1)
+    enough = window_start_for(
+        state.engine, last_day=last, min_papers=FOR_YOU_CANDIDATES, unseen_by=user.user_id
+    )
+    return (min(first, enough) if enough else first), last
+
+
+def for_you_view(state: AppState, user: User) -> ForYouPage:
+    """The reader's picks among the papers listed in the window of `for_you_window`."""
+    first, last = for_you_window(state, user)
     candidates = list_window_papers(state.engine, first_day=first, last_day=last)
     subscription = get_user_subscription(state.engine, user_id=user.user_id)
     prefs = subscription.preferences if subscription else Preferences()
@@ -73,6 +88,12 @@ def for_you_view(state: AppState, user: User) -> ForYouPage:
         if p.paper_id in papers
     ]
     notices = list(found.notices)
+    days = state.settings.for_you_days
+    if (last - first).days >= days:
+        notices.append(
+            f"Too few papers new to you were listed in the {days} days up to {last:%d %b %Y},"
+            f" so these picks reach back to the list of {first:%d %b %Y}."
+        )
     if found.mode != "personal":
         notices.append(
             "Upvote or save papers (or mark them “not interested”) and this page learns"
@@ -200,6 +221,40 @@ def signed_subscription(state: AppState, purpose: Purpose, sid: int, token: str)
             404, "this link is not valid (it may be for an address changed since)", field="t"
         )
     return subscription
+
+
+def user_subscription(state: AppState, user: User) -> Subscription | None:
+    return get_user_subscription(state.engine, user_id=user.user_id)
+
+
+def subscription_view(state: AppState, user: User) -> SubscriptionPublic:
+    """The reader's email digest settings; 404 if they have none."""
+    mine = get_user_subscription(state.engine, user_id=user.user_id)
+    if mine is None:
+        raise ApiError(404, "you have no email subscription (see /settings/subscription)")
+    return subscription_public(mine)
+
+
+def confirm_view(state: AppState, sid: int, token: str) -> Subscription:
+    """Start the digest a signed confirmation link names."""
+    subscription = signed_subscription(state, "confirm", sid, token)
+    confirm_subscription(state.engine, subscription_id=sid, now=now())
+    return subscription
+
+
+def unsubscribe_view(state: AppState, sid: int, token: str) -> Subscription:
+    """Stop every email to the subscription a signed unsubscribe link names."""
+    subscription = signed_subscription(state, "unsubscribe", sid, token)
+    unsubscribe(state.engine, subscription_id=sid, now=now())
+    return subscription
+
+
+def deliver_to(state: AppState, recipient: str) -> None:
+    """Send what is due to one address now (after a request has answered)."""
+    try:
+        deliver_due(state.engine, state.settings, recipient=recipient)
+    except MailNotConfigured:
+        pass  # refused before anything was queued; nothing to do
 
 
 def outbox_view(state: AppState) -> OutboxPublic:

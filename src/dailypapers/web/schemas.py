@@ -170,6 +170,9 @@ class PaperDetail(BaseModel):
     similar: list[PaperPublic]
     comments: list[CommentPublic]
     bibtex: str
+    hidden: bool = Field(
+        default=False, description="Hidden from lists by an admin (only admins see it then)."
+    )
 
 
 class UserPublic(BaseModel):
@@ -229,8 +232,11 @@ class ForYouPage(BaseModel):
     mode: Literal["personal", "categories", "popular"] = Field(
         description="personal (learned from your upvotes and saves), categories or popular."
     )
-    first_day: date
-    last_day: date
+    first_day: date = Field(
+        description="The first list day picked from: DAILYPAPERS_FOR_YOU_DAYS back from"
+        " last_day, or earlier when those days hold too few papers new to you."
+    )
+    last_day: date = Field(description="The newest list day picked from.")
     items: list[ForYouItem]
     notices: list[str]
 

@@ -8,14 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, BackgroundTasks, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from dailypapers.digest.service import MailNotConfigured, deliver_due
 from dailypapers.models import User
-from dailypapers.store.subscriptions import (
-    Subscription,
-    confirm_subscription,
-    get_user_subscription,
-    unsubscribe,
-)
+from dailypapers.store.subscriptions import Subscription
 from dailypapers.web import inbox_views
 from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep
 from dailypapers.web.errors import ApiError
@@ -104,19 +98,13 @@ def _base_url(request: Request, state: AppState) -> str:
 
 
 def _send_soon(background: BackgroundTasks, state: AppState, recipient: str) -> None:
-    def send() -> None:
-        try:
-            deliver_due(state.engine, state.settings, recipient=recipient)
-        except MailNotConfigured:
-            pass  # refused before anything was queued; nothing to do
-
-    background.add_task(send)
+    background.add_task(inbox_views.deliver_to, state, recipient)
 
 
 @router.get("/subscribe")
 @router.get("/settings/subscription")
 def subscribe_page(request: Request, state: StateDep, user: CurrentUser) -> HTMLResponse:
-    mine = get_user_subscription(state.engine, user_id=user.user_id) if user else None
+    mine = inbox_views.user_subscription(state, user) if user else None
     context = _form_context(state, mine, action="/subscribe")
     return render(request, "subscribe.html", context)
 
@@ -198,8 +186,7 @@ def confirm_page(request: Request, state: StateDep, s: Sid, t: Token) -> HTMLRes
 
 @router.post("/subscribe/confirm", dependencies=[CsrfChecked])
 def confirm(request: Request, state: StateDep, s: FormSid, t: FormToken) -> HTMLResponse:
-    subscription = inbox_views.signed_subscription(state, "confirm", s, t)
-    confirm_subscription(state.engine, subscription_id=s, now=inbox_views.now())
+    subscription = inbox_views.confirm_view(state, s, t)
     text = f"Your {subscription.preferences.frequency} digest will go to {subscription.email}."
     return render(request, "message.html", {"title": "Subscribed", "text": text})
 
@@ -218,8 +205,7 @@ def unsubscribe_page(request: Request, state: StateDep, s: Sid, t: Token) -> HTM
 @router.post("/unsubscribe", dependencies=[CsrfChecked])
 def unsubscribe_now(request: Request, state: StateDep, s: Sid, t: Token) -> Response:
     """One click (RFC 8058): mail readers POST `List-Unsubscribe=One-Click` here, no login."""
-    subscription = inbox_views.signed_subscription(state, "unsubscribe", s, t)
-    unsubscribe(state.engine, subscription_id=s, now=inbox_views.now())
+    subscription = inbox_views.unsubscribe_view(state, s, t)
     text = f"No more email will go to {subscription.email}. Subscribe again at any time."
     return render(request, "message.html", {"title": "Unsubscribed", "text": text})
 
@@ -227,10 +213,7 @@ def unsubscribe_now(request: Request, state: StateDep, s: Sid, t: Token) -> Resp
 @api.get("/subscription", response_model=SubscriptionPublic)
 def api_subscription(state: StateDep, user: RequiredUser) -> SubscriptionPublic:
     """Your email digest settings (404 if you have none)."""
-    mine = get_user_subscription(state.engine, user_id=user.user_id)
-    if mine is None:
-        raise ApiError(404, "you have no email subscription (see /settings/subscription)")
-    return inbox_views.subscription_public(mine)
+    return inbox_views.subscription_view(state, user)
 
 
 # -- admin ------------------------------------------------------------------------------------
