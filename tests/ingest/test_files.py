@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import random
 import shutil
+import struct
+import zlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -167,3 +170,79 @@ def test_a_folder_of_bad_inputs_names_each_problem_and_keeps_the_good(
     assert reasons["latin1.jsonl"][0] == "line 1" and "UTF-8" in reasons["latin1.jsonl"][1]
     assert "2,000" in reasons["huge-title.jsonl"][1] or "2000" in reasons["huge-title.jsonl"][1]
     assert summary.imported == 4 + 1
+
+
+def _png(width: int = 64, height: int = 64) -> bytes:
+    """A real PNG of random pixels: binary bytes with many newlines in them."""
+    noise = random.Random(7).randbytes
+    rows = b"".join(b"\x00" + noise(width * 3) for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_first_record_over_64_kib_is_detected_and_every_line_imported(
+    sqlite_settings: Settings, shared_data: Path, tmp_path: Path
+) -> None:
+    sample = shared_data / "kaggle-arxiv-snapshot" / "arxiv-metadata-oai-snapshot.sample200.json"
+    lines = sample.read_bytes().splitlines(keepends=True)
+    first = orjson.loads(lines[0])
+    first["abstract"] = ("A valid and very long abstract. " * 2200)[:70_000]
+    plain = tmp_path / "snapshot.json"
+    plain.write_bytes(orjson.dumps(first) + b"\n" + b"".join(lines[1:]))
+    packed = tmp_path / "snapshot.json.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    engine = open_store(sqlite_settings)
+    imported = import_paths(engine, [plain], AUTO, now=NOW)
+    again = import_paths(engine, [packed], AUTO, now=NOW)
+    paper = get_paper(engine, paper_id=first["id"])
+    engine.dispose()
+    assert (imported.failed, imported.imported) == (0, 200), imported.failures[:3]
+    assert (again.failed, again.unchanged) == (0, 200), again.failures[:3]
+    assert paper is not None and paper.abstract is not None
+    assert len(paper.abstract) > 69_000
+    assert paper.authors  # read as the arXiv snapshot, not as generic lines
+
+
+def test_files_no_format_can_read_say_why(sqlite_settings: Settings, tmp_path: Path) -> None:
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    (folder / "empty.json").write_bytes(b"")
+    (folder / "blank.jsonl").write_bytes(b"\n  \n\n")
+    (folder / "picture.json").write_bytes(_png())
+    (folder / "broken.jsonl").write_bytes(b'{"title": "no closing brace"\n{"title": \n')
+    (folder / "notes.txt").write_text("just some notes\n")
+    engine = open_store(sqlite_settings)
+    summary = import_paths(engine, [folder], AUTO, now=NOW)
+    engine.dispose()
+    reasons = {Path(f.origin).name: f.reason for f in summary.failures}
+    assert {f.location for f in summary.failures} == {"file"}
+    assert reasons.pop("broken.jsonl").startswith("bad JSON at line 1: ")
+    assert reasons.pop("notes.txt").startswith("cannot tell the format; pass --format")
+    assert reasons == {
+        "empty.json": "empty file",
+        "blank.jsonl": "empty file (only blank lines)",
+        "picture.json": "binary, not text",
+    }
+
+
+def test_a_binary_file_read_with_a_named_format_is_one_error(
+    sqlite_settings: Settings, tmp_path: Path
+) -> None:
+    picture = tmp_path / "refs.bib"
+    picture.write_bytes(_png())
+    engine = open_store(sqlite_settings)
+    for name in ("bibtex", "generic", "seed-page"):
+        options = ImportOptions(format=name, reference_date=date(2026, 11, 23), batch_size=500)
+        summary = import_paths(engine, [picture], options, now=NOW)
+        assert [(f.location, f.reason) for f in summary.failures] == [("file", "binary, not text")]
+    engine.dispose()

@@ -17,14 +17,19 @@ import sqlalchemy as sa
 
 from dailypapers.ingest.batching import store_records
 from dailypapers.models import ImportSummary, PaperRecord, RecordError
-from dailypapers.sources.registry import FORMATS, detect_format
+from dailypapers.sources.registry import (
+    FORMATS,
+    Undetected,
+    detect_format,
+    is_binary,
+    read_head,
+)
 
-HEAD_BYTES = 64 * 1024
 ProgressCallback = Callable[[int], object]
 
 
-class UnknownFormatError(ValueError):
-    """The format of an input could not be determined or is not supported."""
+class UnreadableFileError(ValueError):
+    """An input no format can read: unknown format name, undetectable, empty or binary."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,17 +87,20 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def _choose_format(path: Path, stream: BinaryIO, requested: str) -> str:
-    if requested != "auto":
-        if requested not in FORMATS:
-            raise UnknownFormatError(f"unknown format {requested!r}")
-        return requested
-    head = stream.peek(HEAD_BYTES)[:HEAD_BYTES] if hasattr(stream, "peek") else b""
-    name = detect_format(head, path.name)
-    if name is None:
-        known = ", ".join(FORMATS)
-        raise UnknownFormatError(f"cannot tell the format; pass --format (one of: {known})")
-    return name
+def _choose_format(path: Path, requested: str) -> str:
+    """The format to parse `path` with; a probe of its first bytes, apart from the parse."""
+    if requested != "auto" and requested not in FORMATS:
+        raise UnreadableFileError(f"unknown format {requested!r}")
+    with open_input(path, lambda _n: None) as probe:
+        if requested != "auto":
+            # One error for the file, not one per line of bytes the parser cannot read.
+            if is_binary(read_head(probe)):
+                raise UnreadableFileError("binary, not text")
+            return requested
+        found = detect_format(probe, path.name)
+    if isinstance(found, Undetected):
+        raise UnreadableFileError(found.reason)
+    return found
 
 
 def import_file(
@@ -106,14 +114,14 @@ def import_file(
     """Import one file; problems are reported in the summary, never raised."""
     origin = str(path)
     try:
+        format_name = _choose_format(path, options.format)
         with open_input(path, on_read) as stream:
-            format_name = _choose_format(path, stream, options.format)
             parse = FORMATS[format_name].parse
             records = parse(stream, origin, options.reference_date)
             return store_records(
                 engine, _with_origin(records, origin), now=now, batch_size=options.batch_size
             )
-    except (OSError, EOFError, UnknownFormatError, gzip.BadGzipFile) as error:
+    except (OSError, EOFError, UnreadableFileError, gzip.BadGzipFile) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         return ImportSummary(failed=1, failures=[RecordError(origin, "file", reason)])
 
