@@ -148,3 +148,44 @@ def test_files_over_the_size_limit_are_refused(monkeypatch: pytest.MonkeyPatch) 
     assert len(items) == 1
     assert isinstance(items[0], RecordError)
     assert "larger than 50 MB" in items[0].reason
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        # The entry: read as "Extra" followed by free text, before this check.
+        ("@article{bad, title={Extra}} Closing}, year={2021}}", "a '}' too many"),
+        ("@article{bad,\n  title={Extra}},\n  year={2021}\n}", "a '}' too many"),
+        ("@article{bad, title={Extra}, year={2021}}}", "a '}' too many"),
+        ("@article{bad, title={Extra} Closing}, year={2021}}", "field 'title' goes on after"),
+        ("@article{bad, title={Extra} year={2021}}", "field 'title' goes on after"),
+        ("@article{bad, title={Extra}, year=2021 extra}", "field 'year' goes on after"),
+        ('@article{bad, title="Extra {open", year={2021}}', "field 'title' has unbalanced"),
+    ],
+)
+def test_an_entry_read_only_by_guessing_is_a_failure(entry: str, reason: str) -> None:
+    items = _parse(
+        f"@article{{before, title={{Before}}}}\n{entry}\n@article{{after, title={{After}}}}\n"
+    )
+
+    errors = [item for item in items if isinstance(item, RecordError)]
+    assert [(e.location, e.reason[:18]) for e in errors] == [
+        ("entry bad (line 2)", "malformed BibTeX: ")
+    ]
+    assert reason in errors[0].reason
+    assert [r.title for r in items if isinstance(r, PaperRecord)] == ["Before", "After"]
+
+
+def test_values_bibtex_allows_are_not_failures() -> None:
+    items = _parse(
+        '@string{conf = "Conference"}\n'
+        "% a comment with {braces}\n"
+        "@article{ok, title = {A \\{ brace and {Nested {groups}}}, booktitle = conf,\n"
+        '  month = jan, year = 2021, note = "quoted {with} braces", pages = {1--2} # {3}}\n'
+        "free text after an entry\n"
+    )
+
+    [record] = items
+    assert isinstance(record, PaperRecord)
+    assert record.title == "A { brace and Nested groups"
+    assert record.journal_ref == "Conference"  # @string macros are still resolved

@@ -6,6 +6,11 @@ from `eprint` (with archivePrefix/eprinttype arXiv, or when it looks like one), 
 "arxiv.org/abs/2205.11916", or from an arxiv.org `url`; else the DOI (`doi`, or a doi.org
 `url`); else None, and the store matches the entry by title. `published` is the first day of
 `year` (and `month`, when given as a number, name or macro such as `jan`).
+
+An entry bibtexparser could read only by guessing is a failure, never a paper: a field value
+that is not BibTeX (unbalanced braces or quotes; text after the value, as when a comma is
+missing) or a '}' too many that closed the entry early (`title={Extra}} Closing}` would
+otherwise be a paper titled "Extra").
 """
 
 from __future__ import annotations
@@ -16,7 +21,14 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from bibtexparser.entrypoint import parse_string
-from bibtexparser.model import Block, DuplicateBlockKeyBlock, Entry, ParsingFailedBlock
+from bibtexparser.middlewares.parsestack import default_parse_stack
+from bibtexparser.model import (
+    Block,
+    DuplicateBlockKeyBlock,
+    Entry,
+    ImplicitComment,
+    ParsingFailedBlock,
+)
 from pylatexenc.latex2text import LatexNodes2Text
 
 from dailypapers.ids import clean_text, normalize_arxiv_id, normalize_doi
@@ -36,6 +48,10 @@ _ARXIV_MENTION = re.compile(
 )
 _YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")  # "2023a" marks a second 2023 paper
 _KEY_IN_RAW = re.compile(r"@\s*\w+\s*[{(]\s*([^,\s]+)")
+# A value outside braces and quotes: a number or the name of a @string macro (`jan`).
+_BARE_VALUE = re.compile(r"\d+|[^\s\d\"#%'(),={}][^\s\"#%'(),={}]*")
+_BRACE = re.compile(r"(?<!\\)[{}]")
+_DELIMITER = re.compile(r'(?<!\\)[{}"]')
 _MONTHS = {
     name: number
     for number, name in enumerate(
@@ -54,14 +70,23 @@ def parse_bibtex(stream: BinaryIO, *, origin: str) -> Iterator[PaperRecord | Rec
     text, bad_lines = _decode(data)
     for line_no in sorted(bad_lines):
         yield RecordError(origin, f"line {line_no}", "not valid UTF-8 (Latin-1 or similar?)")
-    library = parse_string(text)
+    # Parsed raw first, so each value can be checked as written before braces are removed.
+    library = parse_string(text, parse_stack=[])
+    malformed = _malformed_entries(library.blocks)
+    for middleware in default_parse_stack():
+        library = middleware.transform(library)
     for block in library.blocks:
         if isinstance(block, ParsingFailedBlock):
             yield _failed_block_error(block, origin)
         elif isinstance(block, Entry):
             first, last = _line_span(block)
-            if not bad_lines.intersection(range(first, last + 1)):
+            if bad_lines.intersection(range(first, last + 1)):
+                continue  # reported above, line by line
+            reason = malformed.get((block.start_line, block.raw))
+            if reason is None:
                 yield _entry_record(block, origin)
+            else:
+                yield RecordError(origin, _entry_location(block), f"malformed BibTeX: {reason}")
 
 
 def _decode(data: bytes) -> tuple[str, set[int]]:
@@ -95,8 +120,99 @@ def _failed_block_error(block: ParsingFailedBlock, origin: str) -> RecordError:
     return RecordError(origin, where, f"unreadable BibTeX: {reason}")
 
 
+def _malformed_entries(blocks: list[Block]) -> dict[tuple[int | None, str | None], str]:
+    """Why each entry the parser read only by guessing is malformed, by (start line, raw).
+
+    bibtexparser reads `title={Extra}} Closing}` as an entry titled "Extra" followed by free
+    text; the stray '}' that text holds is the sign the entry was closed too early.
+    """
+    problems = {}
+    previous: Entry | None = None
+    for block in blocks:
+        if isinstance(block, Entry):
+            reason = next(
+                filter(None, (_value_problem(f.key, str(f.value)) for f in block.fields)), None
+            )
+            if reason:
+                problems[block.start_line, block.raw] = reason
+        elif isinstance(block, ImplicitComment) and previous is not None:
+            if _closes_nothing(block.raw or ""):
+                snippet = _snippet(block.raw or "")
+                reason = f"a '}}' too many ends the entry early, before {snippet}"
+                problems.setdefault((previous.start_line, previous.raw), reason)
+        previous = block if isinstance(block, Entry) else None
+    return problems
+
+
+def _value_problem(key: str, value: str) -> str | None:
+    """Why a raw field value is not BibTeX: parts joined by '#', each a {group}, a "string",
+    a number or a @string name; None when it is."""
+    index = 0
+    while True:
+        end = _part_end(value, index)
+        if end is None:
+            return f"field {key!r} has unbalanced braces or quotes: {_snippet(value)}"
+        index = _skip_space(value, end)
+        if index == len(value):
+            return None
+        if value[index] != "#":
+            return f"field {key!r} goes on after its value (a comma missing?): {_snippet(value)}"
+        index = _skip_space(value, index + 1)
+
+
+def _part_end(value: str, start: int) -> int | None:
+    if value.startswith("{", start):
+        return _closing(value, start + 1, depth=1, quote=False)
+    if value.startswith('"', start):
+        return _closing(value, start + 1, depth=0, quote=True)
+    match = _BARE_VALUE.match(value, start)
+    return match.end() if match else None
+
+
+def _closing(value: str, start: int, *, depth: int, quote: bool) -> int | None:
+    """The index after the brace (or quote) that closes a part; braces after a backslash
+    do not count, as in bibtexparser's splitter."""
+    for match in _DELIMITER.finditer(value, start):
+        char = match.group()
+        if char == '"':
+            if quote and depth == 0:
+                return match.end()
+            continue
+        depth += 1 if char == "{" else -1
+        if depth < 0:
+            return None
+        if depth == 0 and not quote:
+            return match.end()
+    return None
+
+
+def _closes_nothing(text: str) -> bool:
+    """True when `text` holds a '}' with no '{' open before it."""
+    depth = 0
+    for match in _BRACE.finditer(text):
+        depth += 1 if match.group() == "{" else -1
+        if depth < 0:
+            return True
+    return False
+
+
+def _skip_space(value: str, index: int) -> int:
+    while index < len(value) and value[index].isspace():
+        index += 1
+    return index
+
+
+def _snippet(text: str) -> str:
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= 60 else flat[:57] + "...")
+
+
+def _entry_location(entry: Entry) -> str:
+    return f"entry {entry.key} (line {_line_span(entry)[0]})"
+
+
 def _entry_record(entry: Entry, origin: str) -> PaperRecord | RecordError:
-    location = f"entry {entry.key} (line {_line_span(entry)[0]})"
+    location = _entry_location(entry)
     fields = {field.key.lower(): str(field.value) for field in entry.fields}
     title = _text(fields.get("title"))
     if title is None:
