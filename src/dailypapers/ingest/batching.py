@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,14 +36,41 @@ def bulk_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
+def located(
+    items: Iterable[PaperRecord | RecordError], origin: str
+) -> Iterator[LocatedRecord | RecordError]:
+    """Each record with its origin and number; a read failure part-way ends them with an error.
+
+    Errors already carry their place. A truncated archive raises while being read: the error
+    says after which record, and the records before it are kept.
+    """
+    iterator = iter(items)
+    number = 0
+    while True:
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        except (OSError, EOFError, zlib.error) as error:
+            reason = f"input is truncated or corrupt: {error}"
+            yield RecordError(origin, f"after record {number}", reason)
+            return
+        number += 1
+        yield (
+            item
+            if isinstance(item, RecordError)
+            else LocatedRecord(item, origin, f"record {number}")
+        )
+
+
 def store_records(
     engine: sa.Engine,
-    items: Iterable[tuple[PaperRecord | RecordError, str, str]],
+    items: Iterable[LocatedRecord | RecordError],
     *,
     now: datetime,
     batch_size: int,
 ) -> ImportSummary:
-    """Store (record or error, origin, location) items in batches; errors go to the summary.
+    """Store located records in batches; errors (which carry their place) go to the summary.
 
     If reading the input fails part-way (a truncated archive), the records read so far are
     still stored before the error propagates.
@@ -55,7 +83,7 @@ def store_records(
 
 def _store_all(
     engine: sa.Engine,
-    items: Iterable[tuple[PaperRecord | RecordError, str, str]],
+    items: Iterable[LocatedRecord | RecordError],
     *,
     now: datetime,
     batch_size: int,
@@ -64,12 +92,12 @@ def _store_all(
     pending: list[LocatedRecord] = []
     written = 0
     try:
-        for item, origin, location in items:
+        for item in items:
             if isinstance(item, RecordError):
                 summary.failed += 1
                 summary.failures.append(item)
                 continue
-            pending.append(LocatedRecord(item, origin, location))
+            pending.append(item)
             if len(pending) >= batch_size:
                 summary.add(upsert_papers(engine, pending, now=_batch_time(now)))
                 pending = []

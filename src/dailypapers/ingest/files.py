@@ -5,7 +5,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,8 +14,8 @@ from typing import BinaryIO, cast
 
 import sqlalchemy as sa
 
-from dailypapers.ingest.batching import store_records
-from dailypapers.models import ImportSummary, PaperRecord, RecordError
+from dailypapers.ingest.batching import located, store_records
+from dailypapers.models import ImportSummary, RecordError
 from dailypapers.sources.registry import (
     FORMATS,
     Undetected,
@@ -119,30 +118,11 @@ def import_file(
             parse = FORMATS[format_name].parse
             records = parse(stream, origin, options.reference_date)
             return store_records(
-                engine, _with_origin(records, origin), now=now, batch_size=options.batch_size
+                engine, located(records, origin), now=now, batch_size=options.batch_size
             )
     except (OSError, EOFError, UnreadableFileError, gzip.BadGzipFile) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         return ImportSummary(failed=1, failures=[RecordError(origin, "file", reason)])
-
-
-def _with_origin(
-    items: Iterable[PaperRecord | RecordError], origin: str
-) -> Iterator[tuple[PaperRecord | RecordError, str, str]]:
-    """Number the items; a read failure part-way (truncated archive) ends them with an error."""
-    iterator = iter(items)
-    number = 0
-    while True:
-        try:
-            item = next(iterator)
-        except StopIteration:
-            return
-        except (OSError, EOFError, zlib.error) as error:
-            reason = f"input is truncated or corrupt: {error}"
-            yield RecordError(origin, f"after record {number}", reason), origin, "file"
-            return
-        number += 1
-        yield item, origin, f"record {number}"
 
 
 def import_paths(

@@ -19,7 +19,7 @@ from dailypapers.harvest.arxiv import (
 )
 from dailypapers.harvest.hf import fetch_hf_daily
 from dailypapers.harvest.http import PoliteClient
-from dailypapers.ingest.batching import store_records
+from dailypapers.ingest.batching import located, store_records
 from dailypapers.models import ImportSummary, PaperRecord, RecordError
 from dailypapers.store.checkpoints import get_checkpoint, set_checkpoint
 
@@ -51,13 +51,6 @@ def _keep_wanted(
             wanted_category(c, wanted) for c in item.categories
         ):
             yield item
-
-
-def _located(
-    items: Iterable[PaperRecord | RecordError], origin: str
-) -> Iterator[tuple[PaperRecord | RecordError, str, str]]:
-    for number, item in enumerate(items, start=1):
-        yield item, origin, f"record {number}"
 
 
 def oai_sets(categories: Sequence[str]) -> list[str]:
@@ -109,7 +102,7 @@ def _harvest_set(
         resumption_token=token,
     )
     for page in pages:
-        items = _located(_keep_wanted(page.records, request.categories), page.url)
+        items = located(_keep_wanted(page.records, request.categories), page.url)
         summary.add(store_records(engine, items, now=now, batch_size=settings.import_batch_size))
         log.info(
             "%s: stored a page of %d records (list size %s)",
@@ -198,5 +191,5 @@ def _store_fetched(
     *,
     now: datetime,
 ) -> ImportSummary:
-    items = _located(records, origin)
+    items = located(records, origin)
     return store_records(engine, items, now=now, batch_size=settings.import_batch_size)
