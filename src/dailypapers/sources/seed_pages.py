@@ -225,8 +225,8 @@ def _entry_result(
     title = clean_text(entry.title[1]) if entry.title else None
     if title is None:
         reason = (
-            "an abstract with no title before it (a line over 300 characters or ending with "
-            "a full stop reads as an abstract)"
+            f"an abstract with no title before it (a line over {LONGEST_TITLE_CHARS} "
+            "characters or ending with a full stop reads as an abstract)"
             if entry.abstract
             else "author and date lines with no paper before them"
         )
