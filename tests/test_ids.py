@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dailypapers.ids import (
+    http_url,
+    is_arxiv,
     is_arxiv_category,
     normalize_arxiv_id,
     normalize_doi,
@@ -57,3 +59,40 @@ def test_arxiv_categories(code: str) -> None:
 @pytest.mark.parametrize("text", ["68T05, 62R07", "I.2; H.3", "Machine Learning", "cs.LG "])
 def test_not_arxiv_categories(text: str) -> None:
     assert not is_arxiv_category(text)
+
+
+@pytest.mark.parametrize(
+    ("paper_id", "expected"),
+    [
+        ("2104.12255", True),
+        ("astro-ph/0601001", True),
+        ("2104.12255v1", False),  # stored ids carry no version
+        ("arXiv:2104.12255", False),
+        ("10.1145/3368089", False),
+        ("title:0123456789abcdef", False),
+    ],
+)
+def test_is_arxiv_accepts_only_the_stored_form(paper_id: str, expected: bool) -> None:
+    assert is_arxiv(paper_id) is expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("https://github.com/a/b", "https://github.com/a/b"),
+        ("  HTTP://Example.org/x?y=1  ", "HTTP://Example.org/x?y=1"),
+        ("javascript:alert(1)", None),
+        (" JavaScript:alert(1)", None),
+        ("data:text/html,<script>alert(1)</script>", None),
+        ("vbscript:msgbox", None),
+        ("//evil.example/x", None),
+        ("/papers/2104.12255", None),
+        ("github.com/a/b", None),
+        ("https://", None),
+        ("http://[::1", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_http_url_keeps_only_absolute_http_links(raw: str | None, expected: str | None) -> None:
+    assert http_url(raw) == expected

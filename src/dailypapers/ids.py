@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from urllib.parse import urlsplit
 
 # New-style ids (0704.0001 onwards, 5 digits after the dot since 1501) and old-style
 # archive/YYMMNNN ids, optionally with a subject class (math.GT/0309136) and a version.
@@ -44,6 +45,39 @@ def normalize_arxiv_id(raw: str) -> str | None:
     """The arXiv id without version (`2104.12255`, `astro-ph/0601001`), or None."""
     parsed = split_arxiv_id(raw)
     return parsed[0] if parsed else None
+
+
+def is_arxiv(paper_id: str) -> bool:
+    """True for an id in the stored arXiv form (no version, no prefix)."""
+    return normalize_arxiv_id(paper_id) == paper_id
+
+
+def arxiv_abs_url(paper_id: str) -> str:
+    """The abstract page of a stored arXiv id."""
+    return f"https://arxiv.org/abs/{paper_id}"
+
+
+def arxiv_pdf_url(paper_id: str) -> str:
+    """The PDF of a stored arXiv id (its latest version)."""
+    return f"https://arxiv.org/pdf/{paper_id}"
+
+
+def http_url(value: str | None) -> str | None:
+    """`value` without surrounding spaces if it is an absolute http(s) URL with a host, else None.
+
+    Links from any source pass through here before they are stored or shown: `javascript:`,
+    `data:`, relative and scheme-less links are refused.
+    """
+    if value is None:
+        return None
+    url = value.strip()
+    if not url[:8].lower().startswith(("http://", "https://")):
+        return None
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # a malformed IPv6 host or port
+        return None
+    return url if host else None
 
 
 def normalize_doi(raw: str) -> str | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 
+from dailypapers.ingest.files import ImportOptions, import_paths
 from dailypapers.models import PaperRecord, PaperVersion, SourceName
 from dailypapers.store.papers import LocatedRecord, count_papers, get_paper, upsert_papers
 from dailypapers.store.schema import paper_categories
@@ -174,3 +176,51 @@ def test_doi_record_does_not_claim_a_paper_with_another_doi(engine: sa.Engine) -
     )
     upsert_papers(engine, located(published), now=NOW)
     assert _all_ids(engine) == ["10.1145/3292500", "2104.12255"]
+
+
+def test_arxiv_papers_link_to_their_abstract_and_pdf_from_any_source(
+    engine: sa.Engine, shared_data: Path
+) -> None:
+    # Neither the arXiv snapshot nor Hugging Face's daily list gives links; the id implies them.
+    inputs = [
+        shared_data / "kaggle-arxiv-snapshot" / "arxiv-metadata-oai-snapshot.sample200.json",
+        shared_data / "hf-daily-papers" / "daily_papers-2024-10-25.first4.json",
+    ]
+    options = ImportOptions("auto", date(2024, 10, 25), 500)
+    summary = import_paths(engine, inputs, options, now=NOW)
+    assert summary.failed == 0 and summary.imported == 204
+    for paper_id in ("0704.0001", "2410.17243"):
+        paper = get_paper(engine, paper_id=paper_id)
+        assert paper is not None
+        assert paper.abs_url == f"https://arxiv.org/abs/{paper_id}"
+        assert paper.pdf_url == f"https://arxiv.org/pdf/{paper_id}"
+    upsert_papers(
+        engine, located(arxiv_record(abs_url="http://arxiv.org/abs/2104.12255v1")), now=NOW
+    )
+    paper = get_paper(engine, paper_id="2104.12255")
+    assert paper is not None and paper.abs_url == "http://arxiv.org/abs/2104.12255v1"  # as given
+    assert paper.pdf_url == "https://arxiv.org/pdf/2104.12255"
+
+
+def test_papers_without_an_arxiv_id_get_no_arxiv_links(engine: sa.Engine) -> None:
+    doi = PaperRecord(source=SourceName.BIBTEX, paper_id="10.1145/3292500", title="A KDD paper")
+    untitled = PaperRecord(source=SourceName.SEED_PAGE, title="Known only by its title")
+    upsert_papers(engine, located(doi, untitled), now=NOW)
+    for paper_id in _all_ids(engine):
+        paper = get_paper(engine, paper_id=paper_id)
+        assert paper is not None and (paper.abs_url, paper.pdf_url) == (None, None)
+
+
+def test_links_other_than_http_are_dropped_and_the_paper_kept(engine: sa.Engine) -> None:
+    record = arxiv_record(
+        abs_url="javascript:alert(1)",
+        code_url=" JavaScript:alert(document.cookie)",
+        project_url="  https://example.org/project  ",
+    )
+    summary = upsert_papers(engine, located(record), now=NOW)
+    assert (summary.imported, summary.failed) == (1, 0)
+    paper = get_paper(engine, paper_id="2104.12255")
+    assert paper is not None and paper.title == "Deep  Learning for Everything"
+    assert paper.code_url is None
+    assert paper.project_url == "https://example.org/project"
+    assert paper.abs_url == "https://arxiv.org/abs/2104.12255"  # arXiv's, not the script

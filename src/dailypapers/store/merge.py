@@ -14,7 +14,14 @@ from typing import Any
 import orjson
 
 from dailypapers.dates import as_utc
-from dailypapers.ids import normalize_arxiv_id, normalize_doi, normalize_title
+from dailypapers.ids import (
+    arxiv_abs_url,
+    arxiv_pdf_url,
+    http_url,
+    is_arxiv,
+    normalize_doi,
+    normalize_title,
+)
 from dailypapers.limits import MAX_ABSTRACT_CHARS, MAX_AUTHORS, MAX_TITLE_CHARS
 from dailypapers.models import PaperRecord, PaperVersion, SourceName
 from dailypapers.ranking.hotness import hotness, listed_at
@@ -85,11 +92,6 @@ class InvalidRecord(ValueError):
     """A record the store refuses, with the reason as its message."""
 
 
-def is_arxiv(paper_id: str) -> bool:
-    """True for an id in the stored arXiv form (no version, no prefix)."""
-    return normalize_arxiv_id(paper_id) == paper_id
-
-
 def classify_id(paper_id: str) -> str:
     """The kind of a stored id: arxiv, doi, or source (any other id a source gave)."""
     if is_arxiv(paper_id):
@@ -115,6 +117,7 @@ _OPTIONAL_TEXT = (
     "project_url",
     "submitted_by",
 )
+LINK_FIELDS = ("abs_url", "pdf_url", "code_url", "project_url")
 
 
 def _strip_nul(value: str) -> str:
@@ -127,7 +130,10 @@ def _utc(value: datetime | None) -> datetime | None:
 
 
 def validate_record(record: PaperRecord) -> PaperRecord:
-    """Check limits, clean NUL characters, make dates UTC; raise InvalidRecord naming the field."""
+    """Check limits, clean NUL characters, keep only http(s) links, make dates UTC.
+
+    Raises InvalidRecord naming the field.
+    """
     record.title = _strip_nul(record.title.strip())
     if not record.title:
         raise InvalidRecord("title is empty")
@@ -146,6 +152,9 @@ def validate_record(record: PaperRecord) -> PaperRecord:
             _check_len(name, value, MAX_TEXT_FIELD_CHARS)
             if "\x00" in value:
                 setattr(record, name, _strip_nul(value))
+    for name in LINK_FIELDS:
+        # A javascript: or relative link is dropped; the paper itself is still good.
+        setattr(record, name, http_url(getattr(record, name)))
     _validate_lists(record)
     record.published, record.updated = _utc(record.published), _utc(record.updated)
     if record.versions:
@@ -225,8 +234,16 @@ def merge_record(
     merged["text_rank"] = max(merged["text_rank"], rank) if wins else merged["text_rank"]
     merged["title_key"] = normalize_title(merged["title"])
     merged["primary_category"] = merged["categories"][0] if merged["categories"] else None
+    derive_links(merged)
     derive_list_columns(merged)
     return merged
+
+
+def derive_links(row: Row) -> None:
+    """Give an arXiv paper its abstract and PDF links when no source did."""
+    if row["id_kind"] == "arxiv":
+        row["abs_url"] = row["abs_url"] or arxiv_abs_url(row["paper_id"])
+        row["pdf_url"] = row["pdf_url"] or arxiv_pdf_url(row["paper_id"])
 
 
 def derive_list_columns(row: Row) -> None:

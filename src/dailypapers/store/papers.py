@@ -12,7 +12,7 @@ import orjson
 import sqlalchemy as sa
 
 from dailypapers.dates import as_utc, parse_iso_datetime
-from dailypapers.ids import normalize_arxiv_id, normalize_doi, normalize_title
+from dailypapers.ids import is_arxiv, normalize_arxiv_id, normalize_doi, normalize_title
 from dailypapers.models import ImportSummary, Paper, PaperRecord, RecordError
 from dailypapers.store.merge import (
     InvalidRecord,
@@ -20,7 +20,6 @@ from dailypapers.store.merge import (
     classify_id,
     decode_versions,
     encode_versions,
-    is_arxiv,
     merge_record,
     same_content,
     title_paper_id,

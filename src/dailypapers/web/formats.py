@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from dailypapers.ids import arxiv_abs_url, http_url, is_arxiv
 from dailypapers.models import Paper
-from dailypapers.store.merge import is_arxiv
 
 _BRACES = str.maketrans({"{": r"\{", "}": r"\}"})
 
@@ -46,7 +46,7 @@ def bibtex_entry(paper: Paper) -> str:
         fields.append(("doi", _field(paper.doi)))
     if paper.journal_ref:
         fields.append(("journal", _field(paper.journal_ref)))
-    url = paper.abs_url or (f"https://arxiv.org/abs/{paper.paper_id}" if arxiv else None)
+    url = http_url(paper.abs_url) or (arxiv_abs_url(paper.paper_id) if arxiv else None)
     if url:
         fields.append(("url", _field(url)))
     kind = "article" if paper.journal_ref else "misc"
