@@ -6,7 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from dailypapers.search.query import MAX_QUERY_CHARS, QueryError, parse_query
+from dailypapers.index.keyword import query_word_analyzer, text_analyzer
+from dailypapers.search.query import (
+    EMPTY_QUERY,
+    MAX_QUERY_CHARS,
+    QueryError,
+    has_indexed_word,
+    parse_date_bound,
+    parse_query,
+)
 
 
 def test_words_phrases_exclusions_and_filters() -> None:
@@ -49,8 +57,55 @@ def test_unclosed_quote_runs_to_the_end() -> None:
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t"])
 def test_empty_query_is_rejected(text: str) -> None:
-    with pytest.raises(QueryError, match="empty"):
+    with pytest.raises(QueryError) as error:
         parse_query(text)
+    assert str(error.value) == EMPTY_QUERY
+
+
+# Each of these matched every paper: the index finds no word in them.
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$",
+        "---",
+        "- -",
+        '""',
+        '"$ %"',
+        "$$ && ++",
+        "…",
+        "_",
+        "-video",
+        '-"text to speech"',
+        "a" * 40,
+    ],
+)
+def test_query_with_nothing_to_search_for_is_refused_like_an_empty_one(text: str) -> None:
+    with pytest.raises(QueryError) as error:
+        parse_query(text)
+    assert str(error.value) == EMPTY_QUERY
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["author:hinton", "cat:cs.LG", "year:2021", "from:2024-05", "$ x", "C++", "日本語", "a" * 39],
+)
+def test_a_word_or_a_filter_is_enough(text: str) -> None:
+    parse_query(text)
+
+
+def test_an_author_filter_needs_a_name() -> None:
+    with pytest.raises(QueryError, match="^author: '\\$' has no name"):
+        parse_query("graph author:$")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["$", "---", "a_b", "x", "é", "日本語", "∂ψ/∂t", "a" * 39, "a" * 40, "é" * 20, "é" * 19, "1½"],
+)
+def test_searchable_words_are_what_the_index_finds(text: str) -> None:
+    assert has_indexed_word(text) == bool(text_analyzer().analyze(text)), text
+    # Free words drop stop words, and fall back to all of them (a query of "the" is kept).
+    assert not query_word_analyzer().analyze("the") and text_analyzer().analyze("the")
 
 
 def test_ten_thousand_characters_are_rejected_with_the_limit() -> None:
@@ -58,6 +113,34 @@ def test_ten_thousand_characters_are_rejected_with_the_limit() -> None:
         parse_query("a" * 10_000)
     assert "10,000 characters" in str(error.value)
     assert f"{MAX_QUERY_CHARS:,}" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("from:9999-12-31", "from"),
+        ("from:0001-01-01", "from"),
+        ("to:9999-12", "to"),
+        ("until:9999-12-31", "to"),
+        ("year:9999", "year"),
+        ("since:0000", "from"),
+    ],
+)
+def test_dates_out_of_range_name_the_filter(text: str, name: str) -> None:
+    # They crashed with OverflowError (a 500 on the site, a traceback in the CLI).
+    with pytest.raises(QueryError) as error:
+        parse_query(f"graph {text}")
+    message = str(error.value)
+    assert message.startswith(f"{name}: ") and "year from 2 to 9998" in message
+
+
+def test_the_first_and_last_years_allowed_are_usable_bounds() -> None:
+    assert parse_date_bound("9998-12-31", end=True, name="until") == datetime(
+        9999, 1, 1, tzinfo=UTC
+    )
+    assert parse_date_bound("0002", end=False, name="from") == datetime(2, 1, 1, tzinfo=UTC)
+    with pytest.raises(QueryError, match="^until: '9999-12' is out of range"):
+        parse_date_bound("9999-12", end=True, name="until")
 
 
 @pytest.mark.parametrize("text", ["from:2024-13", "to:yesterday", "year:20x1", "author:"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,10 @@ from dailypapers.search.query import Filters, ParsedQuery
 
 # Title matches count this much more than abstract matches (tuned on SciFact train).
 TITLE_BOOST = 0.1
+# tantivy keeps dates as 64-bit nanoseconds (1677 to 2262); a date filter beyond is brought
+# inside, which changes nothing: no paper is dated there.
+EARLIEST_DATE = datetime(1678, 1, 1, tzinfo=UTC)
+LATEST_DATE = datetime(2262, 1, 1, tzinfo=UTC)
 
 _MUST = tantivy.Occur.Must
 _SHOULD = tantivy.Occur.Should
@@ -102,8 +107,8 @@ class KeywordSearcher:
                 self._schema,
                 "published",
                 tantivy.FieldType.Date,
-                filters.published_from,
-                filters.published_until,
+                _inside_index_dates(filters.published_from),
+                _inside_index_dates(filters.published_until),
                 include_upper=filters.published_until is None,
             )
             clauses.append((_MUST, dates))
@@ -218,3 +223,7 @@ class KeywordSearcher:
 
     def _key_set(self, keys: list[int]) -> tantivy.Query:
         return tantivy.Query.term_set_query(self._schema, "key", keys)
+
+
+def _inside_index_dates(bound: datetime | None) -> datetime | None:
+    return None if bound is None else min(max(bound, EARLIEST_DATE), LATEST_DATE)
