@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from dailypapers.ingest.files import ImportOptions, import_paths
 from dailypapers.models import PaperRecord, PaperVersion, SourceName
+from dailypapers.store.changes import Removal, list_removals
 from dailypapers.store.papers import LocatedRecord, count_papers, get_paper, upsert_papers
 from dailypapers.store.schema import paper_categories
 
@@ -113,6 +114,19 @@ def test_title_only_paper_is_rekeyed_when_its_arxiv_id_arrives(engine: sa.Engine
     with engine.connect() as conn:
         rows = conn.execute(sa.select(paper_categories.c.paper_id)).scalars().all()
     assert set(rows) == {"2104.12255"}
+
+
+def test_a_rekey_records_the_old_id_as_removed(engine: sa.Engine) -> None:
+    seed = PaperRecord(source=SourceName.SEED_PAGE, title="Deep Learning for Everything", upvotes=5)
+    upsert_papers(engine, located(seed), now=NOW)
+    [title_only] = _all_ids(engine)
+    assert list_removals(engine, since=None) == []
+    later = datetime(2026, 11, 24, tzinfo=UTC)
+    upsert_papers(engine, located(arxiv_record()), now=later)
+    # The index updaters follow modified_at and these rows; both change in the rekey's transaction.
+    assert list_removals(engine, since=NOW) == [Removal(title_only, later, stored=False)]
+    paper = get_paper(engine, paper_id="2104.12255")
+    assert paper is not None and paper.modified_at == later
 
 
 def test_duplicates_inside_one_batch_become_one_paper(engine: sa.Engine) -> None:

@@ -1,7 +1,8 @@
 """The keyword index (write side): a tantivy BM25 index of title and abstract, authors, categories.
 
 One tantivy directory per version (see layout.py). `update_keyword_index` follows the papers
-table by `modified_at`, so papers become searchable as soon as an import or harvest ends.
+table by `modified_at`, so papers become searchable as soon as an import or harvest ends, and
+the paper removals table, so an id that left the store (a re-keyed paper) leaves the index.
 """
 
 from __future__ import annotations
@@ -20,12 +21,16 @@ from dailypapers.index.keys import paper_key
 from dailypapers.index.layout import IndexLayout, read_json, write_json_atomic
 from dailypapers.store.changes import (
     IndexRow,
+    Removal,
     changes_since,
     count_changed_papers,
     iter_changed_papers,
+    list_removals,
+    removals_since,
 )
 
-KEYWORD_FORMAT = 2
+# A new format makes `update_keyword_index` build a new version (3: the unstemmed `words` field).
+KEYWORD_FORMAT = 3
 STATE_FILE = "dailypapers-state.json"
 # Rows committed by another writer up to this long after a later-stamped batch are still seen.
 WATERMARK_OVERLAP = timedelta(seconds=5)
@@ -33,6 +38,7 @@ COMMIT_EVERY_DOCS = 200_000
 WRITER_HEAP_BYTES = 256_000_000
 
 TEXT_ANALYZER = "paper_en"
+WORDS_ANALYZER = "paper_words"
 PERSON_ANALYZER = "person"
 CATEGORY_ANALYZER = "category"
 
@@ -50,6 +56,18 @@ def _word_analyzer(*, stop_words: bool) -> tantivy.TextAnalyzer:
     return (
         builder.filter(tantivy.Filter.ascii_fold())
         .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+
+
+def words_analyzer() -> tantivy.TextAnalyzer:
+    """Words as written: split on non-alphanumerics, lowercase, fold accents; no stemming, so
+    a quoted "diffusion" does not match "diffuse"."""
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
         .build()
     )
 
@@ -87,10 +105,12 @@ def keyword_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("key", stored=False, indexed=True, fast=True)
     builder.add_text_field("paper_id", stored=True, tokenizer_name="raw")
-    # `body` is the title then the abstract (ranking and phrases); `title` alone only adds
-    # weight to title matches, so it needs no positions.
+    # `body` is the title then the abstract, stemmed, for BM25 ranking; `title` alone only adds
+    # weight to title matches. `words` is the same text unstemmed, with positions: quoted
+    # phrases and exclusions match it, so they mean the words as written.
     builder.add_text_field("title", tokenizer_name=TEXT_ANALYZER, index_option="freq")
-    builder.add_text_field("body", tokenizer_name=TEXT_ANALYZER)
+    builder.add_text_field("body", tokenizer_name=TEXT_ANALYZER, index_option="freq")
+    builder.add_text_field("words", tokenizer_name=WORDS_ANALYZER)
     builder.add_text_field("authors", tokenizer_name=PERSON_ANALYZER)
     builder.add_text_field("categories", tokenizer_name=CATEGORY_ANALYZER, index_option="basic")
     builder.add_date_field("published", indexed=True, fast=True)
@@ -101,6 +121,7 @@ def open_keyword_index(path: Path) -> tantivy.Index:
     """Open (or create) the tantivy index in `path` with our analyzers registered."""
     index = tantivy.Index(keyword_schema(), path=str(path), reuse=True)
     index.register_tokenizer(TEXT_ANALYZER, text_analyzer())
+    index.register_tokenizer(WORDS_ANALYZER, words_analyzer())
     index.register_tokenizer(PERSON_ANALYZER, person_analyzer())
     index.register_tokenizer(CATEGORY_ANALYZER, category_analyzer())
     return index
@@ -112,6 +133,7 @@ def _document(row: IndexRow) -> tantivy.Document:
     document.add_text("paper_id", row.paper_id)
     document.add_text("title", row.title)
     document.add_text("body", f"{row.title}\n{row.abstract}")
+    document.add_text("words", f"{row.title}\n{row.abstract}")  # the same text as `body`
     for author in row.authors:
         document.add_text("authors", author)
     for category in row.categories:
@@ -125,13 +147,14 @@ def _document(row: IndexRow) -> tantivy.Document:
 class KeywordState:
     """What a keyword index directory holds: its format and how far it follows the store."""
 
-    watermark: datetime | None = None
+    watermark: datetime | None = None  # the newest paper change or removal read
     documents: int = 0
-    # Papers in the overlap window before the watermark at the last sync, and whether that
-    # window was settled then (read more than the overlap after its newest change, so every
-    # writer with an earlier timestamp had committed). See `is_current`.
+    # Papers changed and ids removed in the overlap window before the watermark at the last
+    # sync, and whether that window was settled then (read more than the overlap after its
+    # newest change, so every writer with an earlier timestamp had committed). See `is_current`.
     window_rows: int | None = None
     settled: bool = False
+    window_removals: int | None = None
 
     @classmethod
     def read(cls, directory: Path) -> KeywordState | None:
@@ -140,11 +163,13 @@ class KeywordState:
             return None
         mark = data.get("watermark")
         window = data.get("window_rows")
+        removals = data.get("window_removals")
         return cls(
             parse_iso_datetime(mark) if mark else None,
             int(data.get("documents", 0)),
             int(window) if window is not None else None,
             bool(data.get("settled", False)),
+            int(removals) if removals is not None else None,
         )
 
     def write(self, directory: Path) -> None:
@@ -155,6 +180,7 @@ class KeywordState:
             "documents": self.documents,
             "window_rows": self.window_rows,
             "settled": self.settled,
+            "window_removals": self.window_removals,
         }
         write_json_atomic(directory / STATE_FILE, data)
 
@@ -168,8 +194,14 @@ class KeywordState:
         """
         if self.watermark is None or self.window_rows is None or not self.settled:
             return False
-        count, newest = changes_since(engine, since=self.watermark - WATERMARK_OVERLAP)
-        return count == self.window_rows and (newest is None or newest <= self.watermark)
+        since = self.watermark - WATERMARK_OVERLAP
+        count, newest = changes_since(engine, since=since)
+        removed, newest_removal = removals_since(engine, since=since)
+        return (
+            count == self.window_rows
+            and removed == self.window_removals
+            and all(time is None or time <= self.watermark for time in (newest, newest_removal))
+        )
 
 
 def _apply_changes(
@@ -186,6 +218,11 @@ def _apply_changes(
     pending = written = 0
     newest = state.watermark
     read_started = datetime.now(UTC)
+    # Removals are read before changes: a paper stored again under a removed id after this
+    # read is among the changes below, and tantivy adds it back after the delete.
+    removals = list_removals(engine, since=since)
+    if not fresh:
+        _delete_removed(writer, removals)
     window: deque[datetime] = deque()  # times of the rows within the overlap of the newest
     for batch in iter_changed_papers(engine, since=since):
         for row in batch:
@@ -204,11 +241,22 @@ def _apply_changes(
             state.settled = False
             _commit(writer, index, directory, state, newest)
             pending = 0
-    state.window_rows = len(window) if written else state.window_rows
+    if removals and (newest is None or removals[-1].removed_at > newest):
+        newest = removals[-1].removed_at
+    cutoff = newest - WATERMARK_OVERLAP if newest is not None else None
+    state.window_rows = sum(1 for time in window if cutoff is None or time >= cutoff)
+    state.window_removals = sum(1 for r in removals if cutoff is None or r.removed_at >= cutoff)
     state.settled = newest is not None and read_started - newest > WATERMARK_OVERLAP
     _commit(writer, index, directory, state, newest)
     writer.wait_merging_threads()
     return written
+
+
+def _delete_removed(writer: tantivy.IndexWriter, removals: list[Removal]) -> None:
+    """Delete the documents of ids that left the store (unless a paper holds the id again)."""
+    for removal in removals:
+        if not removal.stored:
+            writer.delete_documents_by_term("paper_id", removal.paper_id)
 
 
 def _commit(

@@ -1,4 +1,12 @@
-"""Keyword search (read side): BM25 over the tantivy index, with phrases, exclusions, filters."""
+"""Keyword search (read side): BM25 over the tantivy index, with phrases, exclusions, filters.
+
+Free words are stemmed (`graphs` finds `graph`). Quoted phrases and exclusions (`-video`,
+`-"text to speech"`) match the words as written, case and accents folded: `"diffusion"` does
+not find `diffuse`, and `-video` leaves out papers saying "video", not those saying "videos".
+An exclusion that dropped every word sharing a stem would hide papers nobody asked to hide,
+unseen (`-diffusion` would drop "diffuse scattering"); one that misses a plural shows in the
+results and is one more `-videos` away.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +23,7 @@ from dailypapers.index.keyword import (
     person_analyzer,
     query_word_analyzer,
     text_analyzer,
+    words_analyzer,
 )
 from dailypapers.search.query import Filters, ParsedQuery
 
@@ -47,6 +56,7 @@ class KeywordSearcher:
         self._schema = self._index.schema
         self._words = query_word_analyzer()
         self._text = text_analyzer()
+        self._exact = words_analyzer()
         self._person = person_analyzer()
         self._category = category_analyzer()
         self._searcher = self._index.searcher()
@@ -69,11 +79,12 @@ class KeywordSearcher:
         words: list[str | tuple[int, str]] = list(tokens)
         return tantivy.Query.phrase_query(self._schema, field, words)
 
-    def _any_field_phrase(self, text: str) -> tantivy.Query | None:
-        tokens = self._text.analyze(text)
+    def _exact_phrase(self, text: str) -> tantivy.Query | None:
+        """The words of `text` as written, in order, in the title or abstract."""
+        tokens = self._exact.analyze(text)
         if not tokens:
             return None
-        return self._phrase("body", tokens)
+        return self._phrase("words", tokens)
 
     def _ranked_words(self, words: tuple[str, ...]) -> list[tantivy.Query]:
         tokens: list[str] = []
@@ -118,11 +129,11 @@ class KeywordSearcher:
         """Filters, required phrases and exclusions: what every search mode must respect."""
         clauses = self.filter_clauses(query.filters)
         for phrase in query.phrases:
-            required = self._any_field_phrase(phrase)
+            required = self._exact_phrase(phrase)
             if required is not None:
                 clauses.append((_MUST, required))
         for text in query.excluded:
-            excluded = self._any_field_phrase(text)
+            excluded = self._exact_phrase(text)
             if excluded is not None:
                 clauses.append((_MUST_NOT, excluded))
         return clauses

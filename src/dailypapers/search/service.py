@@ -18,6 +18,7 @@ from dailypapers.config import Settings
 from dailypapers.index.build import sync_keyword_index
 from dailypapers.index.embeddings import Embedder, document_text, load_embedder
 from dailypapers.index.keys import paper_key
+from dailypapers.index.keyword import KeywordState
 from dailypapers.index.layout import IndexLayout
 from dailypapers.index.vectors import VectorState
 from dailypapers.models import Paper, SearchHit, SearchResults
@@ -92,6 +93,11 @@ class Searcher:
         if live is None:
             raise SearchUnavailable("the keyword index is not built: run `dailypapers index build`")
         if self._keyword is None or self._keyword.directory != live:
+            if KeywordState.read(live) is None:  # made by an older release: a sync rebuilds it
+                raise SearchUnavailable(
+                    "the keyword index is from an older release and is being rebuilt: "
+                    "try again shortly, or run `dailypapers index build`"
+                )
             self._keyword = KeywordSearcher(live)
         else:
             self._keyword.reload()

@@ -1,4 +1,5 @@
-"""Reads for the index updaters: papers changed since a time, in modification order."""
+"""Reads for the index updaters: papers changed since a time, in modification order, and ids
+removed from the store since a time."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import orjson
 import sqlalchemy as sa
 
 from dailypapers.dates import as_utc
-from dailypapers.store.schema import papers
+from dailypapers.store.schema import paper_removals, papers
 
 _INDEX_COLUMNS = (
     papers.c.paper_id,
@@ -81,6 +82,38 @@ def changes_since(engine: sa.Engine, *, since: datetime) -> tuple[int, datetime 
     """How many papers were modified at or after `since`, and the newest such change."""
     query = sa.select(sa.func.count(), sa.func.max(papers.c.modified_at)).where(
         papers.c.modified_at >= since
+    )
+    with engine.connect() as conn:
+        count, newest = conn.execute(query).one()
+    return int(count), as_utc(newest) if newest is not None else None
+
+
+@dataclass(slots=True, frozen=True)
+class Removal:
+    """An id that left the store; `stored` when a paper holds that id again now."""
+
+    paper_id: str
+    removed_at: datetime
+    stored: bool
+
+
+def list_removals(engine: sa.Engine, *, since: datetime | None) -> list[Removal]:
+    """Ids removed at or after `since` (all when None), oldest removal first."""
+    stored = sa.exists().where(papers.c.paper_id == paper_removals.c.paper_id)
+    query = sa.select(paper_removals.c.paper_id, paper_removals.c.removed_at, stored).order_by(
+        paper_removals.c.removed_at, paper_removals.c.removal_id
+    )
+    if since is not None:
+        query = query.where(paper_removals.c.removed_at >= since)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [Removal(str(pid), as_utc(at), bool(again)) for pid, at, again in rows]
+
+
+def removals_since(engine: sa.Engine, *, since: datetime) -> tuple[int, datetime | None]:
+    """How many ids were removed at or after `since`, and the newest such removal."""
+    query = sa.select(sa.func.count(), sa.func.max(paper_removals.c.removed_at)).where(
+        paper_removals.c.removed_at >= since
     )
     with engine.connect() as conn:
         count, newest = conn.execute(query).one()

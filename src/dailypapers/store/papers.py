@@ -25,7 +25,7 @@ from dailypapers.store.merge import (
     title_paper_id,
     validate_record,
 )
-from dailypapers.store.schema import paper_categories, papers
+from dailypapers.store.schema import paper_categories, paper_removals, papers
 
 JSON_COLUMNS = ("authors", "categories", "sources")
 _COLUMN_NAMES = [column.name for column in papers.columns]
@@ -161,9 +161,14 @@ def _category_rows(rows: Iterable[Row]) -> list[dict[str, Any]]:
     ]
 
 
-def _write_batch(conn: sa.Connection, batch: _Batch) -> None:
+def _write_batch(conn: sa.Connection, batch: _Batch, now: datetime) -> None:
     for old_id, new_id in batch.rekeys.items():
-        conn.execute(sa.update(papers).where(papers.c.paper_id == old_id).values(paper_id=new_id))
+        rekey = sa.update(papers).where(papers.c.paper_id == old_id)
+        conn.execute(rekey.values(paper_id=new_id, modified_at=now))
+    if batch.rekeys:
+        # The search indexes follow modified_at, which an id that is gone no longer has.
+        removed = [{"paper_id": old_id, "removed_at": now} for old_id in batch.rekeys]
+        conn.execute(sa.insert(paper_removals), removed)
     stored = set(batch.existing) | set(batch.rekeys.values())
     inserts = [row for pid, row in batch.rows.items() if pid not in stored]
     updates = [row for pid, row in batch.rows.items() if pid in stored]
@@ -270,7 +275,7 @@ def _upsert_in(conn: sa.Connection, items: Sequence[LocatedRecord], now: datetim
     summary = ImportSummary()
     batch = _Batch(_load_existing(conn, [item.record for item in items]))
     _plan_batch(batch, items, now, summary)
-    _write_batch(conn, batch)
+    _write_batch(conn, batch, now)
     return summary
 
 

@@ -317,3 +317,18 @@ sent_papers = sa.Table(
     ),
     sa.Column("message_key", sa.String(200), nullable=False),
 )
+
+# -- paper removals (migration 0006) ---------------------------------------------------------
+
+paper_removals = sa.Table(
+    "paper_removals",
+    metadata,
+    # Ids that left the store, for the search indexes (they follow `papers.modified_at` and
+    # cannot see a row that is gone): a paper first known by its title, re-keyed to its arXiv
+    # id, leaves its `title:...` id here in the same transaction. Rows are only added, a few a
+    # day; pruning the ones every index has passed is left to a periodic task.
+    sa.Column("removal_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("paper_id", sa.String(200), nullable=False),
+    sa.Column("removed_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_paper_removals_removed_at", "removed_at"),
+)
