@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# An allowed host: a name ('.name' for it and its subdomains), an IPv4 or [IPv6] address, or '*'.
+_HOST_ENTRY = re.compile(r"\*|\.?[a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\]")
 
 
 class Settings(BaseSettings):
@@ -91,6 +95,14 @@ class Settings(BaseSettings):
             "in feeds; empty means the address of each request."
         ),
     )
+    allowed_hosts: str = Field(
+        default="127.0.0.1,localhost,[::1]",
+        description=(
+            "Comma-separated host names the site answers to (the Host header); others get 400. "
+            "'.example.org' also allows its subdomains, '*' any host. The host of public_url "
+            "is always allowed."
+        ),
+    )
     cookie_secure: bool = Field(
         default=False,
         description=(
@@ -106,12 +118,17 @@ class Settings(BaseSettings):
         default=5,
         ge=1,
         description=(
-            "Failed logins allowed per account within login_window_s before further tries are "
-            "refused with 429 (six times as many per client address)."
+            "Failed logins allowed per account and client address within login_window_s before "
+            "each further try must wait (1 s, doubling; six times as many per address)."
         ),
     )
     login_window_s: int = Field(
-        default=900, ge=1, description="Window in seconds over which failed logins are counted."
+        default=900,
+        ge=1,
+        description="Window in seconds over which failed logins are counted (older ones lapse).",
+    )
+    login_max_delay_s: int = Field(
+        default=60, ge=1, description="Longest wait between login tries once they are slowed."
     )
     max_body_bytes: int = Field(
         default=65_536,
@@ -228,6 +245,18 @@ class Settings(BaseSettings):
             " it reaches further back while they hold fewer than 90 papers new to the reader."
         ),
     )
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _check_allowed_hosts(cls, value: str) -> str:
+        entries = [entry.strip().lower().rstrip(".") for entry in value.split(",")]
+        for entry in entries:
+            if entry and not _HOST_ENTRY.fullmatch(entry):
+                raise ValueError(
+                    f"{entry!r} is not a host name (write example.org, .example.org, "
+                    "127.0.0.1, [::1] or *, without scheme or port)"
+                )
+        return ",".join(entry for entry in entries if entry)
 
     @property
     def resolved_database_url(self) -> str:

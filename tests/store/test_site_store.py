@@ -12,12 +12,12 @@ from dailypapers.models import PaperRecord, SourceName
 from dailypapers.ranking.hotness import hotness
 from dailypapers.store.accounts import (
     UsernameTaken,
-    count_login_failures,
     create_session,
     create_user,
+    forget_login_attempt,
     get_credentials,
     get_session_user,
-    record_login_failure,
+    start_login_attempt,
 )
 from dailypapers.store.comments import (
     NotAuthor,
@@ -245,10 +245,21 @@ def test_expired_sessions_and_old_login_failures_are_pruned(engine: sa.Engine) -
     with engine.connect() as conn:
         hashes = set(conn.execute(sa.select(user_sessions.c.token_hash)).scalars())
     assert hashes == {"new"}
-    record_login_failure(engine, keys=["user:carol"], now=NOW, forget_before=NOW)
-    record_login_failure(engine, keys=["user:carol"], now=NOW, forget_before=NOW)
-    assert count_login_failures(engine, key="user:carol", since=NOW) == 2
-    record_login_failure(engine, keys=["user:carol"], now=later, forget_before=later)
-    with engine.connect() as conn:
-        rows = conn.execute(sa.select(sa.func.count()).select_from(login_failures)).scalar_one()
-    assert rows == 1
+    keys = ["pair:10.0.0.1 carol", "addr:10.0.0.1"]
+    for _ in range(2):
+        start_login_attempt(engine, keys=keys, now=NOW, forget_before=NOW)
+    third = start_login_attempt(engine, keys=keys, now=NOW, forget_before=NOW)
+    assert third.earlier["pair:10.0.0.1 carol"].count == 2
+    assert third.earlier["addr:10.0.0.1"].last_failed_at == NOW
+    later_try = start_login_attempt(engine, keys=keys, now=later, forget_before=later)
+    assert later_try.earlier["pair:10.0.0.1 carol"].count == 0  # the old ones lapsed ...
+
+    def stored() -> int:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(sa.select(sa.func.count()).select_from(login_failures)).one()[0]
+            )
+
+    assert stored() == 2  # ... and are gone
+    forget_login_attempt(engine, attempt=later_try, clear_keys=("pair:10.0.0.1 carol",))
+    assert stored() == 0

@@ -29,8 +29,10 @@ PASSWORD = "correct horse battery"
 
 
 def site_settings(home: Path, **overrides: object) -> Settings:
-    """Test settings: no page cache (tests see writes at once), no online lookups."""
+    """Test settings: no page cache (tests see writes at once), no online lookups, and the
+    test client's host ("testserver") allowed besides the default hosts."""
     values: dict[str, object] = {"page_cache_s": 0, "submit_lookup_online": False}
+    values["allowed_hosts"] = "testserver,127.0.0.1,localhost,[::1]"
     values.update(overrides)
     return load_settings({}, home=home, **values)
 

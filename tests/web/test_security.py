@@ -8,7 +8,7 @@ import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -22,12 +22,14 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from dailypapers.config import Settings, load_settings
+from dailypapers.dates import as_utc
 from dailypapers.index.build import sync_keyword_index
 from dailypapers.ingest.files import ImportOptions, expand_paths, import_paths
 from dailypapers.store.engine import open_store
-from dailypapers.store.schema import papers, votes
+from dailypapers.store.schema import login_failures, papers, votes
 from dailypapers.web.app import create_app
 from tests.pg_server import PostgresServer
+from tests.smtp_server import SmtpServer
 from tests.web.conftest import PASSWORD, LiveServer, csrf_cookie, csrf_from, sign_up, site_settings
 
 TOKEN_ON_PAGE = re.compile(r'<pre class="token">(dp_[^<]+)</pre>')
@@ -613,31 +615,117 @@ def test_over_long_parameters_get_422_naming_the_field(client: TestClient) -> No
     assert page.status_code == 422 and "text/html" in page.headers["content-type"]
 
 
-# -- 7. password guessing is rate limited ----------------------------------------------------
+# -- 7. password guessing is slowed down, and nobody can lock an owner out ------------------
+
+ATTACKER = ("203.0.113.66", 40000)
+OWNER = ("198.51.100.7", 50000)
+NEIGHBOUR = ("203.0.113.66", 40001)  # behind the attacker's address (a campus NAT)
 
 
-def _login(client: TestClient, username: str, password: str) -> httpx.Response:
+def _login(
+    client: TestClient, username: str, password: str, *, right_after_a_failure: bool = False
+) -> httpx.Response:
     form = {"username": username, "password": password}
     form["csrf_token"] = csrf_from_page(client, "/login")
+    if right_after_a_failure:  # however slow this machine is, no time has passed since
+        _age_failures(client, newest_s_ago=0)
     return client.post("/login", data=form, follow_redirects=False)
 
 
-def test_login_is_refused_after_too_many_failures_even_with_the_right_password(
+def browser_at(client: TestClient, address: tuple[str, int]) -> TestClient:
+    """Another browser on the same app and site, connecting from `address`."""
+    return TestClient(client.app, base_url=str(client.base_url), client=address)
+
+
+def _age_failures(client: TestClient, *, newest_s_ago: float) -> None:
+    """Move every failed login the throttle counts back in time, the newest to `newest_s_ago`
+    seconds before now (as if that long had passed)."""
+    engine: sa.Engine = client.app.state.dp.engine  # type: ignore[attr-defined]
+    table = login_failures
+    with engine.begin() as conn:  # in Python: SQLite has no datetime arithmetic
+        rows = conn.execute(sa.select(table.c.failure_id, table.c.failed_at)).all()
+        newest = max(as_utc(failed_at) for _, failed_at in rows)
+        shift = datetime.now(UTC) - timedelta(seconds=newest_s_ago) - newest
+        for failure_id, failed_at in rows:
+            moved = as_utc(failed_at) + shift
+            conn.execute(
+                sa.update(table).where(table.c.failure_id == failure_id).values(failed_at=moved)
+            )
+
+
+def _guess(client: TestClient, username: str, times: int) -> list[int]:
+    return [_login(client, username, "wrong password").status_code for _ in range(times)]
+
+
+def test_failed_logins_slow_that_address_down_and_the_owner_still_gets_in(
+    client: TestClient,
+) -> None:
+    free = settings_of(client).login_max_failures
+    sign_up(client, "target")
+    attacker, owner = browser_at(client, ATTACKER), browser_at(client, OWNER)
+    assert _guess(attacker, "target", free) == [401] * free
+    # Even the right password waits its turn.
+    slowed = _login(attacker, "target", PASSWORD, right_after_a_failure=True)
+    assert slowed.status_code == 429
+    assert slowed.headers["retry-after"] == "1"
+    assert "dp_session" not in slowed.headers.get("set-cookie", "")
+    # Hammering while slowed is refused unchecked and does not lengthen the wait.
+    assert _guess(attacker, "target", 20) == [429] * 20
+    # The owner, elsewhere, gets in at once ...
+    assert _login(owner, "target", PASSWORD).status_code == 303
+    assert owner.get("/settings/tokens").status_code == 200
+    # ... and from the attacker's address after the short wait.
+    _age_failures(client, newest_s_ago=1)
+    neighbour = browser_at(client, NEIGHBOUR)
+    assert _login(neighbour, "target", PASSWORD).status_code == 303
+
+
+def test_the_wait_doubles_with_each_further_failure_up_to_the_cap(client: TestClient) -> None:
+    settings = settings_of(client)
+    sign_up(client, "doubling")
+    attacker = browser_at(client, ATTACKER)
+    _guess(attacker, "doubling", settings.login_max_failures)
+    waits = []
+    for _ in range(8):
+        slowed = _login(attacker, "doubling", "wrong password", right_after_a_failure=True)
+        assert slowed.status_code == 429
+        waits.append(int(slowed.headers["retry-after"]))
+        _age_failures(client, newest_s_ago=waits[-1])
+        assert _guess(attacker, "doubling", 1) == [401]
+    assert waits == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert settings.login_max_delay_s == 60
+
+
+def test_tries_sent_at_once_are_checked_one_at_a_time_once_slowed(client: TestClient) -> None:
+    free = settings_of(client).login_max_failures
+    sign_up(client, "raced")
+    attacker = browser_at(client, ATTACKER)
+    _guess(attacker, "raced", free)
+    _age_failures(client, newest_s_ago=1)  # one try is due
+    form = {"username": "raced", "password": "wrong password"}
+    form["csrf_token"] = csrf_from_page(attacker, "/login")
+    start = threading.Barrier(8)
+
+    def guess(_: int) -> int:
+        start.wait()
+        return attacker.post("/login", data=form, follow_redirects=False).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = sorted(pool.map(guess, range(8)))
+    assert statuses == [401] + [429] * 7
+
+
+def test_guessing_across_many_names_slows_the_address_but_not_other_addresses(
     client: TestClient,
 ) -> None:
     settings = settings_of(client)
-    sign_up(client, "target")
-    sign_up(other_client(client), "bystander")
-    client.cookies.clear()
-    for _ in range(settings.login_max_failures):
-        assert _login(client, "target", "wrong password").status_code == 401
-    locked = _login(client, "target", PASSWORD)
-    assert locked.status_code == 429
-    assert locked.headers["retry-after"] == str(settings.login_window_s)
-    assert "dp_session" not in locked.headers.get("set-cookie", "")
-    assert client.get("/settings/tokens", follow_redirects=False).status_code == 303
-    # The limit is per account: another person behind the same address still gets in.
-    assert _login(client, "bystander", PASSWORD).status_code == 303
+    sign_up(client, "sprayed")
+    attacker = browser_at(client, ATTACKER)
+    per_address = settings.login_max_failures * 6
+    for n in range(per_address):  # one guess per name never slows any single name down
+        assert _guess(attacker, f"user{n}", 1) == [401]
+    assert _login(attacker, "sprayed", PASSWORD).status_code == 429
+    assert _login(browser_at(client, OWNER), "sprayed", PASSWORD).status_code == 303
 
 
 def test_a_good_login_clears_the_failure_count(client: TestClient) -> None:
@@ -692,3 +780,131 @@ def test_logout_ends_the_session_on_the_server(client: TestClient) -> None:
     vote = thief.post("/api/v1/votes", json={"paper_id": paper_id}, headers=headers)
     assert vote.status_code == 401
     assert paper_json(thief, paper_id)["voted"] is False
+
+
+# -- 9. the Host header: only configured hosts reach links, mail and the page cache ----------
+
+FORGED_HOST = "evil.example"
+TOP_SEED = "2410.17243"  # a paper of the seed pages
+
+
+def _feed_links(response: httpx.Response) -> list[str]:
+    assert response.status_code == 200, response.text[:300]
+    feed = ElementTree.fromstring(response.content)
+    # The site's own links (the feed, its page, each paper's page), not upstream PDFs.
+    links = feed.iter(f"{ATOM}link")
+    return [link.get("href", "") for link in links if link.get("rel") != "related"]
+
+
+@pytest.fixture
+def hosts_site(site_home: Path) -> Iterator[TestClient]:
+    """A site for two configured names (one a subdomain wildcard) with the page cache on."""
+    settings = site_settings(
+        site_home, page_cache_s=60, allowed_hosts="papers.example.org,.mirror.example"
+    )
+    app = create_app(settings)
+    with TestClient(app, base_url="http://papers.example.org") as test_client:
+        yield test_client
+    app.state.dp.engine.dispose()
+
+
+def test_a_forged_host_is_refused_before_anything_is_served(hosts_site: TestClient) -> None:
+    forged = {"Host": FORGED_HOST}
+    page = hosts_site.get("/", headers=forged)
+    assert page.status_code == 400
+    assert page.headers["content-type"].startswith("text/html")
+    assert FORGED_HOST in page.text and "DAILYPAPERS_ALLOWED_HOSTS" in page.text
+    for path in ("/api/v1/trending", "/feeds/daily.atom", f"/api/v1/papers/{TOP_SEED}"):
+        _error(hosts_site.get(path, headers=forged), 400)
+    assert hosts_site.post("/login", headers=forged, data={}).status_code == 400
+    # A port or a final dot on a configured name is the same host; a look-alike is not.
+    assert hosts_site.get("/", headers={"Host": "papers.example.org:8443"}).status_code == 200
+    assert hosts_site.get("/", headers={"Host": "PAPERS.example.org."}).status_code == 200
+    assert hosts_site.get("/", headers={"Host": "papers.example.org.evil"}).status_code == 400
+    assert hosts_site.get("/", headers={"Host": "a.b.mirror.example"}).status_code == 200
+    assert hosts_site.get("/", headers={"Host": "evilmirror.example"}).status_code == 400
+
+
+def test_each_allowed_host_gets_its_own_links_and_nobody_poisons_the_cache(
+    hosts_site: TestClient,
+) -> None:
+    path = "/feeds/daily.atom"
+    own = _feed_links(hosts_site.get(path))
+    assert own and all(link.startswith("http://papers.example.org/") for link in own)
+    assert hosts_site.get(path, headers={"Host": FORGED_HOST}).status_code == 400
+    mirror = _feed_links(hosts_site.get(path, headers={"Host": "www.mirror.example"}))
+    assert mirror and all(link.startswith("http://www.mirror.example/") for link in mirror)
+    # Both answers are kept (the cache is on), each under its own host and scheme.
+    assert _feed_links(hosts_site.get(path)) == own
+    secure = _feed_links(hosts_site.get("https://papers.example.org" + path))
+    assert secure == [link.replace("http://", "https://", 1) for link in own]
+    paper = f"/papers/{TOP_SEED}"
+    for host in ("papers.example.org", "www.mirror.example", "papers.example.org"):
+        page = hosts_site.get(paper, headers={"Host": host})
+        assert f'data-copy="http://{host}{paper}"' in page.text
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("allowed", ["testserver", "*"])
+def test_a_subscription_with_a_forged_host_mails_no_link_to_it(
+    site_home: Path, smtp: SmtpServer, allowed: str
+) -> None:
+    settings = site_settings(
+        site_home,
+        allowed_hosts=allowed,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_security="none",
+        digest_hour_utc=-1,
+        listen_url="http://127.0.0.1:8000",  # what `serve` tells its workers
+    )
+    app = create_app(settings)
+    with TestClient(app, base_url="http://testserver") as browser:
+        token = csrf_from_page(browser, "/subscribe")
+        form = {"email": "victim@example.org", "include_trending": "true", "csrf_token": token}
+        sent = browser.post("/subscribe", data=form, headers={"Host": FORGED_HOST})
+        if allowed == "*":  # every host is answered, but mail links never follow one
+            assert sent.status_code == 200, sent.text[:300]
+            [message] = smtp.mailbox.to("victim@example.org")
+            text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            assert FORGED_HOST not in text
+            assert "http://127.0.0.1:8000/subscribe/confirm?" in text
+        else:
+            assert sent.status_code == 400
+            assert smtp.mailbox.to("victim@example.org") == []
+        # The same form from a listed host links back to it.
+        if allowed != "*":
+            form["email"] = "reader@example.org"
+            assert browser.post("/subscribe", data=form).status_code == 200
+            [message] = smtp.mailbox.to("reader@example.org")
+            text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            assert "http://testserver/subscribe/confirm?" in text
+    app.state.dp.engine.dispose()
+
+
+# -- 10. responses say whether a shared cache may keep them ------------------------------------
+
+
+def test_pages_for_one_reader_mark_themselves_private_and_are_not_cached(
+    hosts_site: TestClient,
+) -> None:
+    for path in ("/login", "/signup", "/subscribe"):
+        visitors = [browser_at(hosts_site, address) for address in (OWNER, ATTACKER)]
+        pages = [visitor.get(path) for visitor in visitors]
+        for page in pages:
+            assert page.status_code == 200
+            assert page.headers["cache-control"] == "private, no-store", path
+        # With the cache on, each visitor still gets a form with their own CSRF token.
+        tokens = [csrf_from(page.text) for page in pages]
+        assert tokens == [visitor.cookies["dp_csrf"] for visitor in visitors], path
+        assert tokens[0] != tokens[1], path
+    for path in ("/", "/api/v1/trending", "/feeds/daily.atom"):
+        shared = hosts_site.get(path)
+        assert shared.status_code == 200
+        assert "cache-control" not in shared.headers, path

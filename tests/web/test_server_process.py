@@ -4,6 +4,7 @@ SIGTERM, papers imported by another process, and submissions looked up on a repl
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dailypapers.config import load_settings
 from dailypapers.store.engine import open_store
+from tests.pg_server import PostgresServer, find_pg_bindir
 from tests.replay_server import ReplayServer, closed_port_url
 from tests.search.conftest import import_files
 from tests.web.conftest import LiveServer, csrf_cookie, csrf_from, sign_up, site_settings
@@ -300,3 +303,101 @@ def test_an_unreachable_arxiv_is_a_502_not_a_500(site_home: Path) -> None:
             assert "arXiv could not be asked" in page.text
     finally:
         server.stop()
+
+
+def test_head_answers_like_get_without_a_body(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url, timeout=30) as site:
+        paper = site.get("/api/v1/trending").json()["papers"][0]
+        paths = [
+            "/",
+            paper["url"],
+            f"/api/v1/papers/{paper['id']}",
+            "/api/daily_papers?date=2024-10-25",
+            "/feeds/daily.atom",
+            "/static/style.css",
+        ]
+        for path in paths:
+            got, head = site.get(path), site.head(path)
+            assert (head.status_code, got.status_code) == (200, 200), path
+            assert head.content == b"", path
+            assert head.headers["content-type"] == got.headers["content-type"], path
+            assert head.headers["content-length"] == str(len(got.content)), path
+        assert site.head("/api/v1/papers/2410.00404").status_code == 404
+        assert site.head("/logout").status_code == 405  # it only takes POST, as GET learns
+
+
+class StoppablePostgres(PostgresServer):
+    """A throwaway PostgreSQL server that can be stopped and started again with its data."""
+
+    def options(self) -> str:
+        return f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off"
+
+    paused = False
+
+    def pause(self) -> None:
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+        self.paused = True
+
+    def resume(self) -> None:
+        log = str(self.root / "server.log")
+        self._run("pg_ctl", "-D", str(self.datadir), "-o", self.options(), "-l", log, "-w", "start")
+        self.paused = False
+
+    def stop(self) -> None:
+        if self.paused:  # nothing runs: only the files are left to remove
+            shutil.rmtree(self.root, ignore_errors=True)
+        else:
+            super().stop()
+
+
+@pytest.fixture
+def stoppable_postgres() -> Iterator[StoppablePostgres]:
+    bindir = find_pg_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries not found (apt-get install postgresql)")
+    server = StoppablePostgres(bindir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.postgres
+def test_a_database_outage_answers_503_and_the_site_recovers_by_itself(
+    stoppable_postgres: StoppablePostgres, seeds_dir: Path, tmp_path: Path
+) -> None:
+    database_url = stoppable_postgres.create_database()
+    home = tmp_path / "home"
+    engine = open_store(load_settings({}, home=home, database_url=database_url))
+    import_files(engine, [seeds_dir])
+    engine.dispose()
+    server = LiveServer(
+        home, DAILYPAPERS_DATABASE_URL=database_url, DAILYPAPERS_SEARCH_REFRESH_S="0"
+    )
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as site:
+            paper = site.get("/api/v1/trending").json()["papers"][0]["url"]
+            pages = ["/", paper, "/trending"]
+            machine = ["/api/v1/trending", "/api/daily_papers", "/feeds/daily.atom"]
+            assert [site.get(path).status_code for path in pages + machine] == [200] * 6
+            stoppable_postgres.pause()
+            for path in pages + machine:
+                response = site.get(path)
+                assert response.status_code == 503, (path, response.text[:300])
+                assert response.headers["retry-after"] == "10", path
+                if path in pages:
+                    assert response.headers["content-type"].startswith("text/html"), path
+                    assert "database is unavailable" in response.text, path
+                else:
+                    assert response.json()["error"]["code"] == "unavailable", path
+            stoppable_postgres.resume()
+            wait_for(lambda: site.get("/").status_code == 200, timeout_s=15)
+            assert [site.get(path).status_code for path in pages + machine] == [200] * 6
+        server.process.terminate()
+        _, err = server.process.communicate(timeout=30)
+    finally:
+        server.stop()
+    stderr = err.decode(errors="replace")
+    assert "Traceback" not in stderr
+    assert stderr.count("database unavailable") >= 6  # one line per refused request

@@ -142,30 +142,59 @@ def get_token_user(engine: sa.Engine, *, token_hash: str) -> User | None:
     return _user(row) if row else None
 
 
-def record_login_failure(
+@dataclass(slots=True, frozen=True)
+class LoginFailures:
+    """Failed logins under one key (an account and address pair, or an address) in a window."""
+
+    count: int = 0
+    last_failed_at: datetime | None = None
+
+
+@dataclass(slots=True, frozen=True)
+class LoginAttempt:
+    """A login try, counted as failed under each key until `forget_login_attempt`; `earlier`
+    holds each key's failures from before it (tries racing it included)."""
+
+    failure_ids: list[int]
+    earlier: dict[str, LoginFailures]
+
+
+def start_login_attempt(
     engine: sa.Engine, *, keys: list[str], now: datetime, forget_before: datetime
-) -> None:
-    """Note a failed login under each key (the account name, the client address), forgetting
-    those keys' failures older than `forget_before` (they no longer count)."""
+) -> LoginAttempt:
+    """Count a try as failed under each key before its password is checked, so that tries sent
+    at once each see the others; failures older than `forget_before` are dropped."""
     stale = sa.delete(login_failures).where(
         login_failures.c.key.in_(keys), login_failures.c.failed_at < forget_before
     )
+    ids = []
     with engine.begin() as conn:
         conn.execute(stale)
-        conn.execute(sa.insert(login_failures), [{"key": k, "failed_at": now} for k in keys])
-
-
-def count_login_failures(engine: sa.Engine, *, key: str, since: datetime) -> int:
-    query = (
-        sa.select(sa.func.count())
-        .select_from(login_failures)
-        .where(login_failures.c.key == key, login_failures.c.failed_at >= since)
-    )
+        for key in keys:
+            inserted = conn.execute(sa.insert(login_failures).values(key=key, failed_at=now))
+            assert inserted.inserted_primary_key is not None
+            ids.append(int(inserted.inserted_primary_key[0]))
+    earlier = {}
     with engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
+        for key, failure_id in zip(keys, ids, strict=True):
+            query = sa.select(sa.func.count(), sa.func.max(login_failures.c.failed_at)).where(
+                login_failures.c.key == key,
+                login_failures.c.failure_id < failure_id,
+                login_failures.c.failed_at >= forget_before,
+            )
+            count, last = conn.execute(query).one()
+            earlier[key] = LoginFailures(int(count), as_utc(last) if last else None)
+    return LoginAttempt(ids, earlier)
 
 
-def clear_login_failures(engine: sa.Engine, *, key: str) -> None:
-    """Forget a key's failures after a good login."""
+def forget_login_attempt(
+    engine: sa.Engine, *, attempt: LoginAttempt, clear_keys: tuple[str, ...] = ()
+) -> None:
+    """Uncount a try that was refused or succeeded, and forget every failure under
+    `clear_keys` (after a good login)."""
     with engine.begin() as conn:
-        conn.execute(sa.delete(login_failures).where(login_failures.c.key == key))
+        conn.execute(
+            sa.delete(login_failures).where(login_failures.c.failure_id.in_(attempt.failure_ids))
+        )
+        if clear_keys:
+            conn.execute(sa.delete(login_failures).where(login_failures.c.key.in_(clear_keys)))

@@ -15,7 +15,8 @@ from dailypapers.config import Settings
 from dailypapers.digest.scheduler import DigestScheduler
 from dailypapers.index.embeddings import Embedder
 from dailypapers.store.engine import open_store
-from dailypapers.web.errors import install_error_handlers
+from dailypapers.web.error_pages import install_error_handlers
+from dailypapers.web.hosts import AllowedHosts
 from dailypapers.web.middleware import SiteMiddleware
 from dailypapers.web.routers import accounts, api, feeds, hf, inbox, pages
 from dailypapers.web.state import AppState, PageCache, SharedSearcher
@@ -53,12 +54,14 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         redoc_url=None,
     )
     cache = PageCache(settings.page_cache_s)
+    hosts = AllowedHosts.from_settings(settings)
     app.state.dp = AppState(
         settings=settings,
         engine=engine,
         search=search,
         page_cache=cache,
         digests=digests,
+        hosts=hosts,
     )
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -72,7 +75,9 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     def api_docs(request: Request) -> HTMLResponse:
         return render(request, "api.html", {"endpoints": _endpoints(app.openapi())})
 
-    app.add_middleware(SiteMiddleware, max_body_bytes=settings.max_body_bytes, cache=cache)
+    app.add_middleware(
+        SiteMiddleware, max_body_bytes=settings.max_body_bytes, cache=cache, hosts=hosts
+    )
     return app
 
 

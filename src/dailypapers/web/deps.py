@@ -66,6 +66,17 @@ def resolve_user(request: Request) -> User | None:
 CurrentUser = Annotated[User | None, Depends(resolve_user)]
 
 
+def site_url(request: Request) -> str | None:
+    """The site's address for links read away from this request (mail): the public URL, else
+    the request's own if its host is listed in allowed_hosts ('*' lists none), else None."""
+    state = get_state(request)
+    if state.settings.public_url:
+        return state.settings.public_url
+    if state.hosts.lists(request.headers.get("host", "")):
+        return str(request.base_url)
+    return None
+
+
 def require_user(user: CurrentUser) -> User:
     if user is None:
         raise ApiError(401, "log in (or send an API token) to do this")

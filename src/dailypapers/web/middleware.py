@@ -1,4 +1,5 @@
-"""ASGI middleware: request size limits, security headers, and the anonymous page cache.
+"""ASGI middleware: allowed hosts, request size limits, HEAD, security headers, and the
+anonymous page cache.
 
 Written as plain ASGI (not BaseHTTPMiddleware) because it sits in front of every request and
 the list pages must serve thousands of requests a second on two cores.
@@ -6,30 +7,26 @@ the list pages must serve thousands of requests a second on two cores.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dailypapers.web.error_pages import error_response
 from dailypapers.web.errors import BodyTooLarge, error_body
+from dailypapers.web.hosts import AllowedHosts
 from dailypapers.web.security import SESSION_COOKIE
-from dailypapers.web.state import PageCache
+from dailypapers.web.state import CachedResponse, CacheKey, Headers, PageCache
+
+logger = logging.getLogger(__name__)
 
 MAX_QUERY_STRING_BYTES = 4096
 CACHEABLE_TYPES = (b"text/html", b"application/json", b"application/atom+xml")
-# Pages with forms or a subscriber's own settings (reached through signed links) are never
-# kept: each reader gets their own.
-NOT_CACHED_PREFIXES = (
-    "/login",
-    "/signup",
-    "/logout",
-    "/submit",
-    "/settings",
-    "/static/",
-    "/subscribe",
-    "/subscription",
-    "/unsubscribe",
-)
+CACHEABLE_STATUSES = (200, 404)
+PRIVATE = b"private, no-store"
+SESSION_PREFIX = SESSION_COOKIE.encode() + b"="
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -44,18 +41,42 @@ SECURITY_HEADERS = [
 ]
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return bytes(value)
-    return None
+class _RequestFacts:
+    """The request headers the middleware decides on, read in one pass."""
+
+    __slots__ = ("host", "length", "credentials")
+
+    def __init__(self, scope: Scope) -> None:
+        self.host: bytes | None = None
+        self.length: bytes | None = None
+        self.credentials = False  # an API token or a session cookie: a reader of their own
+        for name, value in scope.get("headers", ()):
+            if name == b"host":
+                self.host = value
+            elif name == b"content-length":
+                self.length = value
+            elif name == b"authorization" or (name == b"cookie" and SESSION_PREFIX in value):
+                self.credentials = True
 
 
-def _anonymous(scope: Scope) -> bool:
-    if _header(scope, b"authorization") is not None:
-        return False
-    cookie = _header(scope, b"cookie") or b""
-    return SESSION_COOKIE.encode() + b"=" not in cookie
+def _cacheable(status: int, headers: Headers) -> bool:
+    """A response the anonymous page cache may keep: it did not mark itself private, sets no
+    cookie, and is a page, JSON or a feed."""
+    typed = False
+    for name, value in headers:
+        if name == b"set-cookie":
+            return False
+        if name == b"cache-control" and (b"private" in value or b"no-store" in value):
+            return False
+        if name == b"content-type":
+            typed = value.startswith(CACHEABLE_TYPES)
+    return typed and status in CACHEABLE_STATUSES
+
+
+def _mark_private_if_it_sets_cookies(headers: Headers) -> None:
+    names = {name for name, _ in headers}
+    if b"set-cookie" in names and b"cache-control" not in names:
+        headers.append((b"cache-control", PRIVATE))
 
 
 async def _send_error(send: Send, status: int, message: str) -> None:
@@ -66,56 +87,71 @@ async def _send_error(send: Send, status: int, message: str) -> None:
 
 
 class SiteMiddleware:
-    """Refuse oversized requests before they are read; add security headers; cache pages."""
+    """Refuse unknown hosts and oversized requests before they are read; answer HEAD as GET
+    without the body; add security headers; cache anonymous responses that allow it."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, cache: PageCache) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, cache: PageCache, hosts: AllowedHosts
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.cache = cache
+        self.hosts = hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        facts = _RequestFacts(scope)
+        # Without a Host header the address is the server's own, which is trusted.
+        if facts.host is not None and not self.hosts.allows(facts.host):
+            await self._refuse_host(scope, receive, send, facts.host)
+            return
         if len(scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
             message = f"query string longer than {MAX_QUERY_STRING_BYTES} bytes"
             await _send_error(send, 414, message)
             return
-        length = _header(scope, b"content-length")
+        length = facts.length
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
             await _send_error(send, 413, f"request body larger than {self.max_body_bytes} bytes")
             return
-        key = self._cache_key(scope)
+        head = scope["method"] == "HEAD"
+        if head:  # the routes answer GET; the server below still knows it was HEAD
+            scope = {**scope, "method": "GET"}
+        key = None
+        if scope["method"] == "GET" and not facts.credentials:
+            key = (scope["scheme"], facts.host or b"", scope["path"], scope["query_string"])
         if key is not None and (hit := self.cache.get(key)) is not None:
-            await self._replay(send, *hit)
+            await send(
+                {"type": "http.response.start", "status": hit.status, "headers": hit.headers}
+            )
+            await send({"type": "http.response.body", "body": b"" if head else hit.body})
             return
-        await self._forward(scope, receive, send, key)
+        await self._forward(scope, receive, send, key, head)
 
-    def _cache_key(self, scope: Scope) -> str | None:
-        path: str = scope["path"]
-        if scope["method"] != "GET" or path.startswith(NOT_CACHED_PREFIXES):
-            return None
-        if not _anonymous(scope):
-            return None
-        query: bytes = scope.get("query_string", b"")
-        return path + "?" + query.decode("latin-1")
+    async def _replay(self, send: Send, hit: CachedResponse, head: bool) -> None:
+        await send({"type": "http.response.start", "status": hit.status, "headers": hit.headers})
+        await send({"type": "http.response.body", "body": b"" if head else hit.body})
 
-    async def _replay(self, send: Send, body: bytes, media_type: str, status: int) -> None:
-        headers = [
-            (b"content-type", media_type.encode()),
-            (b"content-length", str(len(body)).encode()),
-            *SECURITY_HEADERS,
-        ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse_host(self, scope: Scope, receive: Receive, send: Send, host: bytes) -> None:
+        shown = host.decode("latin-1")
+        logger.warning("refused a request for host %r (not in DAILYPAPERS_ALLOWED_HOSTS)", shown)
+        request = Request(scope, receive)
+        request.state.user = None  # nobody is looked up for a request that is refused
+        message = f"this site does not answer to the host {shown!r} (see DAILYPAPERS_ALLOWED_HOSTS)"
+        response = error_response(request, 400, message)
+        response.raw_headers.extend(SECURITY_HEADERS)
+        await response(scope, receive, send)
 
-    async def _forward(self, scope: Scope, receive: Receive, send: Send, key: str | None) -> None:
+    async def _forward(
+        self, scope: Scope, receive: Receive, send: Send, key: CacheKey | None, head: bool
+    ) -> None:
         received = 0
         too_large = refused = False
         start: dict[str, Any] = {}
         # Refused writes (forged, anonymous, malformed) leave the cache as it is.
-        writes = scope["method"] not in ("GET", "HEAD", "OPTIONS")
-        chunks: list[bytes] = []
+        writes = scope["method"] not in ("GET", "OPTIONS")
+        chunks: list[bytes] | None = None
 
         async def limited_receive() -> Message:
             nonlocal received, too_large
@@ -128,7 +164,7 @@ class SiteMiddleware:
             return message
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal refused
+            nonlocal refused, chunks
             if refused:
                 return
             if too_large and not start:
@@ -137,14 +173,22 @@ class SiteMiddleware:
                 await _send_error(send, 413, str(BodyTooLarge(self.max_body_bytes)))
                 return
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                headers: Headers = [*message.get("headers", []), *SECURITY_HEADERS]
+                _mark_private_if_it_sets_cookies(headers)
+                message["headers"] = headers
                 start.update(message)
                 if writes and message["status"] < 400:
                     self.cache.clear()  # a write on this node: readers see it at once
-            elif key is not None and message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    self._store(key, start, b"".join(chunks))
+                if key is not None and _cacheable(message["status"], headers):
+                    chunks = []
+            elif message["type"] == "http.response.body":
+                if chunks is not None:
+                    chunks.append(message.get("body", b""))
+                    if not message.get("more_body", False) and key is not None:
+                        body = b"".join(chunks)
+                        self.cache.put(key, CachedResponse(start["status"], start["headers"], body))
+                if head:
+                    message = {**message, "body": b""}
             await send(message)
 
         try:
@@ -154,15 +198,3 @@ class SiteMiddleware:
                 await _send_error(
                     send, 413, f"request body larger than {self.max_body_bytes} bytes"
                 )
-
-    def _store(self, key: str, start: dict[str, Any], body: bytes) -> None:
-        status = start.get("status")
-        headers = dict(start.get("headers", []))
-        media_type = headers.get(b"content-type", b"")
-        if status not in (200, 404) or b"set-cookie" in headers:
-            return
-        if not media_type.startswith(CACHEABLE_TYPES) or b"private" in headers.get(
-            b"cache-control", b""
-        ):
-            return
-        self.cache.put(key, body, media_type.decode(), status)

@@ -19,6 +19,7 @@ from dailypapers.index.build import sync_keyword_index
 from dailypapers.index.embeddings import Embedder, load_embedder
 from dailypapers.search.recommend import Recommender
 from dailypapers.search.service import Searcher
+from dailypapers.web.hosts import AllowedHosts
 
 T = TypeVar("T")
 SIMILAR_TTL_S = 600.0
@@ -146,34 +147,46 @@ class SharedSearcher:
             return call(self._recommender)
 
 
+# What a cached response depends on: scheme, host, path and query of an anonymous GET.
+CacheKey = tuple[str, bytes, str, bytes]
+Headers = list[tuple[bytes, bytes]]
+
+
+@dataclass(slots=True, frozen=True)
+class CachedResponse:
+    status: int
+    headers: Headers
+    body: bytes
+
+
 class PageCache:
     """Rendered anonymous pages kept for a few seconds (a micro-cache, per process).
 
     A list or paper page is the same for every anonymous reader, so under load most requests
     are answered from memory. Writes on this process clear it; other nodes serve pages at
-    most `ttl_s` old.
+    most `ttl_s` old. What may be kept is decided by the responses (see SiteMiddleware).
     """
 
     def __init__(self, ttl_s: float, max_entries: int = 2048) -> None:
         self.ttl_s = ttl_s
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[float, bytes, str, int]] = OrderedDict()
+        self._entries: OrderedDict[CacheKey, tuple[float, CachedResponse]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> tuple[bytes, str, int] | None:
+    def get(self, key: CacheKey) -> CachedResponse | None:
         if self.ttl_s <= 0:
             return None
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[0] < time.monotonic():
                 return None
-            return entry[1], entry[2], entry[3]
+            return entry[1]
 
-    def put(self, key: str, body: bytes, media_type: str, status: int) -> None:
+    def put(self, key: CacheKey, response: CachedResponse) -> None:
         if self.ttl_s <= 0:
             return
         with self._lock:
-            self._entries[key] = (time.monotonic() + self.ttl_s, body, media_type, status)
+            self._entries[key] = (time.monotonic() + self.ttl_s, response)
             self._entries.move_to_end(key)
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
@@ -190,4 +203,5 @@ class AppState:
     search: SharedSearcher
     page_cache: PageCache
     digests: DigestScheduler
+    hosts: AllowedHosts
     started_at: float = field(default_factory=time.time)

@@ -66,18 +66,19 @@ def render(
         user = None
     csrf = request.cookies.get(CSRF_COOKIE)
     new_csrf = None
-    if (user is not None or name in ANONYMOUS_FORM_PAGES) and not csrf:
+    with_csrf = user is not None or name in ANONYMOUS_FORM_PAGES
+    if with_csrf and not csrf:
         csrf = new_csrf = new_token()
     state = request.app.state.dp
     page = environment.get_template(name).render(
         request=request,
         user=user,
-        csrf_token=csrf if (user is not None or name in ANONYMOUS_FORM_PAGES) else None,
+        csrf_token=csrf if with_csrf else None,
         site_name=state.settings.site_name,
         **context,
     )
     response = HTMLResponse(page, status_code=status_code, headers=headers)
-    if user is not None:
+    if with_csrf:  # the page holds this reader's token (and name): no shared cache keeps it
         response.headers["cache-control"] = "private, no-store"
     if new_csrf is not None:
         secure = request.url.scheme == "https" or state.settings.cookie_secure

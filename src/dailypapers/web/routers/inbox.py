@@ -11,7 +11,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from dailypapers.models import User
 from dailypapers.store.subscriptions import Subscription
 from dailypapers.web import inbox_views
-from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep
+from dailypapers.web.deps import (
+    AdminUser,
+    CsrfChecked,
+    CurrentUser,
+    RequiredUser,
+    StateDep,
+    site_url,
+)
 from dailypapers.web.errors import ApiError
 from dailypapers.web.routers.pages import local_path
 from dailypapers.web.schemas import (
@@ -93,8 +100,9 @@ def _form_context(
     }
 
 
-def _base_url(request: Request, state: AppState) -> str:
-    return state.settings.public_url or str(request.base_url)
+def _base_url(request: Request) -> str:
+    # Empty when the host is not one the site is configured for: mail then links to the default.
+    return site_url(request) or ""
 
 
 def _send_soon(background: BackgroundTasks, state: AppState, recipient: str) -> None:
@@ -121,7 +129,7 @@ def _save(
 ) -> HTMLResponse:
     try:
         saved, queued = inbox_views.subscribe_view(
-            state, form, user=user, base_url=_base_url(request, state), owner=owner
+            state, form, user=user, base_url=_base_url(request), owner=owner
         )
     except ApiError as error:
         context = _form_context(state, owner, action=action, error=error.message, form=form)
