@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Dialog, Locator, Page, expect
 
 from tests.web.browser_fixtures import (
     DESKTOP,
@@ -35,6 +35,8 @@ SUBMIT_TITLE = "Industrial-Grade Sensor Simulation via Gaussian Splatting"
 MATH_ID = "2503.11945"  # its abstract has $W_*$, $99\%$, $48$ and $10^5 \times$
 # The seed pages are the daily lists of 2024-01-07 and 2024-05-01; nothing in between.
 QUIET_DAY = "2024-03-01"
+# On the home page's list; only the comment tests below write on its page.
+QUIET_PAPER = "2410.17243"
 TIMEOUT_MS = 10_000
 
 OpenPage = Callable[..., Page]
@@ -261,11 +263,82 @@ def test_comment_in_markdown_then_reply_edit_and_delete(page: Page) -> None:
     expect(page.locator(f"#{thread_id} > p.meta")).to_contain_text("edited")
     screenshot(page, "paper-comments-light")
 
-    actions.get_by_role("button", name="Delete").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    actions.get_by_role("link", name="Delete").click()
     expect(page.locator(f"#{thread_id} > p em")).to_have_text("deleted")
     expect(body).to_have_count(0)
     expect(reply).to_contain_text("Agreed, thanks.")
     expect(page.locator("#comments-h")).to_have_text("Comments (1)")
+
+
+def _post_comment(page: Page, text: str) -> str:
+    """Comment on QUIET_PAPER through its form; the new comment's element id."""
+    page.goto(f"/papers/{QUIET_PAPER}")
+    page.get_by_label("Add a comment (Markdown)").fill(text)
+    page.get_by_role("button", name="Comment", exact=True).click()
+    page.wait_for_url(re.compile(r"#comment-\d+$"))
+    return page.url.rsplit("#", 1)[1]
+
+
+def test_a_blank_comment_is_refused_in_place_and_keeps_the_text(page: Page) -> None:
+    sign_up_in_browser(page, "blank-writer")
+    page.goto(f"/papers/{QUIET_PAPER}")
+    box = page.get_by_label("Add a comment (Markdown)")
+    box.fill("   ")
+    with page.expect_response(lambda r: r.request.method == "POST") as posted:
+        page.get_by_role("button", name="Comment", exact=True).click()
+    assert posted.value.status == 422
+    alert = page.locator("#comments").get_by_role("alert")
+    expect(alert).to_have_text("the comment is empty")
+    expect(page.locator("h1")).to_contain_text("Breaking the Memory Barrier")
+    expect(box).to_have_value("   ")
+    expect(box).to_be_focused()
+    screenshot(page, "comment-refused")
+    box.fill("Now with *words*")
+    page.get_by_role("button", name="Comment", exact=True).click()
+    expect(page.locator(".comment-body em", has_text="words")).to_be_visible()
+
+
+def test_deleting_a_comment_asks_first_with_javascript(page: Page) -> None:
+    sign_up_in_browser(page, "careful")
+    thread = _post_comment(page, "Keep me unless I say so")
+    body = page.locator(f"#{thread} > .comment-body")
+    asked: list[str] = []
+
+    def answer(accept: bool) -> None:
+        def handle(dialog: Dialog) -> None:
+            asked.append(dialog.message)
+            if accept:
+                dialog.accept()
+            else:
+                dialog.dismiss()
+
+        page.once("dialog", handle)
+
+    answer(False)
+    page.locator(f"#{thread} > .comment-actions").get_by_role("link", name="Delete").click()
+    assert asked == ["Delete this comment? This cannot be undone."]
+    page.reload()
+    expect(body).to_have_text("Keep me unless I say so")
+    answer(True)
+    page.locator(f"#{thread} > .comment-actions").get_by_role("link", name="Delete").click()
+    expect(page.locator(f"#{thread}")).to_have_count(0)  # no replies: nothing left to show
+    assert len(asked) == 2
+
+
+def test_deleting_a_comment_asks_first_without_javascript(open_page: OpenPage) -> None:
+    page = open_page(java_script_enabled=False)
+    sign_up_in_browser(page, "careful-nojs")
+    thread = _post_comment(page, "Delete me, but ask")
+    page.locator(f"#{thread} > .comment-actions").get_by_role("link", name="Delete").click()
+    expect(page.locator("h1")).to_have_text("Delete your comment?")
+    expect(page.locator("main")).to_contain_text("Delete me, but ask")
+    screenshot(page, "comment-delete-confirm")
+    page.get_by_role("link", name="Keep it").click()
+    expect(page.locator(f"#{thread} > .comment-body")).to_have_text("Delete me, but ask")
+    page.locator(f"#{thread} > .comment-actions").get_by_role("link", name="Delete").click()
+    page.get_by_role("button", name="Delete").click()
+    expect(page.locator(f"#{thread}")).to_have_count(0)
 
 
 def test_submit_a_stored_paper_puts_it_on_todays_list(
@@ -362,6 +435,55 @@ def test_phone_width_pages_do_not_scroll_sideways(open_page: OpenPage) -> None:
     for path in ("/", f"/papers/{MATH_ID}", "/search?q=diffusion+model", "/trending", "/submit"):
         phone.goto(path)
         assert horizontal_overflow_px(phone) == 0, path
+
+
+SAME_LINE_PX = 4
+
+
+def _separations(page: Page) -> list[float]:
+    """For each card: the space between its date and its first category when on one line."""
+    found: list[float] = page.evaluate(
+        """() => [...document.querySelectorAll('article.card .facts')].flatMap(p => {
+            const t = p.querySelector('time'), tag = p.querySelector('.tag');
+            if (!t || !tag) return [];
+            const a = t.getBoundingClientRect(), b = tag.getBoundingClientRect();
+            return Math.abs(a.top - b.top) < 8 ? [b.left - a.right] : [];
+        })"""
+    )
+    return found
+
+
+def test_small_layout_faults_stay_fixed_at_desktop_and_phone_width(open_page: OpenPage) -> None:
+    for name, viewport in (("desktop", DESKTOP), ("mobile", MOBILE)):
+        page = open_page(viewport=viewport)
+        page.goto("/papers/date/2007-03-31")
+        gaps = _separations(page)
+        assert gaps and min(gaps) >= SAME_LINE_PX, "a date touches its category label"
+        height = page.locator("header.site").bounding_box()
+        assert height is not None
+        if name == "mobile":
+            assert height["height"] <= 0.12 * MOBILE["height"], "the phone header is too tall"
+        page.goto("/api")
+        split = page.evaluate(
+            """() => [...document.querySelectorAll(
+                'table.endpoints td:first-child code, table.endpoints td:nth-child(4) code')]
+              .filter(code => code.getClientRects().length > 1).map(code => code.textContent)"""
+        )
+        assert split == [], f"words split across lines: {split}"
+        assert horizontal_overflow_px(page) == 0
+        screenshot(page, f"api-{name}")
+        sign_up_in_browser(page, f"a-rather-long-member-name-{name}")
+        height = page.locator("header.site").bounding_box()
+        assert height is not None
+        if name == "mobile":
+            screenshot(page, "header-member-mobile")
+            assert height["height"] <= 0.12 * MOBILE["height"], "the phone header is too tall"
+        page.goto(f"/papers/{QUIET_PAPER}")
+        links, marks = page.locator("nav.links"), page.locator(".marks")
+        expect(marks.get_by_role("button", name="Save")).to_be_visible()
+        left = [box["x"] for box in (links.bounding_box(), marks.bounding_box()) if box]
+        assert len(left) == 2 and abs(left[0] - left[1]) < 1, "Save / Not interested out of line"
+        screenshot(page, f"paper-member-{name}")
 
 
 def test_keyboard_reaches_the_search_box_and_upvotes_with_visible_focus(page: Page) -> None:

@@ -103,20 +103,27 @@ def test_for_you_marks_and_phone_width(
     sign_up_in_browser(page, "reader")
     page.locator("header.site").get_by_role("link", name="For you").click()
     expect(page.locator("h1")).to_have_text("For you")
-    first = page.locator(".pick").first
+    first = page.locator("main article.card").first
     title = first.locator("h3").inner_text()
     expect(first.locator(".why")).to_contain_text("Why:")
+    # The reason and the marks belong to the card: inside its border, in line with its title.
+    card, marks = first.bounding_box(), first.locator(".marks").bounding_box()
+    heading = first.locator("h3").bounding_box()
+    assert card and marks and heading
+    assert card["x"] <= marks["x"] and marks["x"] + marks["width"] <= card["x"] + card["width"]
+    assert card["y"] <= marks["y"] and marks["y"] + marks["height"] <= card["y"] + card["height"]
+    assert abs(marks["x"] - heading["x"]) < 1
     screenshot(page, "for-you")
     first.get_by_role("button", name="Not interested").click()
     expect(page.locator("h1")).to_have_text("For you")
-    expect(page.locator(".pick h3", has_text=title)).to_have_count(0)
-    second = page.locator(".pick").first
+    expect(page.locator("main article.card h3", has_text=title)).to_have_count(0)
+    second = page.locator("main article.card").first
     saved_title = second.locator("h3").inner_text()
     saved_url = second.locator("h3 a").get_attribute("href")
     assert saved_url
     second.get_by_role("button", name="Save").click()
     # A saved paper teaches For you and leaves its list; its page shows it saved.
-    expect(page.locator(".pick h3", has_text=saved_title)).to_have_count(0)
+    expect(page.locator("main article.card h3", has_text=saved_title)).to_have_count(0)
     page.goto(saved_url)
     expect(page.get_by_role("button", name="Saved")).to_be_visible()
     phone = _page(browser, server, viewport=MOBILE, is_mobile=True, has_touch=True)
@@ -124,5 +131,10 @@ def test_for_you_marks_and_phone_width(
     for path in ("/for-you", "/subscribe", "/settings/subscription"):
         phone.goto(path)
         assert horizontal_overflow_px(phone) == 0, path
+    phone.goto("/for-you")
+    card = phone.locator("main article.card").first
+    card_box, marks_box = card.bounding_box(), card.locator(".marks").bounding_box()
+    assert card_box and marks_box
+    assert marks_box["x"] + marks_box["width"] <= card_box["x"] + card_box["width"]
     screenshot(phone, "for-you-mobile")
     assert watch.problems == []

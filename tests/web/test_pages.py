@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
+from dailypapers.index.build import build_indexes
+from dailypapers.index.embeddings import Embedder
 from dailypapers.store.accounts import set_admin
-from tests.web.conftest import csrf_cookie, csrf_from, sign_up
+from dailypapers.store.engine import open_store
+from dailypapers.web.app import create_app
+from tests.search.conftest import import_files
+from tests.web.conftest import csrf_cookie, csrf_from, sign_up, site_settings
+from tests.web.hf_fixtures import HF_SAMPLE
 
 HF_DAY = "2024-10-25"  # Hugging Face's recorded list: four papers with upvotes 64, 41, 37, 35
 TOP = "2410.17243"
@@ -199,6 +206,156 @@ def test_admin_hides_a_paper_and_a_comment(client: TestClient) -> None:
     assert TOP not in client.get(f"/papers/date/{HF_DAY}").text
     hits = client.get("/api/v1/search", params={"q": "contrastive loss memory"}).json()["hits"]
     assert TOP not in [h["paper"]["id"] for h in hits]
+
+
+def _form_value(html: str, action: str, name: str) -> str:
+    """The value of a hidden field in the form that posts to `action`."""
+    form = re.search(rf'<form method="post" action="{re.escape(action)}".*?</form>', html, re.S)
+    assert form, f"no form posting to {action}"
+    value = re.search(rf'name="{name}" value="([^"]*)"', form.group(0))
+    assert value, f"the {action} form has no {name}"
+    return value.group(1)
+
+
+def test_an_admin_sees_what_is_hidden_and_unhides_it_from_the_page(client: TestClient) -> None:
+    sign_up(client, "boss")
+    set_admin(client.app.state.dp.engine, username="boss", is_admin=True)  # type: ignore[attr-defined]
+    token = csrf_cookie(client)
+    client.post("/comments", data={"paper_id": TOP, "body": "spam spam", "csrf_token": token})
+    comment_id = client.get(f"/api/v1/papers/{TOP}").json()["comments"][0]["id"]
+    hide = f"/comments/{comment_id}/hide"
+    assert _form_value(client.get(f"/papers/{TOP}").text, hide, "hidden") == "true"
+    client.post(hide, data={"hidden": "true", "csrf_token": token})
+    client.post("/admin/hide-paper", data={"paper_id": TOP, "hidden": "true", "csrf_token": token})
+
+    page = client.get(f"/papers/{TOP}")
+    assert page.headers["cache-control"] == "private, no-store"
+    assert '<span class="badge">Hidden</span> An admin hid this paper' in page.text
+    assert "Hidden by an admin</span>" in page.text
+    assert client.get(f"/api/v1/papers/{TOP}").json()["hidden"] is True
+    # The page offers to show both again; the admin sends its forms as they are.
+    assert "Unhide this paper (admin)" in page.text
+    assert _form_value(page.text, hide, "hidden") == "false"
+    for action in (hide, "/admin/hide-paper"):
+        fields = {"hidden": _form_value(page.text, action, "hidden"), "csrf_token": token}
+        if action == "/admin/hide-paper":
+            fields["paper_id"] = _form_value(page.text, action, "paper_id")
+        assert client.post(action, data=fields, follow_redirects=False).status_code == 303
+
+    after = client.get(f"/papers/{TOP}").text
+    assert "badge" not in after and "Hide this paper from lists (admin)" in after
+    client.cookies.clear()
+    shown = client.get(f"/papers/{TOP}")
+    assert shown.status_code == 200 and "spam spam" in shown.text
+    assert "Unhide" not in shown.text and "admin" not in shown.text
+    assert TOP in client.get(f"/papers/date/{HF_DAY}").text
+
+
+def test_a_hidden_paper_never_reaches_readers_through_the_page_cache(site_home: Path) -> None:
+    app = create_app(site_settings(site_home, page_cache_s=60))
+    with TestClient(app, base_url="http://testserver") as admin:
+        sign_up(admin, "boss")
+        set_admin(app.state.dp.engine, username="boss", is_admin=True)
+        token = csrf_cookie(admin)
+        form = {"paper_id": TOP, "hidden": "true", "csrf_token": token}
+        admin.post("/admin/hide-paper", data=form)
+        assert "Unhide this paper" in admin.get(f"/papers/{TOP}").text
+        with TestClient(app, base_url="http://testserver") as reader:
+            assert reader.get(f"/papers/{TOP}").status_code == 404
+            assert reader.get(f"/api/v1/papers/{TOP}").status_code == 404
+            admin.post("/admin/hide-paper", data={**form, "hidden": "false"})
+            shown = reader.get(f"/papers/{TOP}")
+            assert shown.status_code == 200 and "Unhide" not in shown.text
+    app.state.dp.engine.dispose()
+
+
+def test_a_refused_comment_is_shown_again_in_place_with_its_text(client: TestClient) -> None:
+    sign_up(client, "writer")
+    token = csrf_cookie(client)
+    blank = client.post("/comments", data={"paper_id": TOP, "body": "   ", "csrf_token": token})
+    assert blank.status_code == 422
+    assert blank.headers["content-type"].startswith("text/html")
+    assert "<h1" in blank.text and "Breaking the Memory Barrier" in blank.text
+    assert '<p class="error" role="alert" id="comment-body-error">the comment is empty</p>' in (
+        blank.text
+    )
+    assert 'aria-describedby="comment-body-error" autofocus>   </textarea>' in blank.text
+    long_text = "Too long <b>& kept</b> " + "x" * 10_000
+    too_long = client.post(
+        "/comments", data={"paper_id": TOP, "body": long_text, "csrf_token": token}
+    )
+    assert too_long.status_code == 422 and "(limit 10,000)" in too_long.text
+    assert "Too long &lt;b&gt;&amp; kept&lt;/b&gt; xxx" in too_long.text
+    assert client.get(f"/api/v1/papers/{TOP}").json()["comments"] == []
+
+    form = {"paper_id": TOP, "body": "First", "csrf_token": token}
+    created = client.post("/comments", data=form, follow_redirects=False)
+    comment_id = int(created.headers["location"].rsplit("-", 1)[1])
+    reply = client.post("/comments", data={**form, "body": "\n ", "parent_id": str(comment_id)})
+    assert reply.status_code == 422
+    assert f'<p class="error" role="alert" id="reply-{comment_id}-error">' in reply.text
+    assert re.search(r"<details open><summary>Reply</summary>", reply.text)
+    edit = client.post(f"/comments/{comment_id}/edit", data={"body": "  ", "csrf_token": token})
+    assert edit.status_code == 422
+    assert f'id="edit-{comment_id}-error">the comment is empty</p>' in edit.text
+    assert re.search(r"<details open><summary>Edit</summary>", edit.text)
+    assert f'aria-describedby="edit-{comment_id}-error" autofocus>  </textarea>' in edit.text
+    comments = client.get(f"/api/v1/papers/{TOP}").json()["comments"]
+    assert [c["body"] for c in comments] == ["First"] and comments[0]["replies"] == []
+
+
+def test_deleting_a_comment_asks_first(client: TestClient) -> None:
+    sign_up(client, "writer")
+    token = csrf_cookie(client)
+    form = {"paper_id": TOP, "body": "Soon *gone*", "csrf_token": token}
+    created = client.post("/comments", data=form, follow_redirects=False)
+    comment_id = int(created.headers["location"].rsplit("-", 1)[1])
+    paper = client.get(f"/papers/{TOP}").text
+    assert f'<a href="/comments/{comment_id}/delete" class="delete-comment"' in paper
+    assert f'action="/comments/{comment_id}/delete"' not in paper  # no one-click delete
+    ask = client.get(f"/comments/{comment_id}/delete")
+    assert ask.status_code == 200 and "Delete your comment?" in ask.text
+    assert "<em>gone</em>" in ask.text
+    assert _form_value(ask.text, f"/comments/{comment_id}/delete", "csrf_token") == token
+    assert not client.get(f"/api/v1/papers/{TOP}").json()["comments"][0]["deleted"]
+    client.cookies.clear()
+    assert client.get(f"/comments/{comment_id}/delete", follow_redirects=False).status_code == 303
+    sign_up(client, "someone-else")
+    assert client.get(f"/comments/{comment_id}/delete").status_code == 403
+    assert client.get("/comments/999999/delete").status_code == 404
+
+
+def test_search_counts_say_what_they_count(client: TestClient) -> None:
+    one = client.get("/search", params={"q": '"near infinite batch size"', "mode": "keyword"})
+    assert "1 matching paper ·" in one.text
+    many = client.get("/search", params={"q": "contrastive", "mode": "keyword"})
+    total = client.get("/api/v1/search", params={"q": "contrastive", "mode": "keyword"}).json()
+    assert total["total"] > 20
+    assert f"{total['total']} matching papers, showing 1–20 ·" in many.text
+    second = client.get("/search", params={"q": "contrastive", "mode": "keyword", "p": 2})
+    assert f"{total['total']} matching papers, showing 21–" in second.text
+
+
+def test_a_search_by_meaning_says_which_results_it_shows(
+    tmp_path: Path, shared_data: Path, minilm: Embedder
+) -> None:
+    # Hybrid and semantic searches rank every paper, so there is no count of matches to give.
+    settings = site_settings(tmp_path / "home")
+    engine = open_store(settings)
+    import_files(engine, [shared_data / HF_SAMPLE])
+    build_indexes(engine, settings, embedder=minilm)
+    engine.dispose()
+    app = create_app(settings)
+    with TestClient(app, base_url="http://testserver") as client:
+        for mode in ("hybrid", "semantic"):
+            query = {"q": "memory use of contrastive training", "mode": mode}
+            twin = client.get("/api/v1/search", params=query).json()
+            assert twin["total"] is None and twin["notices"] == []
+            page = client.get("/search", params=query).text
+            shown = len(twin["hits"])
+            assert f"Results 1–{shown}, closest first" in page
+            assert "matching paper" not in page
+    app.state.dp.engine.dispose()
 
 
 def test_member_pages_need_a_login(client: TestClient) -> None:

@@ -133,6 +133,7 @@ def paper_view(state: AppState, paper_id: str, user: User | None) -> PaperDetail
         similar=[PaperPublic.of(p) for p in similar],
         comments=[CommentPublic.of(c) for c in comments],
         bibtex=bibtex_entry(paper),
+        hidden=paper.hidden,
     )
 
 
@@ -326,6 +327,16 @@ def edit_comment_view(state: AppState, user: User, comment_id: int, body: str) -
         raise ApiError(404, str(error), field="comment_id") from None
     except NotAuthor as error:
         raise ApiError(403, str(error)) from None
+    return CommentPublic.of(comment)
+
+
+def own_comment_view(state: AppState, user: User, comment_id: int) -> CommentPublic:
+    """One of the reader's own comments (to confirm deleting it); 404 or 403 otherwise."""
+    comment = get_comment(state.engine, comment_id=comment_id)
+    if comment is None or comment.deleted:
+        raise ApiError(404, f"no comment {comment_id}", field="comment_id")
+    if comment.user_id != user.user_id:
+        raise ApiError(403, f"comment {comment_id} belongs to another user")
     return CommentPublic.of(comment)
 
 

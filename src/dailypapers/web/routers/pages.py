@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from dailypapers.feeds.periods import PeriodKind
+from dailypapers.models import User
 from dailypapers.search.highlight import highlight, highlight_pattern
 from dailypapers.search.query import QueryError, parse_query
 from dailypapers.search.service import SearchMode
@@ -24,6 +26,17 @@ Page = Annotated[int, Query(ge=1, le=views.MAX_PAGE)]
 Sort = Annotated[Literal["score", "published"], Query()]
 Text = Annotated[str | None, Query(max_length=200)]
 CommentId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+
+
+@dataclass(frozen=True, slots=True)
+class CommentError:
+    """A comment form that was refused: shown again in place with the text as it was sent.
+    `form` names it: "new", "reply-{id}" or "edit-{id}"."""
+
+    form: str
+    message: str
+    body: str
+    status: int
 
 
 def local_path(target: str | None, default: str = "/") -> str:
@@ -147,11 +160,27 @@ def search(
     return render(request, "search.html", context)
 
 
+def _paper_page(
+    request: Request,
+    state: StateDep,
+    user: User | None,
+    paper_id: str,
+    *,
+    comment_error: CommentError | None = None,
+) -> HTMLResponse:
+    detail = views.paper_view(state, paper_id, user)
+    context = {
+        "detail": detail,
+        "json_url": f"/api/v1/papers/{detail.paper.id}",
+        "comment_error": comment_error,
+    }
+    status = comment_error.status if comment_error else 200
+    return render(request, "paper.html", context, status_code=status)
+
+
 @router.get("/papers/{paper_id:path}")
 def paper_page(request: Request, state: StateDep, user: CurrentUser, paper_id: str) -> HTMLResponse:
-    detail = views.paper_view(state, paper_id, user)
-    context = {"detail": detail, "json_url": f"/api/v1/papers/{detail.paper.id}"}
-    return render(request, "paper.html", context)
+    return _paper_page(request, state, user, paper_id)
 
 
 @router.get("/bibtex/{paper_id:path}")
@@ -185,25 +214,54 @@ def vote(
 
 @router.post("/comments", dependencies=[CsrfChecked])
 def comment(
+    request: Request,
     state: StateDep,
     user: RequiredUser,
     paper_id: Annotated[str, Form(max_length=200)],
-    body: Annotated[str, Form(max_length=views.MAX_COMMENT_CHARS)],
+    # No length limit here: an over-long comment is refused in place, text kept (the body
+    # size limit still holds).
+    body: Annotated[str, Form()],
     parent_id: Annotated[int | None, Form(ge=1, le=MAX_ROW_ID)] = None,
-) -> RedirectResponse:
-    created = views.comment_view(state, user, paper_id, body, parent_id)
+) -> Response:
+    try:
+        created = views.comment_view(state, user, paper_id, body, parent_id)
+    except ApiError as error:
+        if error.status != 422:
+            raise
+        # A reply to a comment that is gone is shown at the new-comment form.
+        form = f"reply-{parent_id}" if parent_id and error.field == "body" else "new"
+        refused = CommentError(form, error.message, body, error.status)
+        return _paper_page(request, state, user, paper_id, comment_error=refused)
     return _back(f"/papers/{created.paper_id}#comment-{created.id}")
 
 
 @router.post("/comments/{comment_id}/edit", dependencies=[CsrfChecked])
 def edit_comment(
+    request: Request,
     state: StateDep,
     user: RequiredUser,
     comment_id: CommentId,
-    body: Annotated[str, Form(max_length=views.MAX_COMMENT_CHARS)],
-) -> RedirectResponse:
-    edited = views.edit_comment_view(state, user, comment_id, body)
+    body: Annotated[str, Form()],
+) -> Response:
+    try:
+        edited = views.edit_comment_view(state, user, comment_id, body)
+    except ApiError as error:
+        if error.status != 422:
+            raise
+        own = views.own_comment_view(state, user, comment_id)
+        refused = CommentError(f"edit-{comment_id}", error.message, body, error.status)
+        return _paper_page(request, state, user, own.paper_id, comment_error=refused)
     return _back(f"/papers/{edited.paper_id}#comment-{edited.id}")
+
+
+@router.get("/comments/{comment_id}/delete")
+def delete_comment_page(
+    request: Request, state: StateDep, user: RequiredUser, comment_id: CommentId
+) -> HTMLResponse:
+    """Asks before deleting (the Delete link lands here without JavaScript)."""
+    own = views.own_comment_view(state, user, comment_id)
+    context = {"comment": own, "back": f"/papers/{own.paper_id}#comment-{own.id}"}
+    return render(request, "delete_comment.html", context)
 
 
 @router.post("/comments/{comment_id}/delete", dependencies=[CsrfChecked])

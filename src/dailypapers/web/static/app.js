@@ -71,6 +71,26 @@
     });
   }
 
+  // Without JavaScript the Delete link opens a page that asks; with it, a dialog asks here.
+  function enhanceDeleteLinks() {
+    document.querySelectorAll("a.delete-comment").forEach(function (link) {
+      link.addEventListener("click", function (event) {
+        event.preventDefault();
+        if (!window.confirm(link.getAttribute("data-confirm") || "Delete?")) return;
+        var form = document.createElement("form");
+        form.method = "post";
+        form.action = link.getAttribute("href");
+        var token = document.createElement("input");
+        token.type = "hidden";
+        token.name = "csrf_token";
+        token.value = csrfToken();
+        form.appendChild(token);
+        document.body.appendChild(form);
+        form.submit();
+      });
+    });
+  }
+
   function renderMath() {
     if (typeof renderMathInElement !== "function") return;
     document.querySelectorAll(".math").forEach(function (element) {
@@ -90,6 +110,7 @@
     enhanceVotes();
     enhanceTheme();
     enhanceCopy();
+    enhanceDeleteLinks();
     renderMath();
   });
 })();
