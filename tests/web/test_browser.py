@@ -7,6 +7,7 @@ Screenshots of the main pages are kept in $DAILYPAPERS_ARTIFACTS (test-artifacts
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -33,6 +34,28 @@ from tests.web.conftest import PASSWORD, LiveServer
 SUBMIT_ID = "2503.11731"
 SUBMIT_TITLE = "Industrial-Grade Sensor Simulation via Gaussian Splatting"
 MATH_ID = "2503.11945"  # its abstract has $W_*$, $99\%$, $48$ and $10^5 \times$
+# A real abstract (arXiv 2604.10137) with the authors' own \Q, \C and \Z in math, and a made-up
+# paper that puts \Q in a title, which "Similar papers" on the first one's page shows.
+MACRO_PAPERS: list[dict[str, Any]] = [
+    {
+        "id": "2604.10137",
+        "title": "Finite-Blocklength Analysis of Alamouti Codes over Eisenstein Integers",
+        "summary": "We study a space--time block code from a maximal order in the definite"
+        " quaternion algebra $(-1,-3)_{\\Q}$. Its embedding into $\\C^{2\\times 2}$ yields an"
+        " Alamouti--Eisenstein code over $\\Z[w]$ with full diversity.",
+        "authors": ["Juliana Souza", "Yu-Chih Huang"],
+        "categories": ["cs.IT"],
+        "abs": "https://arxiv.org/abs/2604.10137",
+    },
+    {
+        "id": "2604.99901",
+        "title": "Alamouti Codes over Eisenstein Integers from Orders in $(-1,-3)_{\\Q}$",
+        "summary": "A made-up paper for the browser tests.",
+        "authors": ["Test Author"],
+        "categories": ["cs.IT"],
+        "abs": "https://arxiv.org/abs/2604.99901",
+    },
+]
 # The seed pages are the daily lists of 2024-01-07 and 2024-05-01; nothing in between.
 QUIET_DAY = "2024-03-01"
 # On the home page's list; only the comment tests below write on its page.
@@ -52,11 +75,14 @@ def browser() -> Iterator[Browser]:
 def template_home(
     seeded_home: Path, shared_data: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    """The seeded site plus two real arXiv papers; copied, never served itself."""
+    """The seeded site plus real arXiv papers (and MACRO_PAPERS); copied, never served itself."""
     home = tmp_path_factory.mktemp("browser-template") / "home"
     shutil.copytree(seeded_home, home)
     listing = shared_data / "arxiv-cs-2025" / "2025-03-18.jsonl"
     import_arxiv_papers(home, listing, {SUBMIT_ID, MATH_ID})
+    macros = home.parent / "arxiv-macros.jsonl"
+    macros.write_text("".join(json.dumps(p) + "\n" for p in MACRO_PAPERS), encoding="utf-8")
+    import_arxiv_papers(home, macros, {paper["id"] for paper in MACRO_PAPERS})
     return home
 
 
@@ -534,6 +560,25 @@ def test_katex_renders_the_math_in_an_abstract(page: Page) -> None:
             .filter(f => f.family.startsWith('KaTeX') && f.status === 'loaded').length)"""
     )
     assert katex_fonts > 0, "no KaTeX font loaded"
+
+
+def test_an_authors_own_macro_in_math_shows_its_name_not_red(page: Page) -> None:
+    real, made_up = MACRO_PAPERS
+    page.goto(f"/papers/{real['id']}")
+    title = page.locator(".similar a", has_text="from Orders in")
+    assert made_up["id"] in (title.get_attribute("href") or "")
+    expect(title.locator(".katex")).to_have_count(1)
+    expect(page.locator(".abstract .katex")).to_have_count(3)
+    # KaTeX shows a macro it does not know as typed, in red; here it is its name, in the text's
+    # own colour.
+    for shown in (title, page.locator(".abstract")):
+        expect(shown.locator(".katex-html").first).to_contain_text("Q")
+        other_colours = shown.evaluate(
+            """e => [...e.querySelectorAll('.katex-html *')].map(m => getComputedStyle(m).color)
+                .filter(c => c !== getComputedStyle(e).color)"""
+        )
+        assert other_colours == []
+        assert "\\" not in "".join(shown.locator(".katex-html").all_inner_texts())
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])

@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dailypapers.index.build import sync_keyword_index
+from dailypapers.latex import latex_to_text
 from dailypapers.store.lists import set_paper_hidden
 from dailypapers.store.papers import get_paper
 from dailypapers.store.submissions import submit_paper
@@ -107,7 +108,8 @@ def test_feed_entries_link_to_the_sites_paper_pages(site: TestClient) -> None:
         path = urlsplit(entry.link).path
         assert site.get(path).status_code == 200
         paper = site.get("/api/v1" + path).json()["paper"]
-        assert entry.title == NOT_XML.sub("", paper["title"])
+        # The title as text: "LOGO -- Long ..." reads "LOGO – Long ...", as on the page.
+        assert entry.title == NOT_XML.sub("", latex_to_text(paper["title"]))
         assert [a.name for a in entry.authors] == paper["authors"]
 
 
@@ -136,9 +138,11 @@ def test_text_with_markup_and_control_characters_stays_well_formed(site: TestCli
     ):
         feed = read_feed(site, path)
         (entry,) = [e for e in feed.entries if e.link == f"{BASE}/papers/{AWKWARD_ID}"]
-        # Markup arrives as the literal text it was; only XML-illegal characters are gone.
+        # HTML markup arrives as the literal text it was (LaTeX as text: {a}{b} reads ab); only
+        # XML-illegal characters are gone.
         assert entry.title == NOT_XML.sub("", AWKWARD_TITLE)
-        assert entry.summary == NOT_XML.sub("", " ".join(AWKWARD_ABSTRACT.split()))
+        abstract = latex_to_text(" ".join(AWKWARD_ABSTRACT.split()))
+        assert entry.summary == NOT_XML.sub("", abstract)
         assert "<b>bold</b> claims & test" in entry.summary
         assert [a.name for a in entry.authors] == list(AWKWARD_AUTHORS)
 

@@ -363,3 +363,41 @@ def test_member_pages_need_a_login(client: TestClient) -> None:
     assert response.status_code == 303 and response.headers["location"] == "/login?next=%2Fsubmit"
     login = client.get(response.headers["location"])
     assert 'name="next" value="/submit"' in login.text
+
+
+def test_every_arxiv_paper_links_to_its_abstract_and_pdf(client: TestClient) -> None:
+    # Imported from the arXiv snapshot, which gives no links: the id implies them.
+    page = client.get(f"/papers/{SNAPSHOT_PAPER}")
+    assert f'<a href="https://arxiv.org/abs/{SNAPSHOT_PAPER}" rel="noopener">arXiv page</a>' in (
+        page.text
+    )
+    assert f'<a href="https://arxiv.org/pdf/{SNAPSHOT_PAPER}" rel="noopener">PDF</a>' in page.text
+    links = client.get(f"/api/v1/papers/{SNAPSHOT_PAPER}").json()["paper"]["links"]
+    assert links["abs"] == f"https://arxiv.org/abs/{SNAPSHOT_PAPER}"
+    assert links["pdf"] == f"https://arxiv.org/pdf/{SNAPSHOT_PAPER}"
+
+
+def test_latex_text_commands_are_shown_as_text_and_math_is_left_to_katex(
+    client: TestClient,
+) -> None:
+    # Papers of the arXiv snapshot sample, stored as arXiv gives them.
+    groebner = client.get("/papers/0704.0019").text
+    assert "<title>Approximation for extinction probability of the contact process based on" in (
+        groebner
+    )
+    assert "Gröbner basis" in groebner and 'Gr\\"obner' not in groebner
+    assert "<em>Lorentzian</em> path integral" in client.get("/papers/0704.0083").text
+    binary = client.get("/papers/0704.0059").text
+    assert "$P=2.230736 \\pm 0.000010$ days" in binary  # for KaTeX, as typed
+    assert "$ kms, gives a primary" in binary  # an author's own \kms: its name
+    twin = client.get("/api/v1/papers/0704.0083").json()["paper"]
+    assert "{\\em Lorentzian}" in twin["abstract"]  # the data stays as imported
+
+
+def test_search_finds_and_marks_words_written_with_latex_accents(client: TestClient) -> None:
+    # Indexed as "Gröbner", not as "Gr", "obner": a reader types the word, not the markup.
+    page = client.get("/search", params={"q": "grobner basis", "mode": "keyword"})
+    assert 'href="/papers/0704.0019"' in page.text
+    assert "<mark>Gröbner</mark> <mark>basis</mark>" in page.text
+    lorentzian = client.get("/search", params={"q": "Lorentzian path", "mode": "keyword"})
+    assert "<em><mark>Lorentzian</mark></em> <mark>path</mark>" in lorentzian.text

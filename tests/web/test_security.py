@@ -295,6 +295,63 @@ def test_comment_markdown_keeps_no_script_or_javascript_links(client: TestClient
         assert "</textarea><script>" not in page.text
 
 
+# Links an imported paper may carry (code and project from Hugging Face, abs and PDF from
+# arXiv's own formats); a row stored before links were checked may still hold them.
+SCRIPT_LINKS = {
+    "abs_url": "javascript:alert('abs')",
+    "pdf_url": " JaVaScRiPt:alert('pdf')",
+    "code_url": "javascript:alert(document.cookie)",
+    "project_url": "data:text/html,<script>alert('project')</script>",
+}
+
+
+def _hrefs(html: str) -> list[str]:
+    return [href or "" for href in inspect_html(html).links]
+
+
+def test_script_links_from_imported_data_are_dropped_and_the_paper_kept(
+    site_home: Path, tmp_path: Path
+) -> None:
+    item = {
+        "paper": {
+            "id": "2501.00002",
+            "title": "Zorblax links",
+            "summary": "A paper whose links try to run script.",
+            "authors": [{"name": "Mallory"}],
+            "publishedAt": "2030-01-01T00:00:00.000Z",
+            "githubRepo": SCRIPT_LINKS["code_url"],
+            "projectPage": SCRIPT_LINKS["project_url"],
+        },
+        "publishedAt": f"{LIST_DAY}T08:00:00.000Z",
+        "title": "Zorblax links",
+    }
+    path = tmp_path / "daily_papers-links.json"
+    path.write_bytes(orjson.dumps([item]))
+    settings = site_settings(site_home)
+    import_into(settings, [path])
+    app = create_app(settings)
+    with TestClient(app, base_url="http://testserver") as reader:
+        links = paper_json(reader, "2501.00002")["paper"]["links"]  # type: ignore[index]
+        assert links["code"] is None and links["project"] is None
+        assert links["abs"] == "https://arxiv.org/abs/2501.00002"
+        page = reader.get("/papers/2501.00002").text
+        assert_inert(page, "Zorblax links")
+    app.state.dp.engine.dispose()
+
+
+def test_script_links_in_stored_rows_are_never_rendered(hostile: TestClient) -> None:
+    engine: sa.Engine = hostile.app.state.dp.engine  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(sa.update(papers).where(papers.c.paper_id == HOSTILE_ID).values(SCRIPT_LINKS))
+    page = hostile.get(f"/papers/{HOSTILE_ID}")
+    assert page.status_code == 200
+    assert_inert(page.text, TITLE)
+    assert all(h.startswith(("/", "#", "https://", "http://")) for h in _hrefs(page.text))
+    feed = ElementTree.fromstring(hostile.get(f"/feeds/daily.atom?date={LIST_DAY}").content)
+    hrefs = [link.get("href", "") for link in feed.iter(f"{ATOM}link")]
+    assert hrefs and all(h.startswith(("http://", "https://")) for h in hrefs)
+
+
 # -- 2. cross-site form posts are refused ----------------------------------------------------
 
 FOREIGN = "https://evil.example"

@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from dailypapers.digest.periods import DigestPeriod, message_key
 from dailypapers.digest.select import DigestSection
 from dailypapers.digest.tokens import LinkSigner
+from dailypapers.latex import latex_to_text
 from dailypapers.store.outbox import OutboxMessage
 from dailypapers.store.subscriptions import Subscription
 
@@ -39,6 +40,7 @@ def _environment(autoescape: bool) -> Environment:
     )
     env.filters["authors"] = _authors
     env.filters["shorten"] = _shorten
+    env.filters["latex_text"] = latex_to_text  # no KaTeX in mail: markup as text, math as typed
     return env
 
 

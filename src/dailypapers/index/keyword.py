@@ -19,6 +19,7 @@ import tantivy
 from dailypapers.dates import parse_iso_datetime
 from dailypapers.index.keys import paper_key
 from dailypapers.index.layout import IndexLayout, read_json, write_json_atomic
+from dailypapers.latex import latex_to_text
 from dailypapers.store.changes import (
     IndexRow,
     Removal,
@@ -131,9 +132,12 @@ def _document(row: IndexRow) -> tantivy.Document:
     document = tantivy.Document()
     document.add_unsigned("key", paper_key(row.paper_id))
     document.add_text("paper_id", row.paper_id)
-    document.add_text("title", row.title)
-    document.add_text("body", f"{row.title}\n{row.abstract}")
-    document.add_text("words", f"{row.title}\n{row.abstract}")  # the same text as `body`
+    # LaTeX markup is not searchable text: \emph{x} is indexed as x, math as typed.
+    title = latex_to_text(row.title)
+    text = f"{title}\n{latex_to_text(row.abstract)}"
+    document.add_text("title", title)
+    document.add_text("body", text)
+    document.add_text("words", text)  # the same text as `body`
     for author in row.authors:
         document.add_text("authors", author)
     for category in row.categories:

@@ -10,7 +10,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
+from dailypapers.ids import http_url
+from dailypapers.latex import latex_to_html, latex_to_text
 from dailypapers.web.deps import resolve_user
 from dailypapers.web.errors import ApiError
 from dailypapers.web.security import CSRF_COOKIE, new_token
@@ -39,6 +42,11 @@ def _xml_text(value: object) -> str:
     return _NOT_XML.sub("", str(value))
 
 
+def _latex_html(value: str | None, links: bool = True) -> Markup:
+    # Titles sit inside a link to the paper, where a second link is not allowed: links=False.
+    return Markup(latex_to_html(value or "", links=links))  # escaped by latex_to_html
+
+
 environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(("html", "xml")),
@@ -49,6 +57,10 @@ environment = Environment(
 environment.filters["short_date"] = _short_date
 environment.filters["authors"] = _authors
 environment.filters["xml_text"] = _xml_text
+environment.filters["latex_html"] = _latex_html
+environment.filters["latex_text"] = latex_to_text
+# Every href from data goes through this: a link that is not http(s) is not rendered.
+environment.filters["http_url"] = http_url
 
 
 def render(

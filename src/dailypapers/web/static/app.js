@@ -91,9 +91,33 @@
     });
   }
 
+  // Authors' own macros ($\Q$, $\ours$) are unknown to KaTeX, which shows them as typed, in
+  // red: each becomes its name in upright letters instead. Found by asking KaTeX once per
+  // name on the page.
+  function unknownMacros(elements) {
+    var macros = {};
+    var seen = {};
+    elements.forEach(function (element) {
+      (element.textContent.match(/\\[A-Za-z]+/g) || []).forEach(function (name) {
+        if (seen[name]) return;
+        seen[name] = true;
+        try {
+          katex.renderToString(name, {throwOnError: true});
+        } catch (error) {
+          if (error instanceof katex.ParseError && /Undefined control sequence/.test(error.message)) {
+            macros[name] = "\\mathrm{" + name.slice(1) + "}";
+          }
+        }
+      });
+    });
+    return macros;
+  }
+
   function renderMath() {
     if (typeof renderMathInElement !== "function") return;
-    document.querySelectorAll(".math").forEach(function (element) {
+    var elements = document.querySelectorAll(".math");
+    var macros = unknownMacros(elements);
+    elements.forEach(function (element) {
       renderMathInElement(element, {
         delimiters: [
           {left: "$$", right: "$$", display: true},
@@ -101,7 +125,10 @@
           {left: "\\(", right: "\\)", display: false},
           {left: "\\[", right: "\\]", display: true},
         ],
+        ignoredClasses: ["nomath"],  // a literal dollar sign from the text (\$)
+        macros: macros,
         throwOnError: false,
+        errorColor: "inherit",  // a formula KaTeX cannot read shows as typed, not in red
       });
     });
   }
