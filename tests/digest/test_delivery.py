@@ -22,8 +22,10 @@ import trustme
 from dailypapers.config import Settings
 from dailypapers.digest.service import build_digests, deliver_due, run_digests
 from dailypapers.digest.tokens import LinkSigner
+from dailypapers.models import PaperRecord, SourceName
 from dailypapers.store.engine import open_store
 from dailypapers.store.outbox import count_outbox, list_outbox
+from dailypapers.store.papers import LocatedRecord, upsert_papers
 from dailypapers.store.subscriptions import unsubscribe
 from tests.conftest import PROJECT_ROOT
 from tests.digest.conftest import DAY, NOW, import_seeds, mail_settings, subscriber
@@ -388,3 +390,27 @@ def test_build_and_two_senders_on_both_databases(
     assert len(received) == 20 and len(set(received)) == 20
     assert run_digests(engine, configured, day=DAY).delivery.sent == 0  # type: ignore[union-attr]
     engine.dispose()
+
+
+def test_latex_in_titles_and_abstracts_reads_as_text_in_both_parts(
+    store: Store, smtp: SmtpServer
+) -> None:
+    engine, settings = store
+    record = PaperRecord(
+        source=SourceName.HF_DAILY,
+        paper_id="2605.00001",
+        title='Gr\\"obner Bases for \\emph{Sparse} Systems',
+        abstract='We compute \\textbf{Gr\\"obner} bases in $O(n^2)$ time~\\cite{buchberger}.',
+        upvotes=10_000,
+        daily_date=DAY,
+    )
+    upsert_papers(engine, [LocatedRecord(record, "test", "1")], now=NOW)
+    subscriber(engine, "ada@example.org")
+    run_digests(engine, settings, day=DAY)
+    [message] = smtp.mailbox.messages
+    text, html = _body(message, "plain"), _body(message, "html")
+    assert "* Gröbner Bases for Sparse Systems" in text.splitlines()
+    assert ">Gröbner Bases for Sparse Systems</a>" in html
+    # Mail has no KaTeX: math stays as typed, the rest reads as text.
+    assert "We compute Gröbner bases in $O(n^2)$ time [cite]." in html
+    assert "\\emph" not in text + html and "\\cite" not in html
