@@ -281,3 +281,38 @@ def test_client_from_settings_uses_contact_and_retry_settings(
 def test_user_agent_without_contact() -> None:
     assert user_agent(None).startswith("dailypapers/")
     assert user_agent("https://example.org/bot").endswith("(https://example.org/bot)")
+
+
+def test_an_interactive_client_does_not_retry_a_refused_connection(fake_time: FakeTime) -> None:
+    url = closed_port_url()
+    policy = RetryPolicy(max_retries=5, retry_unreachable=False)
+    with fake_client(fake_time, retry=policy) as client:
+        with pytest.raises(HarvestError) as raised:
+            client.get(f"{url}/api/query")
+    assert raised.value.unreachable and "ConnectError" in raised.value.reason
+    assert fake_time.sleeps == []
+
+
+def test_the_patient_client_says_unreachable_after_its_retries(fake_time: FakeTime) -> None:
+    with fake_client(fake_time) as client, pytest.raises(HarvestError) as raised:
+        client.get(f"{closed_port_url()}/oai")
+    assert raised.value.unreachable and len(fake_time.sleeps) == 3
+
+
+def test_no_retry_starts_after_the_deadline(replay_server: ReplayServer, page: bytes) -> None:
+    fake = FakeTime()
+    replay_server.route("/busy", status_reply(503, retry_after="3"), Reply(body=page))
+    policy = RetryPolicy(max_retries=5, deadline_s=2.0)
+    with fake_client(fake, retry=policy) as client, pytest.raises(HarvestError) as raised:
+        client.get(f"{replay_server.url}/busy")
+    assert "2 s limit" in raised.value.reason and not raised.value.unreachable
+    assert fake.sleeps == [] and len(replay_server.requests) == 1
+
+
+def test_interactive_settings_bound_the_waits() -> None:
+    settings = load_settings({"DAILYPAPERS_HTTP_MAX_RETRIES": "5"})
+    with client_from_settings(settings, min_interval_s=0.0, interactive=True) as client:
+        assert client.retry.max_retries == 1 and not client.retry.retry_unreachable
+        assert client.retry.deadline_s is not None and client.retry.deadline_s <= 5
+    with client_from_settings(settings, min_interval_s=0.0) as client:
+        assert client.retry.max_retries == 5 and client.retry.retry_unreachable

@@ -34,11 +34,22 @@ RETRYABLE_ERRORS: tuple[type[Exception], ...] = (
     httpx.RemoteProtocolError,
     httpx.DecodingError,
 )
+# A connection that could not be made (no DNS answer, refused, no answer in time): the host is
+# down or the network is, so a person waiting should hear so at once.
+UNREACHABLE_ERRORS: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout)
 _BODY_EXCERPT_CHARS = 300
+# Someone waits for the answer (a submission, `harvest arxiv --ids`): no retry after a failed
+# connection, and no retry that would start later than this after the first try.
+INTERACTIVE_DEADLINE_S = 5.0
+INTERACTIVE_TIMEOUT_S = 10.0
 
 
 class HarvestError(Exception):
-    """A request that failed for good: retries exhausted, a 4xx answer, or an upstream error."""
+    """A request that failed for good: retries exhausted, a 4xx answer, or an upstream error.
+
+    `unreachable` says the last try could not connect at all (name resolution, refused, or no
+    answer in time), which people are told as "could not be reached".
+    """
 
     def __init__(
         self,
@@ -47,12 +58,14 @@ class HarvestError(Exception):
         *,
         status_code: int | None = None,
         body: bytes | None = None,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
         self.status_code = status_code
         self.body = body
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,12 +74,16 @@ class RetryPolicy:
 
     Waits start at `backoff_s` and double per retry up to `backoff_max_s`, with jitter; a
     server's `Retry-After` replaces the backoff unless it exceeds `max_wait_s`, which ends the run.
+    With `deadline_s`, no retry starts later than that after the first try; without
+    `retry_unreachable`, a connection that could not be made is not tried again.
     """
 
     max_retries: int = 5
     backoff_s: float = 2.0
     backoff_max_s: float = 120.0
     max_wait_s: float = 300.0
+    deadline_s: float | None = None
+    retry_unreachable: bool = True
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
@@ -115,12 +132,18 @@ class _Retry(Exception):
     """Internal: one failed attempt that may be retried."""
 
     def __init__(
-        self, reason: str, *, wait_s: float | None = None, status_code: int | None = None
+        self,
+        reason: str,
+        *,
+        wait_s: float | None = None,
+        status_code: int | None = None,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.wait_s = wait_s
         self.status_code = status_code
+        self.unreachable = unreachable
 
 
 class PoliteClient:
@@ -179,16 +202,29 @@ class PoliteClient:
         """The body of a successful GET; raises `HarvestError` once retries run out or on 4xx."""
         full_url = request_url(url, params)
         failures = 0
+        started = self._clock()
         while True:
             try:
                 return self._attempt(full_url)
             except _Retry as problem:
                 failures += 1
                 wait_s = self._wait_before_retry(full_url, problem, failures)
+                self._check_deadline(full_url, problem, failures, self._clock() - started + wait_s)
                 log.warning(
                     "%s: %s; retry %d in %.1f s", full_url, problem.reason, failures, wait_s
                 )
                 self._sleep(wait_s)
+
+    def _check_deadline(self, url: str, problem: _Retry, failures: int, retry_at_s: float) -> None:
+        deadline_s = self.retry.deadline_s
+        if deadline_s is not None and retry_at_s > deadline_s:
+            raise HarvestError(
+                url,
+                f"gave up after {failures} attempt{'s' if failures > 1 else ''} "
+                f"(a retry would start after the {deadline_s:.0f} s limit): {problem.reason}",
+                status_code=problem.status_code,
+                unreachable=problem.unreachable,
+            )
 
     def _wait_before_retry(self, url: str, problem: _Retry, failures: int) -> float:
         if failures > self.retry.max_retries:
@@ -196,6 +232,7 @@ class PoliteClient:
                 url,
                 f"gave up after {failures} attempt{'s' if failures > 1 else ''}: {problem.reason}",
                 status_code=problem.status_code,
+                unreachable=problem.unreachable,
             )
         if problem.wait_s is None:
             return self.retry.delay_s(failures, self._jitter())
@@ -212,6 +249,11 @@ class PoliteClient:
         self._respect_interval()
         try:
             response = self._http.get(url)
+        except UNREACHABLE_ERRORS as exc:
+            reason = f"{type(exc).__name__}: {exc or 'no detail'}"
+            if not self.retry.retry_unreachable:
+                raise HarvestError(url, reason, unreachable=True) from exc
+            raise _Retry(reason, unreachable=True) from exc
         except RETRYABLE_ERRORS as exc:
             raise _Retry(f"{type(exc).__name__}: {exc or 'no detail'}") from exc
         except httpx.HTTPError as exc:
@@ -241,17 +283,35 @@ class PoliteClient:
         self._last_request_at = now
 
 
-def client_from_settings(settings: Settings, *, min_interval_s: float) -> PoliteClient:
-    """A client configured from Settings; pass the upstream's interval (arXiv or Hugging Face)."""
+def client_from_settings(
+    settings: Settings, *, min_interval_s: float, interactive: bool = False
+) -> PoliteClient:
+    """A client configured from Settings; pass the upstream's interval (arXiv or Hugging Face).
+
+    `interactive` is for a person waiting on the answer: INTERACTIVE_DEADLINE_S to connect and
+    INTERACTIVE_TIMEOUT_S to read at most, one retry at most, none after a failed connection,
+    and none that would start after INTERACTIVE_DEADLINE_S.
+    """
+    connect_s = read_s = settings.http_timeout_s
     retry = RetryPolicy(
         max_retries=settings.http_max_retries,
         backoff_s=settings.http_backoff_s,
         max_wait_s=settings.http_max_wait_s,
     )
+    if interactive:
+        connect_s = min(connect_s, INTERACTIVE_DEADLINE_S)
+        read_s = min(read_s, INTERACTIVE_TIMEOUT_S)
+        retry = RetryPolicy(
+            max_retries=min(settings.http_max_retries, 1),
+            backoff_s=min(settings.http_backoff_s, 1.0),
+            max_wait_s=INTERACTIVE_DEADLINE_S,
+            deadline_s=INTERACTIVE_DEADLINE_S,
+            retry_unreachable=False,
+        )
     return PoliteClient(
         contact=settings.contact_email or None,
         min_interval_s=min_interval_s,
-        connect_timeout_s=settings.http_timeout_s,
-        read_timeout_s=settings.http_timeout_s,
+        connect_timeout_s=connect_s,
+        read_timeout_s=read_s,
         retry=retry,
     )

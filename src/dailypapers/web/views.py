@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 
 from dailypapers.feeds.lists import period_list, trending_list
@@ -222,14 +223,17 @@ def profile_view(state: AppState, username: str) -> UserProfile:
 
 
 def _lookup_online(state: AppState, arxiv_id: str) -> Paper | None:
-    # Someone is waiting on the page: one retry, not the harvester's patient schedule.
-    settings = state.settings.model_copy(update={"http_max_retries": 1, "http_timeout_s": 15.0})
-    client = client_from_settings(settings, min_interval_s=settings.arxiv_request_interval_s)
+    # Someone is waiting on the page: a few seconds, not the harvester's patient schedule.
+    settings = state.settings
+    client = client_from_settings(
+        settings, min_interval_s=settings.arxiv_request_interval_s, interactive=True
+    )
     try:
         harvest_arxiv_ids(state.engine, client, settings, [arxiv_id], now=datetime.now(UTC))
     except HarvestError as error:
-        message = f"{arxiv_id} is not stored here and arXiv could not be asked: {error}"
-        raise ApiError(502, message) from None
+        # The upstream URL and its answer are for the operator, not for the page.
+        logging.getLogger(__name__).warning("looking up %s on arXiv failed: %s", arxiv_id, error)
+        raise ApiError(502, "arXiv could not be reached; try again later", field="paper") from None
     finally:
         client.close()
     return get_papers(state.engine, paper_ids=[arxiv_id]).get(arxiv_id)
