@@ -1,21 +1,46 @@
-"""The command line: summaries, JSON output, exit codes; one run as a real process."""
+"""The command line: summaries, JSON output, exit codes; runs as a real process where what a
+user sees on a terminal matters (tracebacks, start-up)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import orjson
+import pytest
 from click.testing import CliRunner
 
 from dailypapers.cli import main
+from dailypapers.config import load_settings
+from dailypapers.index.build import build_indexes
+from dailypapers.index.embeddings import Embedder
+from dailypapers.store.engine import open_store
+from dailypapers.store.migrate import schema_status
+from tests.conftest import PROJECT_ROOT
+from tests.replay_server import closed_port_url
+from tests.search.conftest import import_files
 
 
-def run(home: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["--home", str(home), *args], env={})
+def run(home: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["--home", str(home), *args], env=env or {})
     return result.exit_code, result.stdout, result.stderr
+
+
+def run_process(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m dailypapers ARGS` with no DAILYPAPERS_ variables but those in `env`."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
+    return subprocess.run(
+        [sys.executable, "-m", "dailypapers", *args],
+        env={**inherited, **env},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_import_json_summary_and_show(tmp_path: Path, shared_data: Path) -> None:
@@ -46,6 +71,7 @@ def test_partial_failure_exit_code_and_named_errors(tmp_path: Path) -> None:
 
 
 def test_missing_paper_and_unknown_format(tmp_path: Path) -> None:
+    assert run(tmp_path, "db", "migrate")[0] == 0
     code, _, err = run(tmp_path, "papers", "show", "2101.99999")
     assert code == 5 and "no paper" in err
     code, _, err = run(tmp_path, "import", "x.json", "--format", "word")
@@ -54,22 +80,129 @@ def test_missing_paper_and_unknown_format(tmp_path: Path) -> None:
 
 def test_db_migrate_and_status(tmp_path: Path) -> None:
     code, out, _ = run(tmp_path, "db", "migrate")
-    assert code == 0 and "0004" in out
+    _, head = schema_status(open_store(load_settings({}, home=tmp_path)))
+    assert code == 0 and out == f"schema at revision {head}\n"
     code, out, _ = run(tmp_path, "db", "status")
     assert code == 0 and "up to date" in out
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("papers", "list"),
+        ("papers", "show", "2104.12255"),
+        ("search", "transformers"),
+        ("similar", "2104.12255"),
+        ("index", "status"),
+        ("db", "status"),
+        ("digest", "status"),
+        ("digest", "run", "--dry-run"),
+        ("users", "admin", "alice"),
+    ],
+)
+def test_read_only_commands_on_a_home_without_a_database_say_so(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    home = tmp_path / "nonexistent" / "x" / "y"
+    code, out, err = run(home, *command)
+    assert code == 3, err
+    assert err.startswith(f"error: no database at {home.resolve()}/dailypapers.sqlite3 (run ")
+    assert "db migrate" in err and out == ""
+    assert not (tmp_path / "nonexistent").exists()  # nothing was made
+
+
+def test_writing_commands_still_create_the_home(tmp_path: Path) -> None:
+    home = tmp_path / "new" / "home"
+    assert run(home, "db", "migrate")[0] == 0
+    assert (home / "dailypapers.sqlite3").is_file()
+    code, _, err = run(home, "papers", "list")
+    assert code == 0 and "0 papers stored" in err
+
+
+def test_a_bad_setting_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
+    done = run_process("--home", str(tmp_path), "papers", "list", DAILYPAPERS_FOR_YOU_DAYS="400")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: DAILYPAPERS_FOR_YOU_DAYS='400': must be a whole number from 1 to 365"
+    ]
+    assert not tmp_path.joinpath("dailypapers.sqlite3").exists()
+    env = {"DAILYPAPERS_SMTP_SECURITY": "ssl", "DAILYPAPERS_HTTP_TIMEOUT_S": "soon"}
+    code, _, err = run(tmp_path, "db", "migrate", env=env)
+    assert code == 2
+    assert sorted(err.splitlines()) == [
+        "error: DAILYPAPERS_HTTP_TIMEOUT_S='soon': must be a number, greater than 0",
+        "error: DAILYPAPERS_SMTP_SECURITY='ssl': must be one of starttls, tls, none",
+    ]
+    # Help does not need the settings.
+    code, out, _ = run(tmp_path, "papers", "list", "--help", env=env)
+    assert code == 0 and "--limit" in out
+
+
+def test_serve_refuses_bad_settings_before_starting(tmp_path: Path) -> None:
+    done = run_process("--home", str(tmp_path), "serve", DAILYPAPERS_SESSION_DAYS="0")
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: DAILYPAPERS_SESSION_DAYS='0': must be a whole number from 1 to 365"
+    ]
+
+
+def test_looking_ids_up_while_arxiv_is_unreachable_fails_in_seconds(tmp_path: Path) -> None:
+    env = {"DAILYPAPERS_ARXIV_API_URL": closed_port_url() + "/api/query"}
+    started = time.monotonic()
+    code, _, err = run(tmp_path, "harvest", "arxiv", "--ids", "2104.12255", env=env)
+    elapsed_s = time.monotonic() - started
+    assert code == 4
+    assert err.splitlines()[-1] == "error: arXiv could not be reached; try again later"
+    assert "retry" not in err  # a refused connection is not tried six times
+    assert elapsed_s < 5
+
+
+def _generic_papers(path: Path, first: int, count: int, title: str = "Paper") -> Path:
+    lines = [
+        orjson.dumps(
+            {
+                "id": f"2501.{number:05d}",
+                "title": f"{title} {number} on sparse attention for long documents",
+                "abstract": f"We study variant {number} of sparse attention.",
+                "published": "2025-01-15",
+            }
+        ).decode()
+        for number in range(first, first + count)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_index_status_counts_every_paper_without_a_vector(tmp_path: Path, minilm: Embedder) -> None:
+    home = tmp_path / "home"
+    papers = _generic_papers(tmp_path / "papers.jsonl", 1, 40)
+    assert run(home, "import", str(papers), "--format", "generic")[0] == 0
+    # A build stopped after its first chunk (as `index watch` is by SIGTERM): the papers it
+    # did not reach share their modification time with those it embedded.
+    settings = load_settings({}, home=home, embedding_chunk_rows=16)
+    engine = open_store(settings)
+    first_chunk_written = lambda: any(home.glob("index/vectors*/chunk-000001"))  # noqa: E731
+    build_indexes(engine, settings, embedder=minilm, should_stop=first_chunk_written)
+    code, out, _ = run(home, "index", "status", "--json")
+    assert code == 0
+    status = orjson.loads(out)
+    assert 0 < status["vectors"] < status["papers"] == 40
+    assert status["changed_since_embedding"] == 40 - status["vectors"]
+    # A paper whose text changed after it was embedded counts too.
+    retitled = _generic_papers(tmp_path / "retitled.jsonl", 1, 1, title="Retitled paper")
+    import_files(engine, [retitled], "generic")
+    engine.dispose()
+    status = orjson.loads(run(home, "index", "status", "--json")[1])
+    assert status["changed_since_embedding"] == 40 - status["vectors"] + 1
+    code, out, _ = run(home, "index", "status")
+    assert f"not embedded yet:      {40 - status['vectors'] + 1}" in out
+
+
 def test_installed_command_runs_as_a_process(tmp_path: Path, seeds_dir: Path) -> None:
-    env = {**os.environ, "DAILYPAPERS_HOME": str(tmp_path)}
-    command = [sys.executable, "-m", "dailypapers", "import", str(seeds_dir), "--json"]
-    done = subprocess.run(command, env=env, capture_output=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stderr.decode()
+    env = {"DAILYPAPERS_HOME": str(tmp_path)}
+    done = run_process("import", str(seeds_dir), "--json", **env)
+    assert done.returncode == 0, done.stderr
     assert orjson.loads(done.stdout)["imported"] > 300
-    listing = subprocess.run(
-        [sys.executable, "-m", "dailypapers", "papers", "list", "--limit", "3"],
-        env=env,
-        capture_output=True,
-        timeout=60,
-        check=True,
-    )
-    assert len(listing.stdout.decode().strip().splitlines()) == 6
+    listing = run_process("papers", "list", "--limit", "3", **env)
+    assert listing.returncode == 0, listing.stderr
+    assert len(listing.stdout.strip().splitlines()) == 6

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import Field, field_validator
+import annotated_types
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # An allowed host: a name ('.name' for it and its subdomains), an IPv4 or [IPv6] address, or '*'.
@@ -92,7 +95,8 @@ class Settings(BaseSettings):
         default="",
         description=(
             "Address people reach the site at (e.g. https://papers.example.org), used for links "
-            "in feeds; empty means the address of each request."
+            "in feeds and emails; empty means the address of each request, and for emails the "
+            "address `serve` listens on (`digest run` then refuses to send)."
         ),
     )
     allowed_hosts: str = Field(
@@ -185,6 +189,13 @@ class Settings(BaseSettings):
         default="dailypapers <dailypapers@localhost>",
         description="From address of every email the site sends.",
     )
+    listen_url: str = Field(
+        default="",
+        description=(
+            "Set by `serve` for its workers: the address it listens on, which links in emails "
+            "use when public_url is empty. Set public_url instead."
+        ),
+    )
     digest_hour_utc: int = Field(
         default=7,
         ge=-1,
@@ -275,4 +286,75 @@ def load_settings(environ: Mapping[str, str], **overrides: object) -> Settings:
         if key.startswith(prefix) and key[len(prefix) :].lower() in Settings.model_fields
     }
     values.update({key: value for key, value in overrides.items() if value is not None})
-    return Settings.model_validate(values)
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as error:
+        raise SettingsError([_problem(detail) for detail in error.errors()]) from None
+
+
+class SettingsError(ValueError):
+    """Settings that failed validation: one line per bad variable, naming what is allowed."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+_HIDDEN = frozenset({"secret_key", "smtp_password", "database_url"})
+
+
+def _problem(detail: Any) -> str:
+    """`DAILYPAPERS_NAME='value': must be ...` for one pydantic error."""
+    name = str(detail["loc"][0]) if detail["loc"] else ""
+    if name not in Settings.model_fields:
+        return str(detail["msg"])
+    value = "(hidden)" if name in _HIDDEN else repr(str(detail["input"]))
+    if detail["type"] == "value_error":  # a validator's own message says what is wrong
+        reason = str(detail["msg"]).removeprefix("Value error, ")
+    else:
+        reason = f"must be {allowed_values(name)}"
+    return f"DAILYPAPERS_{name.upper()}={value}: {reason}"
+
+
+def allowed_values(name: str) -> str:
+    """What a setting accepts, in words, from its type and bounds (docs/settings.md shows it)."""
+    field = Settings.model_fields[name]
+    kind = field.annotation
+    optional = get_origin(kind) in (Union, UnionType) and type(None) in get_args(kind)
+    if optional:
+        kind = next(arg for arg in get_args(kind) if arg is not type(None))
+    if get_origin(kind) is Literal:
+        words = "one of " + ", ".join(str(choice) for choice in get_args(kind))
+    elif kind is bool:
+        words = "true or false"
+    elif kind in (int, float):
+        noun = "a whole number" if kind is int else "a number"
+        words = noun + _bounds(field)
+    elif kind is Path:
+        words = "a path"
+    else:
+        words = "text"
+    return f"{words}, or empty" if optional else words
+
+
+def _bounds(field: FieldInfo) -> str:
+    low: Any = None
+    high: Any = None
+    low_strict = high_strict = False
+    for rule in field.metadata:
+        if isinstance(rule, annotated_types.Ge):
+            low = rule.ge
+        elif isinstance(rule, annotated_types.Gt):
+            low, low_strict = rule.gt, True
+        elif isinstance(rule, annotated_types.Le):
+            high = rule.le
+        elif isinstance(rule, annotated_types.Lt):
+            high, high_strict = rule.lt, True
+    if low is not None and high is not None and not (low_strict or high_strict):
+        return f" from {low} to {high}"
+    parts = []
+    if low is not None:
+        parts.append(f"greater than {low}" if low_strict else f"at least {low}")
+    if high is not None:
+        parts.append(f"less than {high}" if high_strict else f"at most {high}")
+    return ", " + " and ".join(parts) if parts else ""

@@ -261,6 +261,7 @@ def _digest_process(home: Path, smtp: SmtpServer, **environment: str) -> subproc
         "DAILYPAPERS_SMTP_PORT": str(smtp.port),
         "DAILYPAPERS_SMTP_SECURITY": "none",
         "DAILYPAPERS_DIGEST_RETRY_S": "0",
+        "DAILYPAPERS_PUBLIC_URL": "https://papers.example.org",
         **environment,
     }
     command = [

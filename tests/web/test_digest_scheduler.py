@@ -34,6 +34,7 @@ def test_two_workers_and_cron_send_one_digest_each(site_home: Path) -> None:
         "DAILYPAPERS_SMTP_SECURITY": "none",
         "DAILYPAPERS_DIGEST_HOUR_UTC": "0",
         "DAILYPAPERS_DIGEST_POLL_S": "0.5",
+        "DAILYPAPERS_PUBLIC_URL": "https://papers.example.org",  # cron needs it for links
     }
     server = LiveServer(site_home, workers=2, **mail)
     try:

@@ -12,14 +12,15 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from dailypapers.config import Settings
-from dailypapers.digest.service import deliver_due, run_digests
+from dailypapers.digest.service import deliver_due, mail_base_url, run_digests
 from dailypapers.search.service import Searcher
 
 logger = logging.getLogger(__name__)
 
 
 class DigestScheduler:
-    """A background thread; `start` does nothing unless mail and an hour are configured."""
+    """A background thread; `start` does nothing unless mail, an hour and the site's address
+    (public_url, or the address `serve` listens on) are configured."""
 
     def __init__(
         self,
@@ -37,9 +38,16 @@ class DigestScheduler:
 
     @property
     def enabled(self) -> bool:
-        return bool(self._settings.smtp_host) and self._settings.digest_hour_utc >= 0
+        settings = self._settings
+        mail = bool(settings.smtp_host and mail_base_url(settings))
+        return mail and settings.digest_hour_utc >= 0
 
     def start(self) -> None:
+        if self._settings.smtp_host and not mail_base_url(self._settings):
+            logger.warning(
+                "digests are not sent: links in them need DAILYPAPERS_PUBLIC_URL (the address "
+                "people reach the site at)"
+            )
         if self.enabled and self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(

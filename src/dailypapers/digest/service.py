@@ -28,6 +28,7 @@ from dailypapers.store.outbox import (
     ClaimedMessage,
     OutboxMessage,
     claim_due_messages,
+    count_waiting_messages,
     existing_keys,
     mark_cancelled,
     mark_failed,
@@ -47,12 +48,23 @@ from dailypapers.store.subscriptions import (
 logger = logging.getLogger(__name__)
 MAX_RETRY_DELAY = timedelta(hours=6)
 CONFIRM_RESEND_AFTER = timedelta(minutes=10)
-DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+# Links in a dry run's previews when the site's address is not known (never sent).
+PREVIEW_BASE_URL = "http://127.0.0.1:8000"
 Clock = Callable[[], datetime]
 
 
 class MailNotConfigured(RuntimeError):
     """Sending was asked for but no SMTP server is set."""
+
+
+class PublicUrlMissing(MailNotConfigured):
+    """Links in messages need the address people reach the site at, and none is known."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "links in emails need the address people reach the site at: set "
+            "DAILYPAPERS_PUBLIC_URL (e.g. https://papers.example.org)"
+        )
 
 
 @dataclass(slots=True)
@@ -71,6 +83,7 @@ class DeliveryReport:
     failed: int = 0
     cancelled: int = 0
     unreachable: bool = False  # the SMTP server could not be reached (or refused the login)
+    waiting: int = 0  # messages still waiting for a retry when the run ended (any run's)
     errors: list[str] = field(default_factory=list)
 
 
@@ -78,9 +91,18 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def mail_base_url(settings: Settings) -> str:
+    """The address links in messages built outside a request use ('' when none is known):
+    the public URL, else the address `serve` listens on (which it passes to its workers)."""
+    return settings.public_url or settings.listen_url
+
+
 def site_for(engine: sa.Engine, settings: Settings, base_url: str | None = None) -> Site:
-    """Links in messages point at the public URL (or the address the request came to)."""
-    url = base_url or settings.public_url or DEFAULT_BASE_URL
+    """Links in messages point at the address the request came to (`base_url`), else at
+    `mail_base_url`; raises PublicUrlMissing when neither is known."""
+    url = base_url or mail_base_url(settings)
+    if not url:
+        raise PublicUrlMissing
     return Site(settings.site_name, url, LinkSigner.for_site(engine, settings))
 
 
@@ -93,9 +115,10 @@ def build_digests(
     searcher: Searcher | None = None,
     only_email: str | None = None,
     dry_run: bool = False,
+    base_url: str | None = None,
 ) -> BuildReport:
     """Build every active subscriber's digest for the period that `day` falls in, once."""
-    site = site_for(engine, settings)
+    site = site_for(engine, settings, base_url)
     searcher = searcher or Searcher(engine, settings)
     lookback = settings.digest_lookback_days
     periods = {f: digest_period(f, day, lookback_days=lookback) for f in get_args(Frequency)}
@@ -206,7 +229,9 @@ def deliver_due(
             recipient=recipient,
         )
         if not claimed:
-            return sender.report
+            report = sender.report
+            report.waiting = count_waiting_messages(engine, now=clock(), recipient=recipient)
+            return report
         sender.send_batch(claimed)
 
 
@@ -276,6 +301,7 @@ class _Sender:
 class RunReport:
     build: BuildReport
     delivery: DeliveryReport | None
+    notes: list[str] = field(default_factory=list)
 
 
 def run_digests(
@@ -288,10 +314,24 @@ def run_digests(
     searcher: Searcher | None = None,
     clock: Clock = _utc_now,
 ) -> RunReport:
-    """What cron and the scheduler run: index new papers, build the period's digests, send."""
+    """What cron and the scheduler run: index new papers, build the period's digests, send.
+
+    Raises MailNotConfigured (no SMTP server) or PublicUrlMissing (no address for the links)
+    unless `dry_run`; a dry run without an address shows links to PREVIEW_BASE_URL, noted.
+    """
     now = clock()
+    notes: list[str] = []
+    base_url = None
     if not dry_run and not settings.smtp_host:
         raise MailNotConfigured("no SMTP server is set (DAILYPAPERS_SMTP_HOST)")
+    if not mail_base_url(settings):
+        if not dry_run:
+            raise PublicUrlMissing
+        base_url = PREVIEW_BASE_URL
+        notes.append(
+            f"links point at {PREVIEW_BASE_URL} because DAILYPAPERS_PUBLIC_URL is empty; "
+            "a run that sends refuses until it is set"
+        )
     sync_keyword_index(engine, settings)
     build = build_digests(
         engine,
@@ -301,7 +341,9 @@ def run_digests(
         searcher=searcher,
         only_email=only_email,
         dry_run=dry_run,
+        base_url=base_url,
     )
     if dry_run:
-        return RunReport(build, None)
-    return RunReport(build, deliver_due(engine, settings, recipient=only_email, clock=clock))
+        return RunReport(build, None, notes)
+    delivery = deliver_due(engine, settings, recipient=only_email, clock=clock)
+    return RunReport(build, delivery, notes)

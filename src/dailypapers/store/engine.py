@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,11 +40,27 @@ def _register_sqlite_adapters() -> None:
     sqlite3.register_adapter(date, lambda value: value.isoformat())
 
 
-def create_db_engine(settings: Settings) -> sa.Engine:
-    """An Engine for the configured database; creates the SQLite data directory if needed."""
+class DatabaseMissing(RuntimeError):
+    """A command that only reads found no SQLite database file where the settings point."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no database at {path}")
+        self.path = path
+
+
+def create_db_engine(settings: Settings, *, create: bool = True) -> sa.Engine:
+    """An Engine for the configured database.
+
+    With `create`, a missing SQLite data directory and file are made; without it, a missing
+    file raises DatabaseMissing (a read-only command pointed at the wrong place must not leave
+    an empty database behind).
+    """
     url = sa.make_url(settings.resolved_database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
+            path = Path(url.database)
+            if not create and not path.is_file():
+                raise DatabaseMissing(path)
             settings.home.mkdir(parents=True, exist_ok=True)
         _register_sqlite_adapters()
         # Enough kept-open connections for a web worker's concurrent requests: opening one
@@ -55,9 +72,10 @@ def create_db_engine(settings: Settings) -> sa.Engine:
     return engine
 
 
-def open_store(settings: Settings) -> sa.Engine:
-    """An Engine whose schema is up to date (when auto_migrate is on)."""
-    engine = create_db_engine(settings)
+def open_store(settings: Settings, *, create: bool = True) -> sa.Engine:
+    """An Engine whose schema is up to date (when auto_migrate is on); `create` as for
+    `create_db_engine`."""
+    engine = create_db_engine(settings, create=create)
     if settings.auto_migrate:
         upgrade_database(engine)
     return engine

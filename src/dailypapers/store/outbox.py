@@ -219,7 +219,9 @@ def _finish(engine: sa.Engine, *, key: str, token: str, values: dict[str, Any]) 
 
 
 def mark_sent(engine: sa.Engine, *, key: str, token: str, now: datetime) -> bool:
-    return _finish(engine, key=key, token=token, values={"status": "sent", "sent_at": now})
+    """Accepted by the server: the errors of earlier attempts no longer apply."""
+    values = {"status": "sent", "sent_at": now, "last_error": None}
+    return _finish(engine, key=key, token=token, values=values)
 
 
 def mark_failed(engine: sa.Engine, *, key: str, token: str, error: str) -> bool:
@@ -254,6 +256,22 @@ def count_outbox(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as conn:
         counts = {str(row[0]): int(row[1]) for row in conn.execute(query)}
     return {status: counts.get(status, 0) for status in OUTBOX_STATUSES}
+
+
+def count_waiting_messages(
+    engine: sa.Engine, *, now: datetime, recipient: str | None = None
+) -> int:
+    """Messages tried before and not sent yet: waiting for a retry, or held by a sender whose
+    lease ran out (it died), which the next sender takes over."""
+    waiting = sa.or_(
+        sa.and_(outbox.c.status == "pending", outbox.c.attempts > 0),
+        sa.and_(outbox.c.status == "sending", outbox.c.lease_until < now),
+    )
+    if recipient is not None:
+        waiting = sa.and_(waiting, sa.func.lower(outbox.c.recipient) == recipient.lower())
+    query = sa.select(sa.func.count()).select_from(outbox).where(waiting)
+    with engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def list_outbox(

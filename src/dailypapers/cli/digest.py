@@ -1,8 +1,9 @@
-"""`dailypapers digest run|status`: email digests for cron (registered in cli.py).
+"""`dailypapers digest run|status`: email digests for cron.
 
 Exit codes of `digest run`: 0 every due message was sent (or, with --dry-run, built);
-1 some messages failed for good or wait for a retry (listed); 2 usage error or no SMTP
-server set; 3 database failure; 4 the SMTP server could not be reached (nothing was sent).
+1 some messages failed for good or wait for a retry (listed); 2 usage error, no SMTP server
+or no public URL set; 3 database failure; 4 the SMTP server could not be reached or refused
+the login (nothing was sent).
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from typing import Any
 
 import click
 
-from dailypapers.cli import EXIT_OK, EXIT_PARTIAL, EXIT_UPSTREAM, _echo_json, _store
+from dailypapers.cli.common import ExitCode, echo_json, fail, pass_settings, store
 from dailypapers.config import Settings
 from dailypapers.digest.service import DeliveryReport, MailNotConfigured, RunReport, run_digests
 from dailypapers.store.outbox import count_outbox, list_problem_messages
 
-EXIT_USAGE = 2
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the root command."""
+    group.add_command(digest_group)
 
 
 @click.group("digest")
@@ -37,6 +41,8 @@ def _run_json(report: RunReport) -> dict[str, Any]:
     }
     if report.delivery is not None:
         data["delivery"] = asdict(report.delivery)
+    if report.notes:
+        data["notes"] = report.notes
     if build.previews:
         data["previews"] = [
             {"to": m.recipient, "subject": m.subject, "papers": list(m.paper_ids)}
@@ -45,16 +51,12 @@ def _run_json(report: RunReport) -> dict[str, Any]:
     return data
 
 
-def _exit_code(delivery: DeliveryReport | None) -> int:
+def _exit_code(delivery: DeliveryReport | None) -> ExitCode:
     if delivery is None:
-        return EXIT_OK
-    if (
-        delivery.retried
-        and not delivery.sent
-        and any(e.startswith(("cannot connect", "SMTP login")) for e in delivery.errors)
-    ):
-        return EXIT_UPSTREAM
-    return EXIT_PARTIAL if delivery.failed or delivery.retried else EXIT_OK
+        return ExitCode.OK
+    if delivery.unreachable and not delivery.sent:
+        return ExitCode.UPSTREAM
+    return ExitCode.PARTIAL if delivery.failed or delivery.waiting else ExitCode.OK
 
 
 @digest_group.command("run")
@@ -67,12 +69,12 @@ def _exit_code(delivery: DeliveryReport | None) -> int:
     help="Build the period of this day instead of today (UTC).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report.")
-@click.pass_obj
+@pass_settings
 def digest_run(
     settings: Settings, dry_run: bool, address: str | None, day: datetime | None, as_json: bool
 ) -> None:
     """Build today's digests into the outbox and send every due message (safe to rerun)."""
-    with _store(settings) as engine:
+    with store(settings, create=False) as engine:
         try:
             report = run_digests(
                 engine,
@@ -82,10 +84,9 @@ def digest_run(
                 dry_run=dry_run,
             )
         except MailNotConfigured as error:
-            click.echo(f"error: {error}; use --dry-run to build without sending", err=True)
-            sys.exit(EXIT_USAGE)
+            fail(f"{error}; use --dry-run to build without sending", ExitCode.USAGE)
     if as_json:
-        _echo_json(_run_json(report))
+        echo_json(_run_json(report))
     else:
         _print_run(report)
     sys.exit(_exit_code(report.delivery))
@@ -93,6 +94,8 @@ def digest_run(
 
 def _print_run(report: RunReport) -> None:
     build = report.build
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
     for message in build.previews:
         click.echo(f"--- to {message.recipient}: {message.subject}")
         click.echo(message.body_text)
@@ -113,19 +116,24 @@ def _print_run(report: RunReport) -> None:
             f"{delivery.failed} failed, {delivery.cancelled} cancelled",
             err=True,
         )
+        if delivery.waiting:
+            click.echo(
+                f"{delivery.waiting} waiting for a retry (`dailypapers digest status` lists them)",
+                err=True,
+            )
 
 
 @digest_group.command("status")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.pass_obj
+@pass_settings
 def digest_status(settings: Settings, limit: int, as_json: bool) -> None:
     """Messages in the outbox by state, and the latest failed and retrying ones."""
-    with _store(settings) as engine:
+    with store(settings, create=False) as engine:
         counts = count_outbox(engine)
         problems = list_problem_messages(engine, limit=limit)
     if as_json:
-        _echo_json({"counts": counts, "messages": [asdict(p) for p in problems]})
+        echo_json({"counts": counts, "messages": [asdict(p) for p in problems]})
         return
     click.echo("  ".join(f"{status} {count}" for status, count in counts.items()))
     for entry in problems:

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 import os
+import socket
 
 import click
 import uvicorn
 
-from dailypapers.cli import EXIT_NOT_FOUND, _store, _sync_keyword_index
+from dailypapers.cli.common import (
+    ExitCode,
+    fail,
+    pass_settings,
+    store,
+    sync_keyword_index_logged,
+)
 from dailypapers.config import Settings
 from dailypapers.store.accounts import set_admin
+
+log = logging.getLogger("dailypapers")
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the root command."""
+    for command in (serve_command, users_group):
+        group.add_command(command)
+
+
+def listen_url(host: str, port: int) -> str:
+    """The address `serve` answers at, for links in emails when public_url is empty: on a
+    wildcard address, this machine's name."""
+    if host in ("", "0.0.0.0", "::"):
+        host = socket.getfqdn()
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:
+        pass  # a name
+    return f"http://{host}:{port}"
 
 
 @click.command("serve")
@@ -22,13 +52,21 @@ from dailypapers.store.accounts import set_admin
     type=click.IntRange(1, 64),
     help="Worker processes (each loads the search model; one per core is a good start).",
 )
-@click.pass_obj
+@pass_settings
 def serve_command(settings: Settings, host: str, port: int, workers: int) -> None:
     """Run the site and its API."""
-    with _store(settings) as engine:  # migrate once, before the workers start
-        _sync_keyword_index(engine, settings)
+    with store(settings, create=True) as engine:  # migrate once, before the workers start
+        sync_keyword_index_logged(engine, settings)
     # Workers are separate processes: they read the same settings from the environment.
     os.environ["DAILYPAPERS_HOME"] = str(settings.home.resolve())
+    # Links in the digests the workers send point here unless public_url says otherwise.
+    os.environ["DAILYPAPERS_LISTEN_URL"] = listen_url(host, port)
+    if settings.smtp_host and not settings.public_url:
+        log.warning(
+            "links in emails point at %s: set DAILYPAPERS_PUBLIC_URL to the address people "
+            "reach the site at",
+            os.environ["DAILYPAPERS_LISTEN_URL"],
+        )
     # One query is embedded at a time per worker: give each worker its share of the cores
     # instead of letting every worker's torch spread over all of them.
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
@@ -54,11 +92,10 @@ def users_group() -> None:
 @users_group.command("admin")
 @click.argument("username")
 @click.option("--revoke", is_flag=True, help="Take the admin role away instead.")
-@click.pass_obj
+@pass_settings
 def users_admin(settings: Settings, username: str, revoke: bool) -> None:
     """Give USERNAME the admin role (they can hide papers and comments)."""
-    with _store(settings) as engine:
+    with store(settings, create=False) as engine:
         if not set_admin(engine, username=username, is_admin=not revoke):
-            click.echo(f"error: no user named {username!r}", err=True)
-            raise SystemExit(EXIT_NOT_FOUND)
+            fail(f"no user named {username!r}", ExitCode.NOT_FOUND)
     click.echo(f"{username} is {'no longer' if revoke else 'now'} an admin", err=True)

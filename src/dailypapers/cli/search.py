@@ -1,5 +1,5 @@
-"""`dailypapers search`, `similar` and `index build|status`: thin wrappers over the search and
-index services (registered on the main command group in cli.py)."""
+"""`dailypapers search`, `similar` and `index build|watch|status`: thin wrappers over the search
+and index services."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any, cast
 import click
 from tqdm import tqdm
 
-from dailypapers.cli import EXIT_NOT_FOUND, EXIT_OK, _echo_json, _store
+from dailypapers.cli.common import ExitCode, echo_json, fail, pass_settings, store
 from dailypapers.config import Settings
 from dailypapers.index.build import (
     BuildReport,
@@ -33,8 +33,11 @@ from dailypapers.search.service import (
     SearchUnavailable,
 )
 
-EXIT_USAGE = 2
-EXIT_UNAVAILABLE = 6
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the root command."""
+    for command in (search_command, similar_command, index_group):
+        group.add_command(command)
 
 
 def _hit_json(hit: SearchHit) -> dict[str, Any]:
@@ -82,11 +85,6 @@ def _date_option(name: str, *, end: bool) -> Any:
     return convert
 
 
-def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
 @click.command("search")
 @click.argument("query")
 @click.option("--mode", type=click.Choice(SEARCH_MODES), default="hybrid", show_default=True)
@@ -107,7 +105,7 @@ def _fail(message: str, code: int) -> None:
     help="Published on or before YYYY[-MM[-DD]].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
-@click.pass_obj
+@pass_settings
 def search_command(
     settings: Settings,
     query: str,
@@ -122,7 +120,7 @@ def search_command(
 ) -> None:
     """Search papers: words, "phrases", -exclusions, author:NAME, cat:CATEGORY, from:/to: dates."""
     filters = Filters(authors, categories, published_from, published_until)
-    with _store(settings) as engine:
+    with store(settings, create=False) as engine:
         searcher = Searcher(engine, settings)
         try:
             searcher.refresh()
@@ -134,11 +132,11 @@ def search_command(
                 filters=filters,
             )
         except QueryError as error:
-            _fail(f"bad query: {error}", EXIT_USAGE)
+            fail(f"bad query: {error}", ExitCode.USAGE)
         except SearchUnavailable as error:
-            _fail(str(error), EXIT_UNAVAILABLE)
+            fail(str(error), ExitCode.UNAVAILABLE)
     if as_json:
-        _echo_json([_hit_json(hit) for hit in results.hits])
+        echo_json([_hit_json(hit) for hit in results.hits])
     else:
         _print_results(results)
 
@@ -147,20 +145,20 @@ def search_command(
 @click.argument("paper_id")
 @click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the hits as a JSON list.")
-@click.pass_obj
+@pass_settings
 def similar_command(settings: Settings, paper_id: str, limit: int, as_json: bool) -> None:
     """Papers similar to one paper (any arXiv id form or URL is accepted)."""
-    with _store(settings) as engine:
+    with store(settings, create=False) as engine:
         searcher = Searcher(engine, settings)
         try:
             searcher.refresh()
             hits = searcher.similar(paper_id, limit=limit)
         except PaperNotFound as error:
-            _fail(str(error), EXIT_NOT_FOUND)
+            fail(str(error), ExitCode.NOT_FOUND)
         except SearchUnavailable as error:
-            _fail(str(error), EXIT_UNAVAILABLE)
+            fail(str(error), ExitCode.UNAVAILABLE)
     if as_json:
-        _echo_json([_hit_json(hit) for hit in hits])
+        echo_json([_hit_json(hit) for hit in hits])
     else:
         _print_hits(hits)
 
@@ -193,14 +191,14 @@ def index_group() -> None:
 @index_group.command("build")
 @click.option("--rebuild", is_flag=True, help="Build new indexes from scratch, then swap them in.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.pass_obj
+@pass_settings
 def index_build(settings: Settings, rebuild: bool, as_json: bool) -> None:
     """Index every stored paper by keywords, then embed it; returns when both are complete.
 
     Interrupting is safe: the next run goes on where this one stopped.
     """
     progress = _BarProgress()
-    with _store(settings) as engine:
+    with store(settings, create=True) as engine:
         try:
             try:
                 report = build_indexes(
@@ -212,7 +210,7 @@ def index_build(settings: Settings, rebuild: bool, as_json: bool) -> None:
         finally:
             progress.close()
     if as_json:
-        _echo_json(
+        echo_json(
             {
                 "keyword_indexed": report.keyword_indexed,
                 "embedded": report.embedded,
@@ -226,7 +224,7 @@ def index_build(settings: Settings, rebuild: bool, as_json: bool) -> None:
             f"embeddings: {report.embedded} new, {report.vectors} in all",
             err=True,
         )
-    sys.exit(EXIT_OK)
+    sys.exit(ExitCode.OK)
 
 
 @index_group.command("watch")
@@ -237,7 +235,7 @@ def index_build(settings: Settings, rebuild: bool, as_json: bool) -> None:
     show_default=True,
     help="Pause between passes.",
 )
-@click.pass_obj
+@pass_settings
 def index_watch(settings: Settings, interval_s: float) -> None:
     """Keep the indexes up to date in the background until stopped (SIGTERM or Ctrl-C).
 
@@ -256,7 +254,7 @@ def index_watch(settings: Settings, interval_s: float) -> None:
                 err=True,
             )
 
-    with _store(settings) as engine:
+    with store(settings, create=True) as engine:
         watch_indexes(
             engine, settings, interval_s=interval_s, should_stop=stop.is_set, on_report=report
         )
@@ -264,10 +262,10 @@ def index_watch(settings: Settings, interval_s: float) -> None:
 
 @index_group.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
-@click.pass_obj
+@pass_settings
 def index_status_command(settings: Settings, as_json: bool) -> None:
     """How many papers each index holds, and how many still wait to be embedded."""
-    with _store(settings) as engine:
+    with store(settings, create=False) as engine:
         status = index_status(engine, settings)
     data = {
         "papers": status.papers,
@@ -282,7 +280,7 @@ def index_status_command(settings: Settings, as_json: bool) -> None:
         "disk_bytes": status.disk_bytes,
     }
     if as_json:
-        _echo_json(data)
+        echo_json(data)
         return
     share = 100.0 * min(status.vectors, status.papers) / status.papers if status.papers else 100.0
     click.echo(f"papers in the store:   {status.papers}")
@@ -291,7 +289,7 @@ def index_status_command(settings: Settings, as_json: bool) -> None:
         f"embeddings ({status.model or 'none yet'}): {status.vectors} ({share:.1f} %), "
         f"{status.vectors_in_graph} in the graph"
     )
-    click.echo(f"changed since embedding: {status.changed_since_embedding}")
+    click.echo(f"not embedded yet:      {status.changed_since_embedding}")
     if status.rebuilding:
         click.echo("a rebuild of the vector index is under way")
     click.echo(f"index size on disk:    {status.disk_bytes / 1e6:.1f} MB")
