@@ -177,25 +177,24 @@ def test_index_status_counts_every_paper_without_a_vector(tmp_path: Path, minilm
     home = tmp_path / "home"
     papers = _generic_papers(tmp_path / "papers.jsonl", 1, 40)
     assert run(home, "import", str(papers), "--format", "generic")[0] == 0
-    # A build stopped after its first chunk (as `index watch` is by SIGTERM): the papers it
-    # did not reach share their modification time with those it embedded.
-    settings = load_settings({}, home=home, embedding_chunk_rows=16)
+    # A build stopped after its first batch (as `index watch` is by SIGTERM).
+    settings = load_settings({}, home=home, embedding_batch_papers=16)
     engine = open_store(settings)
-    first_chunk_written = lambda: any(home.glob("index/vectors*/chunk-000001"))  # noqa: E731
-    build_indexes(engine, settings, embedder=minilm, should_stop=first_chunk_written)
+    batches = iter(range(100))
+    build_indexes(engine, settings, embedder=minilm, should_stop=lambda: next(batches) > 0)
     code, out, _ = run(home, "index", "status", "--json")
     assert code == 0
     status = orjson.loads(out)
-    assert 0 < status["vectors"] < status["papers"] == 40
-    assert status["changed_since_embedding"] == 40 - status["vectors"]
+    assert 0 < status["embedded"] < status["papers"] == 40
+    assert status["changed_since_embedding"] == 40 - status["embedded"]
     # A paper whose text changed after it was embedded counts too.
     retitled = _generic_papers(tmp_path / "retitled.jsonl", 1, 1, title="Retitled paper")
     import_files(engine, [retitled], "generic")
     engine.dispose()
     status = orjson.loads(run(home, "index", "status", "--json")[1])
-    assert status["changed_since_embedding"] == 40 - status["vectors"] + 1
+    assert status["changed_since_embedding"] == 40 - status["embedded"] + 1
     code, out, _ = run(home, "index", "status")
-    assert f"not embedded yet:      {40 - status['vectors'] + 1}" in out
+    assert f"waiting for a vector:  {40 - status['embedded'] + 1}" in out
 
 
 def test_installed_command_runs_as_a_process(tmp_path: Path, seeds_dir: Path) -> None:

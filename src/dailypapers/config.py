@@ -152,6 +152,13 @@ class Settings(BaseSettings):
         ge=0,
         description="How often the web server looks for newer search indexes (seconds).",
     )
+    search_ranker: bool = Field(
+        default=True,
+        description=(
+            "Order hybrid search results with the learned ranker shipped with the package "
+            "(false: the keyword and semantic scores' weighted sum alone)."
+        ),
+    )
     submit_lookup_online: bool = Field(
         default=True,
         description="Look a submitted arXiv id up on arXiv when it is not stored yet.",
@@ -201,14 +208,9 @@ class Settings(BaseSettings):
         ge=-1,
         le=23,
         description=(
-            "Hour (UTC) from which `serve` builds and sends the day's digests when smtp_host is "
-            "set; -1 turns the scheduler off (run `dailypapers digest run` from cron instead)."
+            "Hour (UTC) from which the digests task builds the day's digests when smtp_host is "
+            "set; -1 turns the task off (run `dailypapers digest run` from cron instead)."
         ),
-    )
-    digest_poll_s: float = Field(
-        default=60.0,
-        gt=0,
-        description="How often the scheduler inside `serve` looks for digests to build or retry.",
     )
     digest_lookback_days: int = Field(
         default=3,
@@ -256,6 +258,127 @@ class Settings(BaseSettings):
             " it reaches further back while they hold fewer than 90 papers new to the reader."
         ),
     )
+
+    # -- jobs: what runs by itself (docs/operations.md) ------------------------------------------
+    harvest_hf: bool = Field(
+        default=True, description="Harvest Hugging Face's daily papers on schedule_harvest_hf."
+    )
+    harvest_arxiv: bool = Field(
+        default=True,
+        description=(
+            "Harvest arXiv's announcements (schedule_harvest_arxiv) and OAI-PMH changes "
+            "(schedule_harvest_oai) in harvest_categories."
+        ),
+    )
+    harvest_categories: str = Field(
+        default="cs.AI,cs.CL,cs.CV,cs.LG",
+        description="Comma-separated arXiv categories the arXiv harvests follow.",
+    )
+    harvest_backfill_days: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description=(
+            "Days of Hugging Face lists and arXiv papers a new site harvests on its first start, "
+            "newest first (0: none)."
+        ),
+    )
+    schedule_harvest_hf: str = Field(
+        default="20 */2 * * *",
+        description="When to harvest Hugging Face's daily lists (cron, UTC; they grow all day).",
+    )
+    schedule_harvest_arxiv: str = Field(
+        default="30 1 * * *",
+        description=(
+            "When to harvest arXiv's announcement feeds (cron, UTC; arXiv announces at 20:00 "
+            "US Eastern, 00:00 or 01:00 UTC)."
+        ),
+    )
+    schedule_harvest_oai: str = Field(
+        default="0 7 * * *",
+        description="When to harvest arXiv's OAI-PMH changes since the last run (cron, UTC).",
+    )
+    schedule_embed: str = Field(
+        default="* * * * *",
+        description="When to embed papers waiting for a vector (cron, UTC).",
+    )
+    schedule_digests: str = Field(
+        default="* * * * *",
+        description=(
+            "When to build due digests (from digest_hour_utc on) and send due messages "
+            "(cron, UTC)."
+        ),
+    )
+    schedule_prune: str = Field(
+        default="17 3 * * *",
+        description="When to delete what has expired or passed retention_days (cron, UTC).",
+    )
+    retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description=(
+            "Days delivered outbox messages, papers sent per subscriber (by list day), finished "
+            "task runs and removed-paper records are kept."
+        ),
+    )
+    jobs_lease_s: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        description=(
+            "How long a running task holds its period (renewed while it runs); a runner that "
+            "died is taken over after this."
+        ),
+    )
+    worker_heartbeat_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description=(
+            "How often a PostgreSQL worker reports it is alive; its jobs are retried by another "
+            "worker after three missed beats."
+        ),
+    )
+    embedding_device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        default="auto",
+        description="Where papers are embedded: auto (a GPU when there is one), cpu, cuda or mps.",
+    )
+    embedding_batch_papers: int = Field(
+        default=256,
+        ge=1,
+        le=100_000,
+        description="Papers an embedding worker claims at a time (use thousands on a GPU).",
+    )
+    embedding_lease_s: float = Field(
+        default=300.0,
+        ge=1,
+        le=86_400,
+        description=(
+            "How long an embedding worker holds the batch it claimed; the batch of a worker that "
+            "died is embedded by another after this (keep it above a batch's embedding time)."
+        ),
+    )
+
+    @field_validator(
+        "schedule_harvest_hf",
+        "schedule_harvest_arxiv",
+        "schedule_harvest_oai",
+        "schedule_embed",
+        "schedule_digests",
+        "schedule_prune",
+    )
+    @classmethod
+    def _check_schedule(cls, value: str) -> str:
+        from croniter import croniter
+
+        text = " ".join(value.split())
+        if not croniter.is_valid(text):
+            raise ValueError(
+                f"{value!r} is not a cron schedule (five fields: minute hour day month weekday, "
+                "e.g. '20 */2 * * *'; a sixth for seconds)"
+            )
+        return text
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -332,6 +455,8 @@ def allowed_values(name: str) -> str:
         words = noun + _bounds(field)
     elif kind is Path:
         words = "a path"
+    elif name.startswith("schedule_"):
+        words = "a cron schedule (5 fields, or 6 with seconds last)"
     else:
         words = "text"
     return f"{words}, or empty" if optional else words

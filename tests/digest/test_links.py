@@ -33,8 +33,13 @@ def test_digests_sent_by_serve_link_to_the_port_it_serves_on(
 ) -> None:
     engine = open_store(mail_settings(mail_home, smtp))
     subscriber(engine, "ada@example.org", send_empty=True)
-    schedule = {"DAILYPAPERS_DIGEST_HOUR_UTC": "0", "DAILYPAPERS_DIGEST_POLL_S": "0.5"}
-    server = LiveServer(mail_home, **_mail_env(smtp), **schedule)
+    schedule = {
+        "DAILYPAPERS_DIGEST_HOUR_UTC": "0",
+        "DAILYPAPERS_SCHEDULE_DIGESTS": "* * * * * *",
+        "DAILYPAPERS_HARVEST_HF": "false",
+        "DAILYPAPERS_HARVEST_ARXIV": "false",
+    }
+    server = LiveServer(mail_home, jobs=True, **_mail_env(smtp), **schedule)
     try:
         deadline = time.monotonic() + 60
         while not smtp.mailbox.messages and time.monotonic() < deadline:

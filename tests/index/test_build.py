@@ -19,13 +19,19 @@ import sqlalchemy as sa
 
 from dailypapers.config import Settings, load_settings
 from dailypapers.index import keyword as keyword_index
-from dailypapers.index.build import build_indexes, index_status, sync_keyword_index
+from dailypapers.index.build import (
+    build_indexes,
+    index_status,
+    sync_keyword_index,
+    sync_local_indexes,
+)
 from dailypapers.index.embeddings import Embedder
 from dailypapers.index.layout import IndexLayout
 from dailypapers.index.vectors import VectorState
 from dailypapers.search.service import Searcher
 from dailypapers.store.engine import open_store
-from dailypapers.store.schema import papers
+from dailypapers.store.schema import paper_vectors, papers
+from dailypapers.store.vectors import count_backlog, count_vectors
 from tests.search.conftest import import_files
 
 
@@ -98,26 +104,43 @@ def test_imported_papers_are_keyword_searchable_at_once_then_semantically(
 def test_crash_mid_embedding_resumes_without_duplicates(
     shared_data: Path, minilm: Embedder, tmp_path: Path
 ) -> None:
-    settings = _settings(tmp_path, embedding_chunk_rows=32)
+    settings = _settings(tmp_path, embedding_batch_papers=32)
     engine = open_store(settings)
     import_files(engine, [_snapshot(shared_data)])
     with pytest.raises(Crash):
         build_indexes(engine, settings, embedder=CrashingEmbedder(minilm, crash_on_call=3))
-    layout = IndexLayout.under(settings.home)
-    live = layout.live("vectors")
-    assert live is not None
-    state = VectorState.read(live)
-    assert state is not None and state.vectors == 64  # two whole chunks survived
+    # Two whole batches were stored in the database; the third went back to the backlog.
+    assert count_vectors(engine, model=minilm.name) == 64
+    assert count_backlog(engine) == 200 - 64
+    sync_local_indexes(engine, settings)
+    state = VectorState.read(_live_vectors(settings))
+    assert state is not None and state.vectors == 64
     # Search works on what is there: keywords for all, meaning for the embedded part.
     searcher = Searcher(engine, settings, embedder=minilm)
     assert searcher.search("graph decompositions", mode="keyword").hits[0].paper_id == "0704.0002"
     assert searcher.search("black holes", mode="semantic").hits
+    embedded_before = _embedded_at(engine)
     report = build_indexes(engine, settings, embedder=minilm)
     assert report.complete and report.embedded == 200 - 64
-    state = VectorState.read(live)
+    state = VectorState.read(_live_vectors(settings))
     assert state is not None and (state.vectors, state.ann_vectors) == (200, 200)
+    # Nothing stored before the crash was embedded again.
+    after = _embedded_at(engine)
+    assert all(after[paper_id] == when for paper_id, when in embedded_before.items())
     assert build_indexes(engine, settings, embedder=minilm).embedded == 0
     engine.dispose()
+
+
+def _live_vectors(settings: Settings) -> Path:
+    live = IndexLayout.under(settings.home).live("vectors")
+    assert live is not None
+    return live
+
+
+def _embedded_at(engine: sa.Engine) -> dict[str, object]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(paper_vectors.c.paper_id, paper_vectors.c.embedded_at))
+        return {str(paper_id): when for paper_id, when in rows}
 
 
 def test_leftovers_of_a_crash_are_ignored_and_cleaned(
@@ -157,15 +180,43 @@ def test_rebuild_keeps_serving_the_old_vectors_until_complete(
     build_indexes(engine, settings, embedder=minilm)
     layout = IndexLayout.under(settings.home)
     old = layout.live("vectors")
-    with pytest.raises(Crash):
-        build_indexes(engine, settings, embedder=CrashingEmbedder(minilm, 2), rebuild=True)
+    chunks = iter(range(10))
+    # A rebuild that stops after its first chunk (a process stopped part-way).
+    sync_local_indexes(engine, settings, rebuild=True, should_stop=lambda: next(chunks) > 0)
     assert layout.live("vectors") == old  # the interrupted rebuild is not live
     building = layout.building("vectors")
     assert building is not None and building != old
     searcher = Searcher(engine, settings, embedder=minilm)
     assert len(searcher.search("black holes", mode="semantic", limit=100).hits) == 100
-    build_indexes(engine, settings, embedder=minilm)  # resumes the rebuild and publishes it
+    sync_local_indexes(engine, settings)  # resumes the rebuild and publishes it
     assert layout.live("vectors") == building and old is not None and not old.exists()
+    assert len(searcher.search("black holes", mode="semantic", limit=100).hits) == 100
+    engine.dispose()
+
+
+def test_a_node_without_its_index_folder_rebuilds_and_serves_the_same_results(
+    shared_data: Path, minilm: Embedder, tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path)
+    engine = open_store(settings)
+    import_files(engine, [_snapshot(shared_data)])
+    build_indexes(engine, settings, embedder=minilm)
+    searcher = Searcher(engine, settings, embedder=minilm)
+    queries = [("black holes", "hybrid"), ("graph decompositions", "keyword")]
+    queries.append(("stellar evolution of massive stars", "semantic"))
+
+    def results() -> list[list[tuple[str, float]]]:
+        return [
+            [(h.paper_id, round(h.score, 5)) for h in searcher.search(q, mode=m, limit=20).hits]
+            for q, m in queries
+        ]
+
+    before = results()
+    shutil.rmtree(settings.home / "index")
+    searcher = Searcher(engine, settings, embedder=minilm)
+    report = sync_local_indexes(engine, settings)  # what every process does on its next sync
+    assert (report.keyword_indexed, report.vectors) == (200, 200)
+    assert results() == before
     engine.dispose()
 
 
@@ -197,18 +248,24 @@ class Cli:
 
 
 def test_killed_build_process_resumes(shared_data: Path, tmp_path: Path) -> None:
-    cli = Cli(tmp_path / "home", DAILYPAPERS_EMBEDDING_CHUNK_ROWS="16")
+    cli = Cli(
+        tmp_path / "home",
+        DAILYPAPERS_EMBEDDING_BATCH_PAPERS="16",
+        DAILYPAPERS_EMBEDDING_LEASE_S="3",
+    )
     cli.run("import", str(_snapshot(shared_data)))
     build = cli.start("index", "build")
     deadline = time.monotonic() + 120
-    while not list(cli.home.glob("index/vectors-*/chunk-000002")) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while cli.run("index", "status", "--json")["embedded"] < 32 and time.monotonic() < deadline:
+        time.sleep(0.2)
     build.send_signal(signal.SIGKILL)
     build.communicate(timeout=30)
+    # The killed process's batch comes back once its lease ends (3 s here).
     report = cli.run("index", "build", "--json", timeout=300)
     assert report["complete"] and report["vectors"] == 200
-    assert 0 < report["embedded"] < 200  # the chunks written before the kill were kept
-    assert cli.run("index", "status", "--json")["changed_since_embedding"] == 0
+    assert 0 < report["embedded"] < 200  # the batches stored before the kill were kept
+    status = cli.run("index", "status", "--json")
+    assert (status["changed_since_embedding"], status["embedded"]) == (0, 200)
     shutil.rmtree(cli.home)
 
 

@@ -99,7 +99,9 @@ def csrf_cookie(client: TestClient | httpx.Client) -> str:
 class LiveServer:
     """`dailypapers serve` as a real process on 127.0.0.1, stopped by the test."""
 
-    def __init__(self, home: Path, *, workers: int = 1, **environment: str) -> None:
+    def __init__(
+        self, home: Path, *, workers: int = 1, jobs: bool = False, **environment: str
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -111,6 +113,8 @@ class LiveServer:
         }
         command = [sys.executable, "-m", "dailypapers", "-q", "serve", "--port", str(self.port)]
         command += ["--workers", str(workers)]
+        if not jobs:
+            command.append("--no-jobs")  # tests that want the task runner ask for it
         self.process = subprocess.Popen(
             command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "dailypapers.cli.search",  # search, similar, index
     "dailypapers.cli.web",  # serve, users
     "dailypapers.cli.digest",  # digest
+    "dailypapers.cli.jobs",  # worker, jobs
 )
 
 

@@ -272,6 +272,7 @@ def index_status_command(settings: Settings, as_json: bool) -> None:
         "keyword_documents": status.keyword_documents,
         "keyword_synced_to": status.keyword_synced_to,
         "model": status.model,
+        "embedded": status.embedded,
         "vectors": status.vectors,
         "vectors_in_graph": status.vectors_in_graph,
         "embedded_to": status.embedded_to,
@@ -282,14 +283,12 @@ def index_status_command(settings: Settings, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
-    share = 100.0 * min(status.vectors, status.papers) / status.papers if status.papers else 100.0
+    share = 100.0 * min(status.embedded, status.papers) / status.papers if status.papers else 100.0
     click.echo(f"papers in the store:   {status.papers}")
     click.echo(f"keyword index:         {status.keyword_documents} papers")
-    click.echo(
-        f"embeddings ({status.model or 'none yet'}): {status.vectors} ({share:.1f} %), "
-        f"{status.vectors_in_graph} in the graph"
-    )
-    click.echo(f"not embedded yet:      {status.changed_since_embedding}")
+    click.echo(f"embedded ({status.model}): {status.embedded} ({share:.1f} %)")
+    click.echo(f"this node's vectors:   {status.vectors}, {status.vectors_in_graph} in the graph")
+    click.echo(f"waiting for a vector:  {status.changed_since_embedding}")
     if status.rebuilding:
         click.echo("a rebuild of the vector index is under way")
     click.echo(f"index size on disk:    {status.disk_bytes / 1e6:.1f} MB")

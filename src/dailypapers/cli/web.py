@@ -18,6 +18,7 @@ from dailypapers.cli.common import (
     sync_keyword_index_logged,
 )
 from dailypapers.config import Settings
+from dailypapers.jobs.service import start_job_process, stop_job_process
 from dailypapers.store.accounts import set_admin
 
 log = logging.getLogger("dailypapers")
@@ -52,9 +53,15 @@ def listen_url(host: str, port: int) -> str:
     type=click.IntRange(1, 64),
     help="Worker processes (each loads the search model; one per core is a good start).",
 )
+@click.option(
+    "--no-jobs",
+    is_flag=True,
+    help="Serve pages only; `dailypapers worker` processes run the tasks (several nodes).",
+)
 @pass_settings
-def serve_command(settings: Settings, host: str, port: int, workers: int) -> None:
-    """Run the site and its API."""
+def serve_command(settings: Settings, host: str, port: int, workers: int, no_jobs: bool) -> None:
+    """Run the site and its API, and (unless --no-jobs) the periodic tasks: harvests,
+    embedding, digests and pruning, in one job process beside the web workers."""
     with store(settings, create=True) as engine:  # migrate once, before the workers start
         sync_keyword_index_logged(engine, settings)
     # Workers are separate processes: they read the same settings from the environment.
@@ -72,16 +79,24 @@ def serve_command(settings: Settings, host: str, port: int, workers: int) -> Non
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
     if settings.database_url:
         os.environ["DAILYPAPERS_DATABASE_URL"] = settings.database_url
+    jobs = None
+    if not no_jobs:
+        address = settings.model_copy(update={"listen_url": os.environ["DAILYPAPERS_LISTEN_URL"]})
+        jobs = start_job_process(address)
     click.echo(f"serving on http://{host}:{port}/ (Ctrl+C stops)", err=True)
-    uvicorn.run(
-        "dailypapers.web.asgi:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        proxy_headers=False,
-    )
+    try:
+        uvicorn.run(
+            "dailypapers.web.asgi:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            proxy_headers=False,
+        )
+    finally:
+        if jobs is not None:
+            stop_job_process(jobs)
 
 
 @click.group("users")

@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
 import sqlalchemy as sa
 
 from dailypapers.config import Settings
-from dailypapers.index.embeddings import Embedder, document_text, load_embedder
+from dailypapers.index.embed import embed_backlog, queue_for_model
+from dailypapers.index.embeddings import Embedder, load_embedder
 from dailypapers.index.keyword import KeywordState, update_keyword_index
 from dailypapers.index.layout import IndexLayout
 from dailypapers.index.vectors import (
-    WATERMARK_OVERLAP,
     VectorState,
-    embed_pending,
     embedded_papers,
-    latest_hashes,
     open_vector_directory,
-    text_hash,
+    sync_from_store,
     update_ann,
 )
-from dailypapers.store.changes import iter_changed_papers, iter_paper_ids
 from dailypapers.store.papers import count_papers
+from dailypapers.store.vectors import count_backlog, count_vectors
 
 # The HNSW graph takes in new chunks once this many vectors wait outside it (searched exactly
 # until then), or a quarter of the graph's size when that is more: rewriting a large graph
 # file for every 100,000 vectors would cost more than the embedding itself.
 ANN_UPDATE_EVERY_VECTORS = 100_000
 ANN_UPDATE_GROWTH = 0.25
+# How often `index build` looks again at papers another worker holds.
+CLAIMED_BY_OTHERS_POLL_S = 2.0
 
 
 class Progress:
@@ -49,8 +47,8 @@ class Progress:
 @dataclass(slots=True)
 class BuildReport:
     keyword_indexed: int
-    embedded: int  # texts embedded by this build
-    vectors: int  # papers with a vector, in all
+    embedded: int  # papers embedded by this build
+    vectors: int  # papers with a vector in this node's index, in all
     complete: bool
 
 
@@ -58,20 +56,31 @@ class IndexBusy(RuntimeError):
     """Another process holds the index writer lock."""
 
 
-def build_indexes(
+@dataclass(slots=True)
+class SyncReport:
+    """What a sync of this node's indexes with the database did."""
+
+    keyword_indexed: int
+    vectors_added: int
+    vectors: int
+    complete: bool
+
+
+def sync_local_indexes(
     engine: sa.Engine,
     settings: Settings,
     *,
     rebuild: bool = False,
-    embedder: Embedder | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     wait: bool = True,
-) -> BuildReport:
-    """Bring the keyword index, then the embeddings and their HNSW graph, up to date.
+) -> SyncReport:
+    """Bring this node's keyword index and vector index up to date with the database.
 
-    Safe to interrupt at any point: the next run resumes. Raises IndexBusy when `wait` is off
-    and another process is writing the indexes.
+    Both are derived: the keyword index from the papers, the vector index from the vectors the
+    workers stored (no model is loaded here). Safe to interrupt; the next run resumes. With
+    `rebuild`, new versions are built from scratch beside the live ones and swapped in. Raises
+    IndexBusy when `wait` is off and another process is writing this node's indexes.
     """
     layout = IndexLayout.under(settings.home)
     hooks = progress or Progress()
@@ -85,16 +94,15 @@ def build_indexes(
             on_total=lambda total: hooks.stage("keyword index", total),
             on_progress=hooks.advance,
         )
-        model = embedder or load_embedder(settings.embedding_model)
+        model = load_embedder(settings.embedding_model)  # its name only: nothing is loaded
         directory, state, live = open_vector_directory(layout, model, rebuild=rebuild)
         before = state.vectors
         while True:
-            finished = embed_pending(
+            finished = sync_from_store(
                 engine,
                 directory,
                 state,
-                model,
-                on_total=lambda total: hooks.stage("embedding", total),
+                on_total=lambda total: hooks.stage("vectors", total),
                 on_progress=hooks.advance,
                 should_stop=lambda: _should_pause(state, should_stop),
                 chunk_rows=settings.embedding_chunk_rows,
@@ -107,7 +115,54 @@ def build_indexes(
         if finished and not live:
             layout.publish("vectors", directory)
     unique = embedded_papers(directory, state)
-    return BuildReport(indexed, state.vectors - before, unique, finished)
+    return SyncReport(indexed, state.vectors - before, unique, finished)
+
+
+def build_indexes(
+    engine: sa.Engine,
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    embedder: Embedder | None = None,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    wait: bool = True,
+) -> BuildReport:
+    """`index build`: embed every waiting paper in this process, then sync this node's indexes.
+
+    Embedding goes through the shared backlog, so a worker embedding at the same time takes
+    other papers, never the same ones. Safe to interrupt at any point: the next run resumes.
+    """
+    hooks = progress or Progress()
+    model = embedder or load_embedder(settings.embedding_model)
+    queue_for_model(engine, model=model.name, now=datetime.now(UTC))
+    hooks.stage("embedding", count_backlog(engine))
+    embedded = 0
+    while True:
+        report = embed_backlog(
+            engine,
+            model,
+            batch_size=settings.embedding_batch_papers,
+            lease_s=settings.embedding_lease_s,
+            should_stop=should_stop,
+            on_progress=hooks.advance,
+        )
+        embedded += report.embedded
+        stopped = should_stop is not None and should_stop()
+        # What is left is held by another worker (or one that died: its lease will end).
+        if stopped or not report.finished or count_backlog(engine) == 0:
+            break
+        time.sleep(CLAIMED_BY_OTHERS_POLL_S)
+    synced = sync_local_indexes(
+        engine,
+        settings,
+        rebuild=rebuild,
+        progress=hooks,
+        should_stop=should_stop,
+        wait=wait,
+    )
+    complete = count_backlog(engine) == 0 and synced.complete
+    return BuildReport(synced.keyword_indexed, embedded, synced.vectors, complete)
 
 
 def watch_indexes(
@@ -147,7 +202,7 @@ def sync_keyword_index(engine: sa.Engine, settings: Settings) -> int | None:
 
 
 def _should_pause(state: VectorState, should_stop: Callable[[], bool] | None) -> bool:
-    """Stop embedding to fold the new chunks into the graph, or when asked to stop."""
+    """Stop copying vectors to fold the new chunks into the graph, or when asked to stop."""
     outside_graph = state.vectors - state.ann_vectors
     threshold = max(ANN_UPDATE_EVERY_VECTORS, int(ANN_UPDATE_GROWTH * state.ann_vectors))
     return outside_graph >= threshold or bool(should_stop and should_stop())
@@ -158,11 +213,12 @@ class IndexStatus:
     papers: int
     keyword_documents: int
     keyword_synced_to: datetime | None
-    model: str | None
-    vectors: int
+    model: str
+    embedded: int  # papers with a vector by the model, in the database
+    vectors: int  # papers with a vector in this node's index
     vectors_in_graph: int
     embedded_to: datetime | None
-    changed_since_embedding: int  # stored papers without a vector of their current text
+    changed_since_embedding: int  # papers waiting for a vector of their current text
     rebuilding: bool
     disk_bytes: int
 
@@ -171,56 +227,24 @@ def _disk_bytes(root: Path) -> int:
     return sum(path.stat().st_size for path in root.rglob("*") if path.is_file())
 
 
-def _keys_of(paper_ids: Sequence[str]) -> np.ndarray:
-    """`paper_key` of each id, in bulk (the same blake2b digest, without a call per id)."""
-    digest = b"".join(hashlib.blake2b(pid.encode(), digest_size=8).digest() for pid in paper_ids)
-    return np.frombuffer(digest, "<u8").astype(np.uint64) >> np.uint64(1)
-
-
-def _not_embedded(engine: sa.Engine, directory: Path | None, state: VectorState | None) -> int:
-    """Stored papers without a vector of their current text.
-
-    Every stored id is checked for a vector (an id is hashed in under a microsecond, so 2.8 M
-    papers take a few seconds); the text of the papers changed since the embedding watermark
-    is checked against the hash of the text their vector was made from.
-    """
-    keys, hashes = (
-        latest_hashes(directory, state.chunks)
-        if directory is not None and state is not None
-        else (np.empty(0, np.uint64), np.empty(0, np.uint64))
-    )
-    missing = 0
-    for paper_ids in iter_paper_ids(engine):
-        missing += len(paper_ids) - int(np.isin(_keys_of(paper_ids), keys).sum())
-    if state is None or state.watermark is None or not len(keys):
-        return missing
-    stale = 0
-    for rows in iter_changed_papers(engine, since=state.watermark - WATERMARK_OVERLAP):
-        row_keys = _keys_of([row.paper_id for row in rows])
-        texts = (document_text(row.title, row.abstract) for row in rows)
-        row_hashes = np.fromiter((text_hash(text) for text in texts), np.uint64, len(rows))
-        where = np.searchsorted(keys, row_keys).clip(max=len(keys) - 1)
-        stale += int(((keys[where] == row_keys) & (hashes[where] != row_hashes)).sum())
-    return missing + stale
-
-
 def index_status(engine: sa.Engine, settings: Settings) -> IndexStatus:
-    """How far each index follows the store."""
+    """How far the embeddings follow the papers, and this node's indexes the database."""
     layout = IndexLayout.under(settings.home)
     keyword_dir = layout.live("keyword")
     keyword = KeywordState.read(keyword_dir) if keyword_dir else None
     vectors_dir = layout.building("vectors") or layout.live("vectors")
     vectors = VectorState.read(vectors_dir) if vectors_dir else None
-    pending = _not_embedded(engine, vectors_dir, vectors)
+    model = load_embedder(settings.embedding_model).name
     return IndexStatus(
         papers=count_papers(engine),
         keyword_documents=keyword.documents if keyword else 0,
         keyword_synced_to=keyword.watermark if keyword else None,
-        model=vectors.model if vectors else None,
+        model=model,
+        embedded=count_vectors(engine, model=model),
         vectors=embedded_papers(vectors_dir, vectors) if vectors_dir and vectors else 0,
         vectors_in_graph=vectors.ann_vectors if vectors else 0,
         embedded_to=vectors.watermark if vectors else None,
-        changed_since_embedding=pending,
+        changed_since_embedding=count_backlog(engine),
         rebuilding=layout.building("vectors") is not None,
         disk_bytes=_disk_bytes(layout.root),
     )

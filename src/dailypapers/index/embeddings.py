@@ -38,11 +38,21 @@ class MiniLMEmbedder:
 
     dimensions = 384
 
-    def __init__(self, *, max_tokens: int = 256, batch_size: int = 32, threads: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        max_tokens: int = 256,
+        batch_size: int = 32,
+        threads: int = 0,
+        device: str = "cpu",
+    ) -> None:
+        # The name says which vectors are comparable: the same model and truncation, whatever
+        # the device that computed them.
         self.name = f"all-minilm-l6-v2@{max_tokens}"
         self.batch_size = batch_size
         self._max_tokens = max_tokens
         self._threads = threads
+        self._device = device
         self._model: Any = None
 
     def _load(self) -> Any:
@@ -59,7 +69,10 @@ class MiniLMEmbedder:
         transformers.logging.set_verbosity_error()  # type: ignore[no-untyped-call]
         if self._threads:
             torch.set_num_threads(self._threads)
-        model = SentenceTransformer(str(get_model_path()), device="cpu", local_files_only=True)
+        device = resolve_device(self._device)
+        if device != "cpu":
+            self.batch_size = max(self.batch_size, 256)  # a GPU wants large batches
+        model = SentenceTransformer(str(get_model_path()), device=device, local_files_only=True)
         model.max_seq_length = self._max_tokens
         return model
 
@@ -76,15 +89,30 @@ class MiniLMEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-EMBEDDERS: dict[str, Callable[[], Embedder]] = {
+def resolve_device(requested: str) -> str:
+    """`auto` is a CUDA GPU when torch sees one, else Apple's MPS, else the CPU."""
+    if requested != "auto":
+        return requested
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+EMBEDDERS: dict[str, Callable[..., Embedder]] = {
     DEFAULT_EMBEDDER: MiniLMEmbedder,
 }
 
 
-def load_embedder(name: str) -> Embedder:
-    """The embedder registered under `name`; ValueError names the known ones."""
+def load_embedder(name: str, *, device: str = "cpu") -> Embedder:
+    """The embedder registered under `name` (loaded on first use, on `device`: cpu, cuda, mps
+    or auto); ValueError names the known ones."""
     try:
-        return EMBEDDERS[name]()
+        factory = EMBEDDERS[name]
     except KeyError:
         known = ", ".join(sorted(EMBEDDERS))
         raise ValueError(f"unknown embedding model {name!r} (known: {known})") from None
+    return factory(device=device)

@@ -46,14 +46,39 @@ CATEGORY_ANALYZER = "category"
 Progress = Callable[[int], None]
 
 
-def _word_analyzer(*, stop_words: bool) -> tantivy.TextAnalyzer:
+# Words a free query word is dropped for: they say how something is asked, not what about.
+# tantivy's "english" list is Lucene's 33 words, which keeps "how", "do", "I", "can", "my",
+# "what", "from"...: a question ("how do I make my model forget less?") then ranked papers
+# by those words too, and "several" was stemmed to "sever" and matched "severe". This is
+# Snowball's English stop list (snowballstem.org, BSD), the one PostgreSQL and NLTK use, with
+# the pieces the tokenizer makes of contractions ("don't" is "don", "t") and the modal verbs,
+# less the words that carry meaning in paper titles: few (few-shot), out (out-of-
+# distribution), up, down, off (trade-off), over, under, more, most, all, only, same, own,
+# other, any, some, both, each, once, again, further, between, through, against, above,
+# below, before, after, during. Measured in BENCHMARKS.md (keyword search).
+QUERY_STOP_WORDS: tuple[str, ...] = tuple(
+    """
+    a an the and but if or because as until while of at by for with about into to from in on
+    i me my myself we our ours ourselves you your yours yourself yourselves he him his himself
+    she her hers herself it its itself they them their theirs themselves
+    what which who whom whose this that these those here there when where why how
+    am is are was were be been being have has had having do does did doing
+    would should could ought can cannot will shall may might must
+    no nor not so than too very just also then now such
+    s t d ll m re ve don doesn didn isn aren wasn weren hasn haven hadn won wouldn shouldn
+    couldn mustn shan
+    """.split()
+)
+
+
+def _word_analyzer(*, stop_words: tuple[str, ...] = ()) -> tantivy.TextAnalyzer:
     builder = (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
         .filter(tantivy.Filter.remove_long(40))
         .filter(tantivy.Filter.lowercase())
     )
     if stop_words:
-        builder = builder.filter(tantivy.Filter.stopword("english"))
+        builder = builder.filter(tantivy.Filter.custom_stopword(list(stop_words)))
     return (
         builder.filter(tantivy.Filter.ascii_fold())
         .filter(tantivy.Filter.stemmer("english"))
@@ -75,12 +100,15 @@ def words_analyzer() -> tantivy.TextAnalyzer:
 
 def text_analyzer() -> tantivy.TextAnalyzer:
     """Words: split on non-alphanumerics, fold accents, lowercase, English Snowball stems."""
-    return _word_analyzer(stop_words=False)
+    return _word_analyzer()
 
 
-def query_word_analyzer() -> tantivy.TextAnalyzer:
-    """Free query words: as `text_analyzer`, without English stop words (they rank nothing)."""
-    return _word_analyzer(stop_words=True)
+def query_word_analyzer(stop_words: tuple[str, ...] = QUERY_STOP_WORDS) -> tantivy.TextAnalyzer:
+    """Free query words: as `text_analyzer`, without `stop_words` (they rank nothing).
+
+    Only queries drop them, so the list can change without rebuilding the index.
+    """
+    return _word_analyzer(stop_words=stop_words)
 
 
 def person_analyzer() -> tantivy.TextAnalyzer:

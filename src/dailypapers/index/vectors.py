@@ -1,14 +1,16 @@
-"""The vector index (write side): paper embeddings in atomic chunks, plus an HNSW index.
+"""A node's vector index (derived): the paper vectors of the database in chunk files, plus HNSW.
 
-A vectors directory holds:
+Vectors are computed once, by whichever worker embeds a paper, and stored in the database
+(store/vectors.py). Each node copies them into its own index directory, as it derives its
+keyword index from the papers table:
   model.json             which model made the vectors, and their dimensions
   chunk-000001/          keys.npy (uint64), hashes.npy (uint64 text hashes), vectors.npy (float16)
-  state.json             how far embedding has followed the store (a `modified_at` watermark)
+  state.json             how far the copy follows the database (an `embedded_at` watermark)
   ann.usearch, ann.json  an int8 HNSW graph over the first `chunks` chunks
 
 Each chunk is written to a temporary directory and renamed into place, so a crash loses at
-most the chunk being embedded; a restart resumes from the watermark and skips papers whose
-text is already embedded (matched by hash). Chunks after those in the HNSW graph are searched
+most the chunk being written; a restart resumes from the watermark and skips vectors it holds
+already (matched by key and text hash). Chunks after those in the HNSW graph are searched
 exactly until the graph is rebuilt. A later chunk supersedes an earlier vector for the same key.
 """
 
@@ -18,7 +20,7 @@ import functools
 import hashlib
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,12 +31,13 @@ import sqlalchemy as sa
 from usearch.index import Index as HnswIndex
 
 from dailypapers.dates import parse_iso_datetime
-from dailypapers.index.embeddings import Embedder, document_text
+from dailypapers.index.embeddings import Embedder
 from dailypapers.index.keys import paper_key
 from dailypapers.index.layout import IndexLayout, read_json, write_json_atomic
-from dailypapers.store.changes import IndexRow, count_changed_papers, iter_changed_papers
+from dailypapers.store.vectors import StoredVector, count_vectors_since, iter_vectors_since
 
-VECTORS_FORMAT = 1
+# 2: the watermark follows paper_vectors.embedded_at in the database (1 embedded locally).
+VECTORS_FORMAT = 2
 CHUNK_ROWS = 4096
 WATERMARK_OVERLAP = timedelta(seconds=5)
 HNSW_CONNECTIVITY = 16
@@ -154,48 +157,49 @@ def embedded_papers(directory: Path, state: VectorState) -> int:
     return len(keys)
 
 
-def _needs_embedding(
-    rows: list[IndexRow], known_keys: np.ndarray, known_hashes: np.ndarray
-) -> Iterator[tuple[int, int, str]]:
-    texts = [document_text(row.title, row.abstract) for row in rows]
-    keys = np.fromiter((paper_key(row.paper_id) for row in rows), np.uint64, len(rows))
-    hashes = np.fromiter((text_hash(text) for text in texts), np.uint64, len(rows))
+def _new_vectors(
+    batch: list[StoredVector], known_keys: np.ndarray, known_hashes: np.ndarray
+) -> list[tuple[int, int, np.ndarray]]:
+    """(key, text hash, vector) of the stored vectors this directory does not hold yet."""
+    keys = np.fromiter((paper_key(v.paper_id) for v in batch), np.uint64, len(batch))
+    hashes = np.fromiter((v.text_hash for v in batch), np.uint64, len(batch))
     if len(known_keys):
         where = np.searchsorted(known_keys, keys).clip(max=len(known_keys) - 1)
         same = (known_keys[where] == keys) & (known_hashes[where] == hashes)
     else:
-        same = np.zeros(len(rows), bool)
-    for position in np.flatnonzero(~same):
-        yield int(keys[position]), int(hashes[position]), texts[position]
+        same = np.zeros(len(batch), bool)
+    return [(int(keys[i]), int(hashes[i]), batch[i].vector) for i in np.flatnonzero(~same).tolist()]
 
 
-def embed_pending(
+def sync_from_store(
     engine: sa.Engine,
     directory: Path,
     state: VectorState,
-    embedder: Embedder,
     *,
     on_total: Callable[[int], None] | None = None,
     on_progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> bool:
-    """Embed every paper whose text changed since the watermark, one chunk at a time.
+    """Copy the vectors stored since the watermark into chunk files, one chunk at a time.
 
-    Returns True when it has caught up with the store, False when `should_stop` paused it
-    (what was embedded so far is kept, and the watermark says where to go on).
+    The database holds every vector (computed once, by whichever worker embedded the paper);
+    this directory is a node's derived copy that the HNSW graph is built from. Returns True
+    when it has caught up, False when `should_stop` paused it (the watermark says where to go
+    on). Vectors already held with the same text are skipped, so the overlap window re-read
+    after each sync costs nothing.
     """
     since = None if state.watermark is None else state.watermark - WATERMARK_OVERLAP
     if on_total:
-        on_total(count_changed_papers(engine, since=since))
+        on_total(count_vectors_since(engine, model=state.model, since=since))
     known_keys, known_hashes = latest_hashes(directory, state.chunks)
-    pending: list[tuple[int, int, str]] = []
+    pending: list[tuple[int, int, np.ndarray]] = []
     newest = state.watermark
-    for batch in iter_changed_papers(engine, since=since, batch_size=chunk_rows):
-        pending.extend(_needs_embedding(batch, known_keys, known_hashes))
-        newest = batch[-1].modified_at
+    for batch in iter_vectors_since(engine, model=state.model, since=since, batch_size=chunk_rows):
+        pending.extend(_new_vectors(batch, known_keys, known_hashes))
+        newest = batch[-1].embedded_at
         while len(pending) >= chunk_rows:
-            _flush(directory, state, embedder, pending[:chunk_rows], None)
+            _flush(directory, state, pending[:chunk_rows], None)
             pending = pending[chunk_rows:]
         if not pending:
             state.watermark = newest
@@ -203,23 +207,22 @@ def embed_pending(
         if on_progress:
             on_progress(len(batch))
         if should_stop and should_stop():
-            _flush(directory, state, embedder, pending, newest)
+            _flush(directory, state, pending, newest)
             return False
-    _flush(directory, state, embedder, pending, newest)
+    _flush(directory, state, pending, newest)
     return True
 
 
 def _flush(
     directory: Path,
     state: VectorState,
-    embedder: Embedder,
-    items: list[tuple[int, int, str]],
+    items: list[tuple[int, int, np.ndarray]],
     watermark: datetime | None,
 ) -> None:
     if items:
-        vectors = embedder.encode([text for _, _, text in items]).astype(np.float16)
         keys = np.array([key for key, _, _ in items], np.uint64)
         hashes = np.array([value for _, value, _ in items], np.uint64)
+        vectors = np.stack([vector for _, _, vector in items]).astype(np.float16)
         _write_chunk(directory, state.chunks + 1, Chunk(keys, hashes, vectors))
         state.chunks += 1
         state.vectors += len(items)

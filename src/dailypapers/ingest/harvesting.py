@@ -36,6 +36,9 @@ class OaiHarvest:
     categories: Sequence[str]
     from_date: date | None
     until_date: date | None
+    # Where each set's resumption state is kept; a backfill keeps its own, so it never moves
+    # where the next incremental harvest starts.
+    checkpoint: str = "arxiv-oai"
 
 
 def wanted_category(category: str, wanted: Iterable[str]) -> bool:
@@ -58,8 +61,8 @@ def oai_sets(categories: Sequence[str]) -> list[str]:
     return sorted({oai_set_for_category(c) for c in categories})
 
 
-def _checkpoint_key(set_spec: str) -> str:
-    return f"arxiv-oai:{set_spec}"
+def _checkpoint_key(prefix: str, set_spec: str) -> str:
+    return f"{prefix}:{set_spec}"
 
 
 def harvest_arxiv_oai(
@@ -90,7 +93,7 @@ def _harvest_set(
     *,
     now: datetime,
 ) -> ImportSummary:
-    key = _checkpoint_key(set_spec)
+    key = _checkpoint_key(request.checkpoint, set_spec)
     window, token = _plan_window(get_checkpoint(engine, key=key), request, now.date())
     summary = ImportSummary()
     pages = iter_oai_pages(

@@ -119,11 +119,3 @@ def removals_since(engine: sa.Engine, *, since: datetime) -> tuple[int, datetime
         count, newest = conn.execute(query).one()
     return int(count), as_utc(newest) if newest is not None else None
 
-
-def iter_paper_ids(engine: sa.Engine, *, batch_size: int = 50_000) -> Iterator[list[str]]:
-    """Every stored paper id, in batches, in no particular order (for index status checks)."""
-    query = sa.select(papers.c.paper_id)
-    with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
-        for partition in result.partitions(batch_size):
-            yield [str(row[0]) for row in partition]

@@ -25,7 +25,14 @@ from dailypapers.store.merge import (
     title_paper_id,
     validate_record,
 )
-from dailypapers.store.schema import paper_categories, paper_removals, papers
+from dailypapers.store.schema import (
+    embedding_backlog,
+    paper_categories,
+    paper_removals,
+    paper_vectors,
+    papers,
+)
+from dailypapers.store.vectors import backlog_priority, enqueue_embedding
 
 JSON_COLUMNS = ("authors", "categories", "sources")
 _COLUMN_NAMES = [column.name for column in papers.columns]
@@ -179,6 +186,46 @@ def _write_batch(conn: sa.Connection, batch: _Batch, now: datetime) -> None:
     category_rows = _category_rows(inserts + updates)
     if category_rows:
         _bulk_insert(conn, paper_categories, category_rows)
+    _queue_embeddings(conn, batch, inserts, updates, now)
+
+
+def _queue_embeddings(
+    conn: sa.Connection, batch: _Batch, inserts: list[Row], updates: list[Row], now: datetime
+) -> None:
+    """New papers and papers whose text changed wait for a vector (in this transaction, so
+    none is missed); a re-keyed paper's vector is re-read by every node under its new id."""
+    if inserts:
+        fresh = [
+            {
+                "paper_id": row["paper_id"],
+                "priority": backlog_priority(daily_date=row["daily_date"], score=row["score"]),
+                "list_date": row["list_date"],
+                "queued_at": now,
+            }
+            for row in inserts
+        ]
+        _bulk_insert(conn, embedding_backlog, [_backlog_defaults(row) for row in fresh])
+    changed = []
+    for row in updates:
+        before = batch.existing.get(row["paper_id"])
+        if before is None or (before["title"], before["abstract"]) != (
+            row["title"],
+            row["abstract"],
+        ):
+            priority = backlog_priority(daily_date=row["daily_date"], score=row["score"])
+            changed.append((row["paper_id"], priority, row["list_date"]))
+    enqueue_embedding(conn, entries=changed, now=now)
+    if batch.rekeys:
+        moved = list(batch.rekeys.values())
+        conn.execute(
+            sa.update(paper_vectors)
+            .where(paper_vectors.c.paper_id.in_(moved))
+            .values(embedded_at=now)
+        )
+
+
+def _backlog_defaults(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "claim_token": None, "lease_until": None}
 
 
 def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:

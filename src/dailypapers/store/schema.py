@@ -332,3 +332,65 @@ paper_removals = sa.Table(
     sa.Column("removed_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_paper_removals_removed_at", "removed_at"),
 )
+
+# -- jobs (migration 0007): task runs, paper vectors shared by every node, the embedding backlog --
+
+task_runs = sa.Table(
+    "task_runs",
+    metadata,
+    # One row per (task, period): whoever inserts it runs the task for that period, so a task
+    # runs once per period however many runners there are; a runner that dies is taken over
+    # when its lease ends (at least once).
+    sa.Column("task", sa.String(60), primary_key=True),
+    sa.Column("scheduled_for", sa.DateTime(timezone=True), primary_key=True),
+    # running, succeeded, failed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("runner", sa.String(200), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("summary", sa.Text),  # what the run did, for people
+    sa.Column("detail", sa.Text, nullable=False, server_default="{}"),  # JSON counts
+    sa.Column("error", sa.Text),
+    sa.Index("ix_task_runs_started", "task", "started_at"),
+)
+
+paper_vectors = sa.Table(
+    "paper_vectors",
+    metadata,
+    # A paper's embedding by one model, computed once by whichever worker claimed it and read
+    # by every node into its local vector index. `text_hash` says which text it embeds.
+    sa.Column(
+        "paper_id",
+        sa.String(200),
+        sa.ForeignKey("papers.paper_id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("model", sa.String(100), primary_key=True),
+    sa.Column("text_hash", sa.BigInteger, nullable=False),
+    sa.Column("dimensions", sa.Integer, nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),  # float16, little-endian
+    sa.Column("embedded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_paper_vectors_model_time", "model", "embedded_at"),
+)
+
+embedding_backlog = sa.Table(
+    "embedding_backlog",
+    metadata,
+    # Papers whose current text may lack a vector, written in the transaction that changes the
+    # text; an embedding worker claims a batch under a lease and deletes what it embedded.
+    sa.Column(
+        "paper_id",
+        sa.String(200),
+        sa.ForeignKey("papers.paper_id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    ),
+    # 1: on a daily list or upvoted (what people look at); 0: the rest. Newest first within.
+    sa.Column("priority", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("list_date", sa.Date),
+    sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claim_token", sa.String(64)),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+    sa.Index("ix_embedding_backlog_order", "priority", "list_date"),
+)

@@ -19,6 +19,7 @@ from dailypapers.models import Paper, VoteResult
 from dailypapers.store.dialects import conflict_insert
 from dailypapers.store.lists import list_user_papers, refresh_hotness
 from dailypapers.store.schema import papers, votes
+from dailypapers.store.vectors import prioritise
 
 
 class PaperMissing(LookupError):
@@ -51,6 +52,8 @@ def _bump(conn: sa.Connection, paper_id: str, delta: int) -> None:
         .values(local_votes=papers.c.local_votes + delta, score=papers.c.score + delta)
     )
     refresh_hotness(conn, paper_ids=[paper_id])
+    if delta > 0:
+        prioritise(conn, paper_id=paper_id)  # what people vote for is embedded first
 
 
 def record_vote(engine: sa.Engine, *, user_id: int, paper_id: str, now: datetime) -> VoteResult:

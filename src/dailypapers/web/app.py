@@ -12,13 +12,12 @@ from fastapi.staticfiles import StaticFiles
 
 from dailypapers import __version__
 from dailypapers.config import Settings
-from dailypapers.digest.scheduler import DigestScheduler
 from dailypapers.index.embeddings import Embedder
 from dailypapers.store.engine import open_store
 from dailypapers.web.error_pages import install_error_handlers
 from dailypapers.web.hosts import AllowedHosts
 from dailypapers.web.middleware import SiteMiddleware
-from dailypapers.web.routers import accounts, api, feeds, hf, inbox, pages
+from dailypapers.web.routers import accounts, api, feeds, hf, inbox, jobs, pages
 from dailypapers.web.state import AppState, PageCache, SharedSearcher
 from dailypapers.web.templating import STATIC, render
 
@@ -33,16 +32,13 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     """A FastAPI app over the store and indexes named by `settings`."""
     engine = open_store(settings)
     search = SharedSearcher(engine, settings, embedder)
-    digests = DigestScheduler(engine, settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         search.start()
-        digests.start()
         try:
             yield
         finally:
-            digests.stop()
             search.stop()
 
     app = FastAPI(
@@ -60,13 +56,13 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         engine=engine,
         search=search,
         page_cache=cache,
-        digests=digests,
         hosts=hosts,
     )
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The pages router comes last: its /papers/{paper_id:path} would swallow other paths.
-    routers = [api.router, inbox.api, hf.router, feeds.router, accounts.router, inbox.router]
+    routers = [api.router, inbox.api, jobs.api, hf.router, feeds.router, accounts.router]
+    routers += [inbox.router, jobs.router]
     routers.append(pages.router)
     for router in routers:
         app.include_router(router)

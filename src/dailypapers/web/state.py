@@ -14,9 +14,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from dailypapers.config import Settings
-from dailypapers.digest.scheduler import DigestScheduler
-from dailypapers.index.build import sync_keyword_index
 from dailypapers.index.embeddings import Embedder, load_embedder
+from dailypapers.index.keeper import NodeIndexKeeper
 from dailypapers.search.recommend import Recommender
 from dailypapers.search.service import Searcher
 from dailypapers.web.hosts import AllowedHosts
@@ -75,9 +74,10 @@ class SharedSearcher:
     """One Searcher shared by the request threads of a process.
 
     Searcher is not thread-safe, so calls take turns (the work is CPU-bound anyway; run more
-    worker processes to search in parallel). A background thread (`start`) folds newly stored
-    papers into the keyword index every `search_refresh_s` seconds, outside the searchers'
-    lock, so requests never wait for it; the Searcher itself picks up new index files.
+    worker processes to search in parallel). A background thread (`start`) brings this node's
+    keyword and vector indexes up to date with the database every `search_refresh_s` seconds,
+    outside the searchers' lock, so requests never wait for it; the Searcher itself picks up
+    new index files. A web process never embeds papers: workers do, once, for every node.
     """
 
     def __init__(
@@ -92,30 +92,14 @@ class SharedSearcher:
         self._lock = threading.Lock()
         self._similar: OrderedDict[tuple[str, int], tuple[float, list[str]]] = OrderedDict()
         self._similar_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._refresher: threading.Thread | None = None
+        self._keeper = NodeIndexKeeper(engine, settings, interval_s=settings.search_refresh_s)
 
     def start(self) -> None:
-        """Keep the keyword index in step with the store from a background thread."""
-        if self._refresher is None and self._settings.search_refresh_s > 0:
-            self._stop.clear()
-            self._refresher = threading.Thread(
-                target=self._refresh_loop, name="dailypapers-index-refresh", daemon=True
-            )
-            self._refresher.start()
+        """Keep this node's indexes in step with the database from a background thread."""
+        self._keeper.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._refresher is not None:
-            self._refresher.join(timeout=30)
-            self._refresher = None
-
-    def _refresh_loop(self) -> None:
-        while not self._stop.wait(self._settings.search_refresh_s):
-            try:
-                sync_keyword_index(self._engine, self._settings)
-            except Exception:  # a failed pass is retried at the next interval
-                logger.exception("keyword index refresh failed")
+        self._keeper.stop()
 
     def similar_ids(self, paper_id: str, limit: int) -> list[str]:
         """Ids of the papers most like `paper_id`, remembered for SIMILAR_TTL_S.
@@ -202,6 +186,5 @@ class AppState:
     engine: sa.Engine
     search: SharedSearcher
     page_cache: PageCache
-    digests: DigestScheduler
     hosts: AllowedHosts
     started_at: float = field(default_factory=time.time)

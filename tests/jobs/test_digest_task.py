@@ -1,5 +1,5 @@
-"""The scheduler inside a real `dailypapers serve`: two workers and a cron run at once still
-send each subscriber one digest."""
+"""The digests task of a real `dailypapers serve` (its job process beside two web workers) and a
+cron `digest run` at once still send each subscriber one digest."""
 
 from __future__ import annotations
 
@@ -33,10 +33,12 @@ def test_two_workers_and_cron_send_one_digest_each(site_home: Path) -> None:
         "DAILYPAPERS_SMTP_PORT": str(smtp.port),
         "DAILYPAPERS_SMTP_SECURITY": "none",
         "DAILYPAPERS_DIGEST_HOUR_UTC": "0",
-        "DAILYPAPERS_DIGEST_POLL_S": "0.5",
+        "DAILYPAPERS_SCHEDULE_DIGESTS": "* * * * * *",
+        "DAILYPAPERS_HARVEST_HF": "false",
+        "DAILYPAPERS_HARVEST_ARXIV": "false",
         "DAILYPAPERS_PUBLIC_URL": "https://papers.example.org",  # cron needs it for links
     }
-    server = LiveServer(site_home, workers=2, **mail)
+    server = LiveServer(site_home, workers=2, jobs=True, **mail)
     try:
         cron = subprocess.run(
             [sys.executable, "-m", "dailypapers", "-q", "digest", "run"],
@@ -47,7 +49,7 @@ def test_two_workers_and_cron_send_one_digest_each(site_home: Path) -> None:
         deadline = time.monotonic() + 60
         while count_outbox(engine)["sent"] < 6 and time.monotonic() < deadline:
             time.sleep(0.5)
-        time.sleep(2)  # a few more scheduler passes: nothing more may go out
+        time.sleep(2)  # a few more periods of the task: nothing more may go out
     finally:
         server.stop()
         smtp.stop()

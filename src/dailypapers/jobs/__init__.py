@@ -1,0 +1,1 @@
+"""Jobs: everything periodic or slow, run once per period across every node."""
