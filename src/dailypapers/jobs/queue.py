@@ -24,6 +24,9 @@ from dailypapers.jobs.runtime import ProcessResources, execute_task, runner_name
 logger = logging.getLogger(__name__)
 TASK_PREFIX = "dailypapers."
 STALLED_CHECK = "retry-stalled"
+# Every worker listens on this queue whatever its --queues, so the jobs of a dead worker are
+# retried even when the live ones serve other queues (an embedding-only GPU worker, say).
+STALLED_QUEUE = "stalled-jobs"
 # A periodic task whose worker was down at its time still runs when one starts within a day,
 # as the in-process runner runs the latest period it missed.
 PERIODIC_MAX_DELAY_S = 86_400
@@ -112,7 +115,7 @@ def _register_stalled_check(app: procrastinate.App, settings: Settings) -> None:
 
     task = app.task(
         name=TASK_PREFIX + STALLED_CHECK,
-        queue="maintenance",
+        queue=STALLED_QUEUE,
         queueing_lock=STALLED_CHECK,
     )(retry_stalled_jobs)
     app.periodic(cron="* * * * * */10", periodic_id=STALLED_CHECK)(task)
@@ -129,7 +132,7 @@ def run_worker(
     """Run jobs until SIGTERM/SIGINT (a second signal stops at once; jobs of a worker stopped
     that way are retried elsewhere)."""
     options: dict[str, Any] = {
-        "queues": queues,
+        "queues": [*queues, STALLED_QUEUE] if queues else None,
         "concurrency": concurrency,
         "name": name,
         "update_heartbeat_interval": settings.worker_heartbeat_s,
