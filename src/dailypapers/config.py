@@ -305,8 +305,7 @@ class Settings(BaseSettings):
     schedule_digests: str = Field(
         default="* * * * *",
         description=(
-            "When to build due digests (from digest_hour_utc on) and send due messages "
-            "(cron, UTC)."
+            "When to build due digests (from digest_hour_utc on) and send due messages (cron, UTC)."
         ),
     )
     schedule_prune: str = Field(

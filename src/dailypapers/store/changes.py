@@ -118,4 +118,3 @@ def removals_since(engine: sa.Engine, *, since: datetime) -> tuple[int, datetime
     with engine.connect() as conn:
         count, newest = conn.execute(query).one()
     return int(count), as_utc(newest) if newest is not None else None
-
