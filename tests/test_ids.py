@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 
 from dailypapers.ids import (
+    author_key,
+    author_slug,
     http_url,
     is_arxiv,
     is_arxiv_category,
     normalize_arxiv_id,
     normalize_doi,
     normalize_title,
+    same_person_possible,
     split_arxiv_id,
 )
 
@@ -96,3 +99,41 @@ def test_is_arxiv_accepts_only_the_stored_form(paper_id: str, expected: bool) ->
 )
 def test_http_url_keeps_only_absolute_http_links(raw: str | None, expected: str | None) -> None:
     assert http_url(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("José García-López", "jose garcia lopez"),
+        ("JOSE GARCIA LOPEZ", "jose garcia lopez"),
+        ("Søren Łukasz Æsir", "soren lukasz aesir"),
+        ("A. Smith", "a smith"),
+        ("A Smith", "a smith"),
+        ("Alice Smith", "alice smith"),
+        ("O'Brien, J.", "o brien j"),
+        ("张伟", "张伟"),
+        ("—", ""),
+    ],
+)
+def test_author_keys_fold_accents_case_and_punctuation_but_not_initials(
+    name: str, key: str
+) -> None:
+    assert author_key(name) == key
+    assert author_key(author_slug(name)) == key  # a page's slug leads back to the name
+
+
+@pytest.mark.parametrize(
+    ("key", "other", "possible"),
+    [
+        ("a smith", "alice smith", True),
+        ("alice smith", "alice b smith", True),
+        ("a b smith", "alice smith", True),
+        ("alice smith", "alicia smith", False),
+        ("a smith", "b smith", False),
+        ("smith", "a smith", False),
+        ("alice smith", "alice smith", False),
+    ],
+)
+def test_names_that_may_be_one_person(key: str, other: str, possible: bool) -> None:
+    assert same_person_possible(key, other) is possible
+    assert same_person_possible(other, key) is possible

@@ -115,3 +115,58 @@ _ARXIV_CATEGORY = re.compile(r"[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]{2,})?", re.ASCII)
 def is_arxiv_category(value: str) -> bool:
     """True for an arXiv category code such as `cs.LG`, `hep-th` or `astro-ph.CO`."""
     return _ARXIV_CATEGORY.fullmatch(value) is not None
+
+
+# A longer "name" is not a person's (a collaboration's member list run together); its key is cut.
+MAX_AUTHOR_KEY_CHARS = 300
+_NAME_WORD = re.compile(r"[^\W_]+")
+# Letters NFKD leaves whole (they are not a base letter plus a mark) but readers treat as
+# spellings of plain ones: "Søren Łukasz" and "Soren Lukasz" are one name.
+_LETTER_FOLDS = str.maketrans(
+    {"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i"}
+)
+
+
+@functools.lru_cache(maxsize=65_536)
+def author_key(name: str) -> str:
+    """The matching key of an author's name: accents and case folded, punctuation dropped.
+
+    "José García-López" and "jose garcia lopez" share a key; "A. Smith" ("a smith") and
+    "Alice Smith" ("alice smith") do not: initials are never expanded (see docs/web.md for
+    how pages link such names). Empty when the name has no letters or digits.
+    """
+    text = name.casefold()
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        text = text.translate(_LETTER_FOLDS)
+    return " ".join(_NAME_WORD.findall(text))[:MAX_AUTHOR_KEY_CHARS].rstrip()
+
+
+def author_slug(name: str) -> str:
+    """The path segment of an author's page (`/authors/alice-smith`): the key, hyphenated.
+
+    `author_key` of a slug is the key again, so a page accepts the slug or the name as written.
+    """
+    return author_key(name).replace(" ", "-")
+
+
+def same_person_possible(key: str, other: str) -> bool:
+    """True when two author keys may name one person written two ways: the same surname
+    (last word) and given names that agree where both are spelled out, one of them given by
+    an initial ("a smith" and "alice smith"; not "alice smith" and "alicia smith")."""
+    words, other_words = key.split(), other.split()
+    if key == other or not words or not other_words or words[-1] != other_words[-1]:
+        return False
+    given, other_given = words[:-1], other_words[:-1]
+    if not given or not other_given:
+        return False
+    initials = False
+    for mine, theirs in zip(given, other_given, strict=False):
+        if mine == theirs:
+            continue
+        short, long = sorted((mine, theirs), key=len)
+        if len(short) != 1 or not long.startswith(short):
+            return False
+        initials = True
+    return initials or len(given) != len(other_given)

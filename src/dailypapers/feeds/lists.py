@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from dailypapers.feeds.periods import Period
 from dailypapers.models import Paper
 from dailypapers.store.lists import (
+    NO_FILTER,
+    ListFilter,
     ListSort,
     list_period_papers,
     list_trending_papers,
@@ -46,8 +48,10 @@ def period_list(
     page_size: int = 30,
     sort: ListSort = "score",
     submitted_by: str | None = None,
+    only: ListFilter = NO_FILTER,
 ) -> PeriodList:
-    """A page of the papers listed in `period`, most upvoted first (or newest first)."""
+    """A page of the papers listed in `period` (those `only` keeps), most upvoted first (or
+    newest first)."""
     found, total = list_period_papers(
         engine,
         start=period.start,
@@ -56,18 +60,27 @@ def period_list(
         offset=(page - 1) * page_size,
         sort=sort,
         submitted_by=submitted_by,
+        only=only,
     )
     result = PeriodList(period, found, total, page, page_size, sort)
     if total == 0:
         # The period is empty, so any later list day is past its end.
-        result.nearest_before, result.nearest_after = nearest_list_dates(engine, day=period.start)
+        result.nearest_before, result.nearest_after = nearest_list_dates(
+            engine, day=period.start, only=only
+        )
     return result
 
 
 def trending_list(
-    engine: sa.Engine, *, page: int = 1, page_size: int = 30, submitted_by: str | None = None
+    engine: sa.Engine,
+    *,
+    page: int = 1,
+    page_size: int = 30,
+    submitted_by: str | None = None,
+    only: ListFilter = NO_FILTER,
 ) -> list[Paper]:
     """A page of the trending list: votes with time decay (see ranking.hotness)."""
+    offset = (page - 1) * page_size
     return list_trending_papers(
-        engine, limit=page_size, offset=(page - 1) * page_size, submitted_by=submitted_by
+        engine, limit=page_size, offset=offset, submitted_by=submitted_by, only=only
     )

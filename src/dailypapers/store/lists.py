@@ -14,7 +14,7 @@ from dailypapers.dates import as_utc
 from dailypapers.models import Paper
 from dailypapers.ranking.hotness import hotness, listed_at
 from dailypapers.store.papers import decode_paper
-from dailypapers.store.schema import paper_marks, papers, votes
+from dailypapers.store.schema import paper_categories, paper_marks, papers, votes
 
 # The site's pages offer "score" (most upvoted first) and "published" (newest arXiv
 # publication first); "listed" (newest list day first) is Hugging Face's sort=publishedAt,
@@ -23,6 +23,31 @@ PageSort = Literal["score", "published"]
 ListSort = Literal["score", "published", "listed"]
 
 _VISIBLE = papers.c.hidden == sa.false()
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """What a list keeps besides its period: papers of one category, papers with a code link."""
+
+    category: str | None = None
+    with_code: bool = False
+
+    def restrict(self, condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+        """`condition` and this filter's own."""
+        if self.category is not None:
+            # Per listed paper, a primary-key probe: a day's or month's papers are far fewer
+            # than a large category's, so the list index still leads.
+            in_category = sa.select(paper_categories.c.paper_id).where(
+                paper_categories.c.paper_id == papers.c.paper_id,
+                paper_categories.c.category == self.category,
+            )
+            condition = sa.and_(condition, in_category.exists())
+        if self.with_code:
+            condition = sa.and_(condition, papers.c.code_url.is_not(None))
+        return condition
+
+
+NO_FILTER = ListFilter()
 
 
 def list_period_papers(
@@ -34,6 +59,7 @@ def list_period_papers(
     offset: int = 0,
     sort: ListSort = "score",
     submitted_by: str | None = None,
+    only: ListFilter = NO_FILTER,
 ) -> tuple[list[Paper], int]:
     """Visible papers listed on days in [start, end) and how many there are in all."""
     if end - start == timedelta(days=1):
@@ -41,7 +67,7 @@ def list_period_papers(
         days = papers.c.list_date == start
     else:
         days = sa.and_(papers.c.list_date >= start, papers.c.list_date < end)
-    condition = sa.and_(days, _VISIBLE)
+    condition = only.restrict(sa.and_(days, _VISIBLE))
     if submitted_by is not None:
         condition = sa.and_(condition, papers.c.submitted_by == submitted_by)
     order: tuple[sa.ColumnElement[Any], ...]
@@ -61,14 +87,19 @@ def list_period_papers(
 
 
 def list_trending_papers(
-    engine: sa.Engine, *, limit: int, offset: int = 0, submitted_by: str | None = None
+    engine: sa.Engine,
+    *,
+    limit: int,
+    offset: int = 0,
+    submitted_by: str | None = None,
+    only: ListFilter = NO_FILTER,
 ) -> list[Paper]:
     """Visible listed papers by stored hotness, hottest first.
 
     Papers on no list (no list day: neither listed nor dated, e.g. a bibliography entry) are
     left out; their hotness counts from when they were stored, which says nothing.
     """
-    condition = sa.and_(_VISIBLE, papers.c.list_date.is_not(None))
+    condition = only.restrict(sa.and_(_VISIBLE, papers.c.list_date.is_not(None)))
     if submitted_by is not None:
         condition = sa.and_(condition, papers.c.submitted_by == submitted_by)
     query = (
@@ -82,19 +113,47 @@ def list_trending_papers(
         return [decode_paper(row) for row in conn.execute(query).mappings()]
 
 
-def nearest_list_dates(engine: sa.Engine, *, day: date) -> tuple[date | None, date | None]:
-    """The closest list days before and after `day` that have visible papers."""
-    before = sa.select(sa.func.max(papers.c.list_date)).where(papers.c.list_date < day, _VISIBLE)
-    after = sa.select(sa.func.min(papers.c.list_date)).where(papers.c.list_date > day, _VISIBLE)
+def _newest_day(condition: sa.ColumnElement[bool], *, last: bool = True) -> sa.Select[Any]:
+    """The latest (or with `last` off, the earliest) list day of the papers `condition` keeps:
+    read in list-index order, stopping at the first such paper (a MAX over a filter would read
+    every row of the range)."""
+    day = papers.c.list_date
+    return (
+        sa.select(day)
+        .where(sa.and_(condition, day.is_not(None)))
+        .order_by(day.desc() if last else day.asc())
+        .limit(1)
+    )
+
+
+def nearest_list_dates(
+    engine: sa.Engine, *, day: date, only: ListFilter = NO_FILTER
+) -> tuple[date | None, date | None]:
+    """The closest list days before and after `day` that have visible papers (kept by `only`)."""
+    before = _newest_day(only.restrict(sa.and_(papers.c.list_date < day, _VISIBLE)))
+    after = _newest_day(only.restrict(sa.and_(papers.c.list_date > day, _VISIBLE)), last=False)
     with engine.connect() as conn:
         return conn.execute(before).scalar(), conn.execute(after).scalar()
 
 
-def latest_list_date(engine: sa.Engine) -> date | None:
-    """The newest list day with visible papers (the home page shows it)."""
-    query = sa.select(sa.func.max(papers.c.list_date)).where(_VISIBLE)
+def latest_list_date(engine: sa.Engine, *, only: ListFilter = NO_FILTER) -> date | None:
+    """The newest list day with visible papers (the home page shows it), kept by `only`."""
     with engine.connect() as conn:
-        return conn.execute(query).scalar()
+        return conn.execute(_newest_day(only.restrict(_VISIBLE))).scalar()
+
+
+def count_categories(engine: sa.Engine) -> list[tuple[str, int]]:
+    """Every category with its number of visible listed papers, largest first."""
+    count = sa.func.count().label("papers")
+    query = (
+        sa.select(paper_categories.c.category, count)
+        .join(papers, papers.c.paper_id == paper_categories.c.paper_id)
+        .where(_VISIBLE, papers.c.list_date.is_not(None))
+        .group_by(paper_categories.c.category)
+        .order_by(count.desc(), paper_categories.c.category)
+    )
+    with engine.connect() as conn:
+        return [(str(category), int(n)) for category, n in conn.execute(query)]
 
 
 def set_paper_hidden(engine: sa.Engine, *, paper_id: str, hidden: bool) -> bool:

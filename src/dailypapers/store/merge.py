@@ -25,6 +25,7 @@ from dailypapers.ids import (
 from dailypapers.limits import MAX_ABSTRACT_CHARS, MAX_AUTHORS, MAX_TITLE_CHARS
 from dailypapers.models import PaperRecord, PaperVersion, SourceName
 from dailypapers.ranking.hotness import hotness, listed_at
+from dailypapers.store.text_links import find_code_url, find_project_url
 
 Row = dict[str, Any]
 
@@ -235,6 +236,9 @@ def merge_record(
     merged["title_key"] = normalize_title(merged["title"])
     merged["primary_category"] = merged["categories"][0] if merged["categories"] else None
     derive_links(merged)
+    texts = ("comments", "abstract")
+    if row is None or any(row[name] != merged[name] for name in texts):
+        derive_text_links(merged)  # the same text gives the same links: not read again
     derive_list_columns(merged)
     return merged
 
@@ -244,6 +248,19 @@ def derive_links(row: Row) -> None:
     if row["id_kind"] == "arxiv":
         row["abs_url"] = row["abs_url"] or arxiv_abs_url(row["paper_id"])
         row["pdf_url"] = row["pdf_url"] or arxiv_pdf_url(row["paper_id"])
+
+
+def derive_text_links(row: Row) -> None:
+    """Fill an empty code or project link from what the paper's comments and abstract say.
+
+    A link a source gives in its own field (Hugging Face's githubRepo, projectPage) is kept;
+    one found here gives way when a source later reports one.
+    """
+    texts = (row["comments"], row["abstract"])
+    if row["code_url"] is None:
+        row["code_url"] = find_code_url(texts)
+    if row["project_url"] is None:
+        row["project_url"] = find_project_url(texts)
 
 
 def derive_list_columns(row: Row) -> None:

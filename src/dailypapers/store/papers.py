@@ -12,7 +12,13 @@ import orjson
 import sqlalchemy as sa
 
 from dailypapers.dates import as_utc, parse_iso_datetime
-from dailypapers.ids import is_arxiv, normalize_arxiv_id, normalize_doi, normalize_title
+from dailypapers.ids import (
+    author_key,
+    is_arxiv,
+    normalize_arxiv_id,
+    normalize_doi,
+    normalize_title,
+)
 from dailypapers.models import ImportSummary, Paper, PaperRecord, RecordError
 from dailypapers.store.merge import (
     InvalidRecord,
@@ -27,6 +33,7 @@ from dailypapers.store.merge import (
 )
 from dailypapers.store.schema import (
     embedding_backlog,
+    paper_authors,
     paper_categories,
     paper_removals,
     paper_vectors,
@@ -186,7 +193,38 @@ def _write_batch(conn: sa.Connection, batch: _Batch, now: datetime) -> None:
     category_rows = _category_rows(inserts + updates)
     if category_rows:
         _bulk_insert(conn, paper_categories, category_rows)
+    _write_authors(conn, batch, inserts, updates)
     _queue_embeddings(conn, batch, inserts, updates, now)
+
+
+def _write_authors(
+    conn: sa.Connection, batch: _Batch, inserts: list[Row], updates: list[Row]
+) -> None:
+    """Each author's row with its matching key (author pages read these), rewritten only for
+    papers whose byline changed."""
+    changed = [
+        row
+        for row in updates
+        if (before := batch.existing.get(row["paper_id"])) is None
+        or before["authors"] != row["authors"]
+    ]
+    if changed:
+        ids = [row["paper_id"] for row in changed]
+        conn.execute(sa.delete(paper_authors).where(paper_authors.c.paper_id.in_(ids)))
+    rows = author_rows((row["paper_id"], row["authors"]) for row in inserts + changed)
+    if rows:
+        _bulk_insert(conn, paper_authors, rows)
+
+
+def author_rows(bylines: Iterable[tuple[str, list[str]]]) -> list[dict[str, Any]]:
+    """`paper_authors` rows for (paper id, author names) pairs; names without a letter or digit
+    (no key) are left out, the others keep their byline position."""
+    return [
+        {"paper_id": paper_id, "position": position, "name": name, "name_key": key}
+        for paper_id, names in bylines
+        for position, name in enumerate(names)
+        if (key := author_key(name))
+    ]
 
 
 def _queue_embeddings(

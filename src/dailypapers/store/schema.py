@@ -394,3 +394,23 @@ embedding_backlog = sa.Table(
     sa.Column("lease_until", sa.DateTime(timezone=True)),
     sa.Index("ix_embedding_backlog_order", "priority", "list_date"),
 )
+
+# -- pages (migration 0009): authors matched by a key -------------------------------------------
+
+paper_authors = sa.Table(
+    "paper_authors",
+    metadata,
+    # One row per author of a paper, in byline order, written with the paper's row. `name_key`
+    # is `ids.author_key(name)` (accents, case and punctuation folded): author pages, co-authors
+    # and follows read it; "A. Smith" and "Alice Smith" are different keys.
+    sa.Column(
+        "paper_id",
+        sa.String(200),
+        sa.ForeignKey("papers.paper_id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("name_key", sa.String(300), nullable=False),  # ids.MAX_AUTHOR_KEY_CHARS
+    sa.Index("ix_paper_authors_key", "name_key", "paper_id"),
+)
