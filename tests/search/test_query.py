@@ -149,3 +149,12 @@ def test_malformed_filters_name_the_filter(text: str) -> None:
     with pytest.raises(QueryError) as error:
         parse_query(f"graphs {text}")
     assert text.split(":")[0] in str(error.value)
+
+
+def test_has_code_is_a_filter_and_an_unknown_has_names_itself() -> None:
+    query = parse_query("diffusion has:code")
+    assert query.words == ("diffusion",)
+    assert query.filters.has_code and query.filters.active
+    assert parse_query("has:CODE").filters.has_code  # a filter alone is a query
+    with pytest.raises(QueryError, match="has: 'data' is not something to filter by"):
+        parse_query("diffusion has:data")

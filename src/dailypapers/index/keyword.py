@@ -30,8 +30,9 @@ from dailypapers.store.changes import (
     removals_since,
 )
 
-# A new format makes `update_keyword_index` build a new version (3: the unstemmed `words` field).
-KEYWORD_FORMAT = 3
+# A new format makes `update_keyword_index` build a new version (3: the unstemmed `words` field;
+# 4: the `has` field, for has:code).
+KEYWORD_FORMAT = 4
 STATE_FILE = "dailypapers-state.json"
 # Rows committed by another writer up to this long after a later-stamped batch are still seen.
 WATERMARK_OVERLAP = timedelta(seconds=5)
@@ -143,6 +144,8 @@ def keyword_schema() -> tantivy.Schema:
     builder.add_text_field("authors", tokenizer_name=PERSON_ANALYZER)
     builder.add_text_field("categories", tokenizer_name=CATEGORY_ANALYZER, index_option="basic")
     builder.add_date_field("published", indexed=True, fast=True)
+    # What a paper has, as terms: "code" when it links its code (the has:code filter).
+    builder.add_text_field("has", tokenizer_name="raw", index_option="basic")
     return builder.build()
 
 
@@ -172,6 +175,8 @@ def _document(row: IndexRow) -> tantivy.Document:
         document.add_text("categories", category)
     if row.published is not None:
         document.add_date("published", row.published)
+    if row.has_code:
+        document.add_text("has", "code")
     return document
 
 

@@ -123,6 +123,8 @@ class KeywordSearcher:
                 include_upper=filters.published_until is None,
             )
             clauses.append((_MUST, dates))
+        if filters.has_code:
+            clauses.append((_MUST, tantivy.Query.term_query(self._schema, "has", "code")))
         return clauses
 
     def restriction_clauses(self, query: ParsedQuery) -> list[tuple[tantivy.Occur, tantivy.Query]]:

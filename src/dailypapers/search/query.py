@@ -1,6 +1,6 @@
-"""Query parsing (pure): free words, "phrases", -exclusions, author:, cat: and date filters.
+"""Query parsing (pure): free words, "phrases", -exclusions, author:, cat:, has:code and dates.
 
-    diffusion "classifier-free guidance" -video author:ho cat:cs.CV from:2022-01 to:2023
+    diffusion "classifier-free guidance" -video author:ho cat:cs.CV has:code from:2022-01 to:2023
 
 Free words are OR-ed and ranked by BM25 (so a long sentence still finds the best matches);
 phrases must appear; excluded words and phrases must not; filters restrict the results of
@@ -41,7 +41,10 @@ _FILTER_NAMES = {
     "until": "to",
     "before": "to",
     "year": "year",
+    "has": "has",
 }
+# What `has:` can ask for: papers with a code link.
+HAS_VALUES = ("code",)
 
 
 class QueryError(ValueError):
@@ -56,10 +59,17 @@ class Filters:
     categories: tuple[str, ...] = ()
     published_from: datetime | None = None
     published_until: datetime | None = None  # exclusive
+    has_code: bool = False  # only papers with a code link
 
     @property
     def active(self) -> bool:
-        return bool(self.authors or self.categories or self.published_from or self.published_until)
+        return bool(
+            self.authors
+            or self.categories
+            or self.published_from
+            or self.published_until
+            or self.has_code
+        )
 
     def merged(self, other: Filters) -> Filters:
         return Filters(
@@ -67,6 +77,7 @@ class Filters:
             categories=self.categories + other.categories,
             published_from=other.published_from or self.published_from,
             published_until=other.published_until or self.published_until,
+            has_code=self.has_code or other.has_code,
         )
 
 
@@ -141,6 +152,10 @@ def _apply_filter(filters: dict[str, object], kind: str, value: str) -> None:
         filters["published_from"] = parse_date_bound(value, end=False, name="from")
     elif kind == "to":
         filters["published_until"] = parse_date_bound(value, end=True, name="to")
+    elif kind == "has":
+        if value.lower() not in HAS_VALUES:
+            raise QueryError(f"has: {value!r} is not something to filter by (use has:code)")
+        filters["has_code"] = True
     else:  # year
         filters["published_from"] = parse_date_bound(value, end=False, name="year")
         filters["published_until"] = parse_date_bound(value, end=True, name="year")

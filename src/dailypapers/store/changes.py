@@ -22,6 +22,7 @@ _INDEX_COLUMNS = (
     papers.c.categories,
     papers.c.published,
     papers.c.modified_at,
+    papers.c.code_url,
 )
 
 
@@ -36,10 +37,11 @@ class IndexRow:
     categories: list[str]
     published: datetime | None
     modified_at: datetime
+    has_code: bool = False
 
 
 def _index_row(db_row: Sequence[Any]) -> IndexRow:
-    paper_id, title, abstract, authors, categories, published, modified_at = db_row
+    paper_id, title, abstract, authors, categories, published, modified_at, code_url = db_row
     assert isinstance(modified_at, datetime)
     return IndexRow(
         paper_id=str(paper_id),
@@ -49,6 +51,7 @@ def _index_row(db_row: Sequence[Any]) -> IndexRow:
         categories=orjson.loads(str(categories)),
         published=as_utc(published) if isinstance(published, datetime) else None,
         modified_at=as_utc(modified_at),
+        has_code=code_url is not None,
     )
 
 
