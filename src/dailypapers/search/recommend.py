@@ -1,9 +1,11 @@
 """ "For you": rank candidate papers for one reader, with a short reason for each pick.
 
-The reader's classifier (ranking/personal.py) is trained from their upvotes, saved papers and
-"not interested" marks over the stored paper embeddings, kept in the database, and retrained
-the next time it is used after the reader acts. Before a reader has liked anything, picks
-come from their chosen categories, else from what is most upvoted.
+The reader's classifier (ranking/personal.py) is trained from their upvotes, saved papers, the
+papers of the collections they own (an imported library counts from day one) and "not
+interested" marks over the stored paper embeddings, kept in the database, and retrained the
+next time it is used after the reader acts (`store.marks.get_feedback` lists them all, with
+the stamp that says when to retrain). Before a reader has liked anything, picks come from
+their chosen categories, else from what is most upvoted.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ BACKGROUND_TTL_S = 3600.0
 # A saved search's match outranks any classifier score short of a near-certain one.
 SEARCH_MATCH_BONUS = 4.0
 RecommendationMode = Literal["personal", "categories", "popular"]
-POPULAR_REASON = "popular now; upvote or save papers to personalise"
+POPULAR_REASON = "popular now; upvote, save or collect papers to personalise"
 
 
 @dataclass(slots=True, frozen=True)

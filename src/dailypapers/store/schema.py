@@ -414,3 +414,80 @@ paper_authors = sa.Table(
     sa.Column("name_key", sa.String(300), nullable=False),  # ids.MAX_AUTHOR_KEY_CHARS
     sa.Index("ix_paper_authors_key", "name_key", "paper_id"),
 )
+
+# -- library (migration 0008): collections (named reading lists), their members and papers -----
+
+collections = sa.Table(
+    "collections",
+    metadata,
+    sa.Column("collection_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "owner_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(100), nullable=False),
+    # Folded name: one owner has one collection of a name, whatever its case.
+    sa.Column("name_key", sa.String(100), nullable=False),
+    sa.Column("slug", sa.String(80), nullable=False),  # for URLs: /collections/12-reading-group
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    # private (members only), unlisted (anyone with the secret link), public (listed, a feed)
+    sa.Column("visibility", sa.String(10), nullable=False, server_default="private"),
+    # The unlisted link's key: 128 random bits, kept as given so the owner can be shown the link
+    # again; compared in constant time. A new one can be drawn (the old link stops working).
+    sa.Column("secret", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("owner_id", "name_key", name="uq_collections_owner_name"),
+    sa.Index("ix_collections_public", "visibility", "updated_at"),
+)
+
+collection_members = sa.Table(
+    "collection_members",
+    metadata,
+    # Who may change a collection: its owner (one row, role "owner") and the editors the owner
+    # invited by name ("editor"). Follows and notifications can build on these rows.
+    sa.Column(
+        "collection_id",
+        sa.Integer,
+        sa.ForeignKey("collections.collection_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("role", sa.String(10), nullable=False),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_collection_members_user", "user_id", "collection_id"),
+)
+
+collection_items = sa.Table(
+    "collection_items",
+    metadata,
+    # A paper in a collection, once: re-adding or re-importing it adds nothing. A title-only
+    # paper re-keyed to its arXiv id keeps its place (ON UPDATE CASCADE).
+    sa.Column(
+        "collection_id",
+        sa.Integer,
+        sa.ForeignKey("collections.collection_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "paper_id",
+        sa.String(200),
+        sa.ForeignKey("papers.paper_id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("added_by", sa.Integer, sa.ForeignKey("users.user_id", ondelete="SET NULL")),
+    sa.Column("added_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_collection_items_order", "collection_id", "position"),
+    sa.Index("ix_collection_items_paper", "paper_id"),
+)
+
+# A library entry names its paper by DOI as often as by arXiv id; few papers carry one.
+ix_papers_doi = sa.Index(
+    "ix_papers_doi",
+    papers.c.doi,
+    sqlite_where=sa.text("doi IS NOT NULL"),
+    postgresql_where=sa.text("doi IS NOT NULL"),
+)
