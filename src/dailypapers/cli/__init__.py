@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "dailypapers.cli.web",  # serve, users
     "dailypapers.cli.digest",  # digest
     "dailypapers.cli.jobs",  # worker, jobs
+    "dailypapers.cli.library",  # library import
 )
 
 
