@@ -52,8 +52,9 @@ Progress = Callable[[int], None]
 # "what", "from"...: a question ("how do I make my model forget less?") then ranked papers
 # by those words too, and "several" was stemmed to "sever" and matched "severe". This is
 # Snowball's English stop list (snowballstem.org, BSD), the one PostgreSQL and NLTK use, with
-# the pieces the tokenizer makes of contractions ("don't" is "don", "t") and the modal verbs,
-# less the words that carry meaning in paper titles: few (few-shot), out (out-of-
+# the pieces the tokenizer makes of contractions ("don't" is "don", "t"), the modal verbs and
+# a few connectives (whether, several, however...), less the words that carry meaning in
+# paper titles: few (few-shot), out (out-of-
 # distribution), up, down, off (trade-off), over, under, more, most, all, only, same, own,
 # other, any, some, both, each, once, again, further, between, through, against, above,
 # below, before, after, during. Measured in BENCHMARKS.md (keyword search).
@@ -65,7 +66,8 @@ QUERY_STOP_WORDS: tuple[str, ...] = tuple(
     what which who whom whose this that these those here there when where why how
     am is are was were be been being have has had having do does did doing
     would should could ought can cannot will shall may might must
-    no nor not so than too very just also then now such
+    no nor not so than too very just also then now such whether several many much however
+    thus therefore yet either neither
     s t d ll m re ve don doesn didn isn aren wasn weren hasn haven hadn won wouldn shouldn
     couldn mustn shan
     """.split()

@@ -10,6 +10,7 @@ results and is one more `-videos` away.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,10 +26,15 @@ from dailypapers.index.keyword import (
     text_analyzer,
     words_analyzer,
 )
+from dailypapers.search.features import MatchScores
 from dailypapers.search.query import Filters, ParsedQuery
 
 # Title matches count this much more than abstract matches (tuned on SciFact train).
 TITLE_BOOST = 0.1
+# The learned ranker looks at this many pairs of adjacent query words (phrases) at most.
+MAX_PAIRS = 8
+# Clauses one search can tell apart by score: tantivy scores are float32 (24-bit mantissa).
+_MASK_BITS = 24
 # tantivy keeps dates as 64-bit nanoseconds (1677 to 2262); a date filter beyond is brought
 # inside, which changes nothing: no paper is dated there.
 EARLIEST_DATE = datetime(1678, 1, 1, tzinfo=UTC)
@@ -54,7 +60,7 @@ class KeywordSearcher:
         self.title_boost = title_boost
         self._index = open_keyword_index(directory)
         self._schema = self._index.schema
-        self._words = query_word_analyzer()
+        self.query_words = query_word_analyzer()  # replaceable, to compare stop lists
         self._text = text_analyzer()
         self._exact = words_analyzer()
         self._person = person_analyzer()
@@ -86,15 +92,19 @@ class KeywordSearcher:
             return None
         return self._phrase("words", tokens)
 
-    def _ranked_words(self, words: tuple[str, ...]) -> list[tantivy.Query]:
+    def query_terms(self, words: tuple[str, ...]) -> list[str]:
+        """The distinct index terms that the free words are ranked by."""
         tokens: list[str] = []
         for word in words:
-            tokens.extend(self._words.analyze(word))
+            tokens.extend(self.query_words.analyze(word))
         if not tokens and words:  # a query of stop words only: keep them
             for word in words:
                 tokens.extend(self._text.analyze(word))
+        return list(dict.fromkeys(tokens))
+
+    def _ranked_words(self, words: tuple[str, ...]) -> list[tantivy.Query]:
         clauses: list[tantivy.Query] = []
-        for token in dict.fromkeys(tokens):
+        for token in self.query_terms(words):
             clauses.append(self._term("body", token))
             if self.title_boost:
                 title = self._term("title", token)
@@ -222,6 +232,77 @@ class KeywordSearcher:
             for key, (score, _) in zip(found, result.hits, strict=True)
         ]
 
+    def match_scores(self, query: ParsedQuery, keys: list[int]) -> MatchScores:
+        """Which of the query's words each paper with `keys` has (rows in `keys` order): free
+        terms in the title or abstract and in the title alone, words in author names, pairs
+        of adjacent words as a phrase. Evidence for the learned ranker."""
+        terms = self.query_terms(query.words)
+        total = max(1, self.documents)
+        names = [
+            name
+            for name in dict.fromkeys(t for word in query.words for t in self._person.analyze(word))
+            if self._searcher.doc_freq("authors", name) > 0
+        ]
+        pairs = self._word_pairs(query.words)[:MAX_PAIRS]
+        clauses = (
+            [self._term("body", t) for t in terms]
+            + [self._term("title", t) for t in terms]
+            + [self._term("authors", n) for n in names]
+            + [self._phrase("words", pair) for pair in pairs]
+        )
+        matched = self._matched(clauses, keys)
+        split = np.cumsum([len(terms), len(terms), len(names)])
+        body, title, authors, phrases = np.split(matched, split, axis=1)
+        return MatchScores(
+            body=body,
+            title=title,
+            idf=np.array([_idf(self._searcher.doc_freq("body", t), total) for t in terms]),
+            authors=authors,
+            author_idf=np.array(
+                [_idf(self._searcher.doc_freq("authors", n), total) for n in names]
+            ),
+            phrases=phrases,
+        )
+
+    def _matched(self, clauses: list[tantivy.Query], keys: list[int]) -> np.ndarray:
+        """(keys x clauses) booleans: does the paper match the clause.
+
+        One search answers up to 24 clauses: clause i scores 2^i whatever BM25 says, so a
+        paper's score is the bit mask of the clauses it matches (exact in tantivy's float32).
+        Restricting every search to the candidates is what costs, so it is done once per 24.
+        """
+        matched = np.zeros((len(keys), len(clauses)), dtype=bool)
+        if not keys or not clauses:
+            return matched
+        within = tantivy.Query.const_score_query(self._key_set(keys), 0.0)
+        row_of = {key: row for row, key in enumerate(keys)}
+        for start in range(0, len(clauses), _MASK_BITS):
+            chunk = clauses[start : start + _MASK_BITS]
+            either = [
+                (_SHOULD, tantivy.Query.const_score_query(clause, float(1 << bit)))
+                for bit, clause in enumerate(chunk)
+            ]
+            query = tantivy.Query.boolean_query([(_MUST, within), *either])
+            hits = self._searcher.search(query, limit=len(keys), count=False).hits
+            found = self._searcher.fast_field_values("key", [a for _, a in hits]) if hits else []
+            for (score, _), key in zip(hits, found, strict=True):
+                mask = int(round(score))
+                row = row_of[int(key or 0)]
+                for bit in range(len(chunk)):
+                    matched[row, start + bit] = bool(mask >> bit & 1)
+        return matched
+
+    def _word_pairs(self, words: tuple[str, ...]) -> list[list[str]]:
+        """Adjacent words of the query, as written, neither of them a stop word."""
+        tokens = [token for word in words for token in self._exact.analyze(word)]
+        ranked = [bool(self.query_words.analyze(token)) for token in tokens]
+        pairs = {
+            (tokens[i], tokens[i + 1])
+            for i in range(len(tokens) - 1)
+            if ranked[i] and ranked[i + 1]
+        }
+        return [list(pair) for pair in sorted(pairs)]
+
     def paper_ids_for(self, keys: list[int]) -> dict[int, str]:
         """The paper id of each indexed key."""
         if not keys:
@@ -236,6 +317,11 @@ class KeywordSearcher:
 
     def _key_set(self, keys: list[int]) -> tantivy.Query:
         return tantivy.Query.term_set_query(self._schema, "key", keys)
+
+
+def _idf(documents_with_term: int, documents: int) -> float:
+    """BM25's inverse document frequency, as tantivy computes it."""
+    return math.log(1 + (documents - documents_with_term + 0.5) / (documents_with_term + 0.5))
 
 
 def _inside_index_dates(bound: datetime | None) -> datetime | None:

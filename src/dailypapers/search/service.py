@@ -8,6 +8,7 @@ papers without restarting.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -22,9 +23,11 @@ from dailypapers.index.keyword import KeywordState
 from dailypapers.index.layout import IndexLayout
 from dailypapers.index.vectors import VectorState
 from dailypapers.models import Paper, SearchHit, SearchResults
+from dailypapers.search.features import RetrievalScores, candidate_features, is_question
 from dailypapers.search.fusion import DEFAULT_KEYWORD_WEIGHT, convex_fusion
 from dailypapers.search.keyword import KeywordSearcher
 from dailypapers.search.query import Filters, ParsedQuery, QueryError, parse_query
+from dailypapers.search.ranker import Ranker, shipped_ranker
 from dailypapers.search.semantic import EXACT_FILTER_CAP, VectorSearcher
 from dailypapers.store.papers import get_paper, get_papers
 
@@ -38,12 +41,33 @@ Scored = tuple[str, float, float | None, float | None]
 RELOAD_INTERVAL_S = 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Candidates:
+    """Hybrid candidates by key, in convex fusion order, with what each retriever said."""
+
+    keys: list[int]
+    fused: np.ndarray
+    bm25: dict[int, float]  # keyword top `depth` only
+    cosine: dict[int, float]  # embedded papers only
+    vectors: dict[int, np.ndarray]
+    keyword_rank: dict[int, int]
+    semantic_rank: dict[int, int]
+
+
 class SearchUnavailable(RuntimeError):
     """The index a search needs has not been built yet; the message says what to run."""
 
 
 class PaperNotFound(LookupError):
     """No stored paper has the given id."""
+
+
+def _vector_rows(found: _Candidates) -> np.ndarray:
+    """The candidates' vectors as rows in `found.keys` order; zeros for papers without one."""
+    dimensions = next((len(vector) for vector in found.vectors.values()), 1)
+    missing = np.zeros(dimensions, np.float32)
+    rows = [found.vectors.get(key, missing) for key in found.keys]
+    return np.vstack(rows) if rows else np.zeros((0, dimensions), np.float32)
 
 
 def _check_page(limit: int, offset: int) -> None:
@@ -63,11 +87,15 @@ class Searcher:
         *,
         embedder: Embedder | None = None,
         keyword_weight: float = DEFAULT_KEYWORD_WEIGHT,
+        ranker: Ranker | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.layout = IndexLayout.under(settings.home)
         self.keyword_weight = keyword_weight
+        # The learned ranker orders hybrid results; without it (turned off, or no model file
+        # shipped) the convex fusion does.
+        self.ranker = ranker or (shipped_ranker() if settings.search_ranker else None)
         self._embedder_name = settings.embedding_model
         self._embedder = embedder
         self._keyword: KeywordSearcher | None = None
@@ -185,6 +213,29 @@ class Searcher:
         if mode == "semantic":
             ids = keyword.paper_ids_for([key for key, _ in semantic])
             return [(ids[key], score, None, score) for key, score in semantic if key in ids]
+        found = self._hybrid_candidates(query, keyword, vectors, vector, semantic, depth)
+        ranked = list(zip(found.keys, found.fused.tolist(), strict=True))
+        if self.ranker is not None and len(ranked) > 1:
+            scores = self.ranker.score(self._features(query, keyword, found))
+            ranked = [(found.keys[row], float(scores[row])) for row in np.argsort(-scores)]
+        ranked = ranked[:wanted]
+        ids = keyword.paper_ids_for([key for key, _ in ranked])
+        return [
+            (ids[key], score, found.bm25.get(key, 0.0), found.cosine.get(key))
+            for key, score in ranked
+            if key in ids
+        ]
+
+    def _hybrid_candidates(
+        self,
+        query: ParsedQuery,
+        keyword: KeywordSearcher,
+        vectors: VectorSearcher,
+        vector: np.ndarray,
+        semantic: list[tuple[int, float]],
+        depth: int,
+    ) -> _Candidates:
+        """The keyword and semantic top `depth`, in convex fusion order."""
         keyword_hits = keyword.search_keys(query, limit=depth)
         keys = list(dict.fromkeys([key for key, _ in keyword_hits] + [k for k, _ in semantic]))
         # Semantic-only candidates did not reach the keyword top `depth`; they count as 0.
@@ -198,13 +249,50 @@ class Searcher:
             {str(k): bm25.get(k, 0.0) for k in keys},
             {str(k): score for k, score in cosine.items()},
             keyword_weight=self.keyword_weight,
-        )[:wanted]
-        ids = keyword.paper_ids_for([int(key) for key, _ in fused])
-        return [
-            (ids[int(key)], score, bm25.get(int(key), 0.0), cosine.get(int(key)))
-            for key, score in fused
-            if int(key) in ids
-        ]
+        )
+        return _Candidates(
+            keys=[int(key) for key, _ in fused],
+            fused=np.array([score for _, score in fused]),
+            bm25=bm25,
+            cosine=cosine,
+            vectors=dict(zip(found_keys.tolist(), found_vectors, strict=True)),
+            keyword_rank={key: rank for rank, (key, _) in enumerate(keyword_hits, start=1)},
+            semantic_rank={key: rank for rank, (key, _) in enumerate(semantic, start=1)},
+        )
+
+    def _features(
+        self, query: ParsedQuery, keyword: KeywordSearcher, found: _Candidates
+    ) -> np.ndarray:
+        """The learned ranker's view of the candidates (rows in `found.keys` order)."""
+        absent = len(found.keys) + 1
+        retrieval = RetrievalScores(
+            cosine=np.array([found.cosine.get(key, np.nan) for key in found.keys]),
+            bm25=np.array([found.bm25.get(key, 0.0) for key in found.keys]),
+            keyword_rank=np.array([found.keyword_rank.get(k, absent) for k in found.keys], float),
+            semantic_rank=np.array([found.semantic_rank.get(k, absent) for k in found.keys], float),
+            fused=found.fused,
+            vectors=_vector_rows(found),
+        )
+        matches = keyword.match_scores(query, found.keys)
+        return candidate_features(matches, retrieval, question=is_question(query.text))
+
+    def ranking_features(self, text: str) -> tuple[list[str], np.ndarray]:
+        """A query's hybrid candidates (paper ids, in fusion order) and the learned ranker's
+        features for them: what `bench/train_ranker.py` learns from."""
+        query = parse_query(text)
+        keyword = self._keyword_searcher()
+        vectors = self._vector_searcher()
+        if vectors is None or not query.semantic_text:
+            raise SearchUnavailable("ranking features need a semantic index and free words")
+        vector = self.embedder().encode([query.semantic_text])[0]
+        semantic = self._semantic_hits(query, keyword, vectors, vector, HYBRID_CANDIDATES)
+        found = self._hybrid_candidates(
+            query, keyword, vectors, vector, semantic, HYBRID_CANDIDATES
+        )
+        ids = keyword.paper_ids_for(found.keys)
+        rows = self._features(query, keyword, found)
+        keep = [row for row, key in enumerate(found.keys) if key in ids]
+        return [ids[found.keys[row]] for row in keep], rows[keep]
 
     def _semantic_hits(
         self,
