@@ -27,6 +27,7 @@ from dailypapers.store.schema import (
     collection_items,
     collection_members,
     collections,
+    paper_marks,
     papers,
     users,
 )
@@ -454,11 +455,29 @@ def _item_condition(collection_id: int, paper_id: str) -> sa.ColumnElement[bool]
 
 
 def remove_paper(engine: sa.Engine, *, collection_id: int, paper_id: str, now: datetime) -> bool:
-    """Take a paper out of a collection; False if it was not in it."""
+    """Take a paper out of a collection, the papers after it moving up one place; False if it
+    was not in it."""
+    statement = (
+        sa.delete(collection_items)
+        .where(_item_condition(collection_id, paper_id))
+        .returning(collection_items.c.position)
+    )
     with engine.begin() as conn:
         _touch(conn, collection_id, now)
-        statement = sa.delete(collection_items).where(_item_condition(collection_id, paper_id))
-        return conn.execute(statement).rowcount == 1
+        removed = conn.execute(statement).scalar()
+        if removed is None:
+            return False
+        after = sa.and_(
+            collection_items.c.collection_id == collection_id,
+            collection_items.c.position > removed,
+        )
+        shift = (
+            sa.update(collection_items)
+            .where(after)
+            .values(position=collection_items.c.position - 1)
+        )
+        conn.execute(shift)
+    return True
 
 
 def set_note(
@@ -634,3 +653,27 @@ def ensure_collection(engine: sa.Engine, *, owner_id: int, name: str, now: datet
         again = find_owned_collection(engine, owner_id=owner_id, name=name)
         assert again is not None
         return again
+
+
+def list_saved_papers(
+    engine: sa.Engine, *, user_id: int, limit: int, offset: int = 0, include_hidden: bool = False
+) -> tuple[list[Paper], int]:
+    """The papers a reader saved (their "saved" marks, store/marks.py), latest first, and how
+    many there are."""
+    condition = sa.and_(paper_marks.c.user_id == user_id, paper_marks.c.mark == "saved")
+    if not include_hidden:
+        condition = sa.and_(condition, papers.c.hidden == sa.false())
+    joined = paper_marks.join(papers, papers.c.paper_id == paper_marks.c.paper_id)
+    query = (
+        sa.select(papers)
+        .select_from(joined)
+        .where(condition)
+        .order_by(paper_marks.c.created_at.desc(), papers.c.paper_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    count = sa.select(sa.func.count()).select_from(joined).where(condition)
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+        total = int(conn.execute(count).scalar_one())
+    return [decode_paper(row) for row in rows], total

@@ -141,3 +141,146 @@
     renderMath();
   });
 })();
+
+// -- Library: "Add to collection" opens a menu of the reader's collections in place ----------
+// Without this, the button opens /collect (a page of boxes); every change here goes through
+// the JSON API with the CSRF header, and a failed one falls back to that page.
+(function () {
+  "use strict";
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : "";
+  }
+
+  function api(method, path, body) {
+    var headers = {"X-CSRF-Token": csrfToken()};
+    if (body) headers["Content-Type"] = "application/json";
+    return fetch(path, {
+      method: method,
+      headers: headers,
+      body: body ? JSON.stringify(body) : undefined,
+      credentials: "same-origin",
+    }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.status === 204 ? null : response.json();
+    });
+  }
+
+  function itemPath(collectionId, paperId) {
+    return "/api/v1/collections/" + collectionId + "/items/" + encodeURI(paperId);
+  }
+
+  function closeMenus(except) {
+    document.querySelectorAll(".collect-menu").forEach(function (menu) {
+      if (menu === except) return;
+      var button = menu.previousElementSibling && menu.previousElementSibling.querySelector("button.collect");
+      if (button) button.setAttribute("aria-expanded", "false");
+      menu.remove();
+    });
+  }
+
+  function checkbox(menu, paperId, collection) {
+    var label = document.createElement("label");
+    var box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = !!collection.has_paper;
+    box.addEventListener("change", function () {
+      var request = box.checked
+        ? api("POST", "/api/v1/collections/" + collection.id + "/items", {paper_id: paperId})
+        : api("DELETE", itemPath(collection.id, paperId));
+      box.disabled = true;
+      request.then(function () {
+        menu.querySelector(".collect-status").textContent =
+          (box.checked ? "Added to " : "Removed from ") + collection.name;
+      }).catch(function () {
+        box.checked = !box.checked;
+        menu.querySelector(".collect-status").textContent = "Could not change " + collection.name;
+      }).then(function () { box.disabled = false; });
+    });
+    label.appendChild(box);
+    label.appendChild(document.createTextNode(" " + collection.name));
+    return label;
+  }
+
+  function newCollectionForm(menu, paperId, list) {
+    var form = document.createElement("form");
+    form.className = "collect-new";
+    var input = document.createElement("input");
+    input.name = "name";
+    input.maxLength = 100;
+    input.required = true;
+    input.placeholder = "New collection";
+    input.setAttribute("aria-label", "New collection");
+    var button = document.createElement("button");
+    button.type = "submit";
+    button.textContent = "Create and add";
+    form.appendChild(input);
+    form.appendChild(button);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      api("POST", "/api/v1/collections", {name: input.value}).then(function (made) {
+        return api("POST", "/api/v1/collections/" + made.id + "/items", {paper_id: paperId})
+          .then(function () {
+            made.has_paper = true;
+            list.appendChild(checkbox(menu, paperId, made));
+            input.value = "";
+            menu.querySelector(".collect-status").textContent = "Added to " + made.name;
+          });
+      }).catch(function () {
+        menu.querySelector(".collect-status").textContent = "Could not make that collection (is the name in use?)";
+      });
+    });
+    return form;
+  }
+
+  function openMenu(form) {
+    var paperId = form.getAttribute("data-paper");
+    var button = form.querySelector("button.collect");
+    var open = form.nextElementSibling;
+    if (open && open.classList.contains("collect-menu")) {
+      closeMenus();
+      return;
+    }
+    closeMenus();
+    api("GET", "/api/v1/collections?paper_id=" + encodeURIComponent(paperId)).then(function (page) {
+      var menu = document.createElement("div");
+      menu.className = "collect-menu";
+      menu.setAttribute("role", "group");
+      menu.setAttribute("aria-label", "Collections for this paper");
+      var list = document.createElement("div");
+      list.className = "collect-list";
+      page.collections.forEach(function (collection) {
+        list.appendChild(checkbox(menu, paperId, collection));
+      });
+      menu.appendChild(list);
+      menu.appendChild(newCollectionForm(menu, paperId, list));
+      var status = document.createElement("p");
+      status.className = "collect-status small";
+      status.setAttribute("role", "status");
+      menu.appendChild(status);
+      var all = document.createElement("a");
+      all.href = "/collections";
+      all.className = "small";
+      all.textContent = "Your collections";
+      menu.appendChild(all);
+      form.insertAdjacentElement("afterend", menu);
+      button.setAttribute("aria-expanded", "true");
+      var first = menu.querySelector("input");
+      if (first) first.focus();
+    }).catch(function () { form.submit(); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.collect-form").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        openMenu(form);
+      });
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") closeMenus();
+    });
+  });
+})();
+// -- end of Library ---------------------------------------------------------------------------
