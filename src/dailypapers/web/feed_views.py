@@ -10,7 +10,9 @@ from dailypapers.feeds.lists import period_list, trending_list
 from dailypapers.feeds.periods import PeriodKind, period_containing
 from dailypapers.models import Paper
 from dailypapers.search.query import Filters
-from dailypapers.web import views
+from dailypapers.store.authors import list_author_papers
+from dailypapers.store.lists import NO_FILTER, ListFilter
+from dailypapers.web import author_views, views
 from dailypapers.web.schemas import PaperPublic
 from dailypapers.web.state import AppState
 
@@ -57,21 +59,26 @@ def _feed(papers: list[Paper], *, empty: datetime) -> tuple[list[FeedEntry], dat
 
 
 def period_feed_view(
-    state: AppState, kind: PeriodKind, text: str | None, *, page: int = 1
+    state: AppState,
+    kind: PeriodKind,
+    text: str | None,
+    *,
+    page: int = 1,
+    only: ListFilter = NO_FILTER,
 ) -> PeriodFeed:
-    """A day's, week's or month's papers, most upvoted first (the newest period without
-    `text`), `FEED_PAGE_SIZE` a page."""
+    """A day's, week's or month's papers (those `only` keeps: one category's), most upvoted
+    first (the newest period without `text`), `FEED_PAGE_SIZE` a page."""
     period = (
         views.period_or_422(kind, text)
         if text
-        else period_containing(kind, views.latest_day(state))
+        else period_containing(kind, views.latest_day(state, only))
     )
-    found = period_list(state.engine, period, page=page, page_size=FEED_PAGE_SIZE)
+    found = period_list(state.engine, period, page=page, page_size=FEED_PAGE_SIZE, only=only)
     # An empty period has changed no later than it began.
     began = datetime.combine(period.start, time(0), UTC)
     entries, updated = _feed(found.papers, empty=began)
     return PeriodFeed(
-        title=period.title,
+        title=f"{only.category}: {period.title}" if only.category else period.title,
         entries=entries,
         updated=updated,
         kind=kind,
@@ -81,8 +88,34 @@ def period_feed_view(
     )
 
 
-def trending_feed_view(state: AppState) -> Feed:
-    papers = trending_list(state.engine, page_size=views.PAGE_SIZE)
+@dataclass(frozen=True, slots=True)
+class AuthorFeed(Feed):
+    url: str  # the author's page
+    page: int
+    pages: int
+
+
+def author_feed_view(state: AppState, name: str, *, page: int = 1) -> AuthorFeed:
+    """An author's papers, newest published first, `FEED_PAGE_SIZE` a page."""
+    summary = author_views.find_author(state, name)
+    offset = (page - 1) * FEED_PAGE_SIZE
+    papers, total = list_author_papers(
+        state.engine, key=summary.key, limit=FEED_PAGE_SIZE, offset=offset
+    )
+    entries, updated = _feed(papers, empty=EPOCH)
+    return AuthorFeed(
+        title=f"Papers by {summary.name}",
+        entries=entries,
+        updated=updated,
+        url=author_views.author_url(summary.key),
+        page=page,
+        pages=max(1, -(-total // FEED_PAGE_SIZE)),
+    )
+
+
+def trending_feed_view(state: AppState, *, with_code: bool = False) -> Feed:
+    only = ListFilter(with_code=with_code)
+    papers = trending_list(state.engine, page_size=views.PAGE_SIZE, only=only)
     entries, updated = _feed(papers, empty=EPOCH)
     return Feed(title="Trending papers", entries=entries, updated=updated)
 

@@ -41,6 +41,9 @@ class PaperPublic(BaseModel):
     title: str
     abstract: str
     authors: list[str]
+    author_count: int = Field(
+        description="How many authors the paper has (a source may give the count, not names)."
+    )
     categories: list[str]
     published: datetime | None
     updated: datetime | None
@@ -62,6 +65,7 @@ class PaperPublic(BaseModel):
             title=paper.title,
             abstract=paper.abstract,
             authors=paper.authors,
+            author_count=max(paper.author_count, len(paper.authors)),
             categories=paper.categories,
             published=paper.published,
             updated=paper.updated,
@@ -82,9 +86,11 @@ class PaperPublic(BaseModel):
 
 
 class PapersPage(BaseModel):
-    """A page of a day's, week's or month's list."""
+    """A page of a day's, week's or month's list (of one category, with `category`)."""
 
     kind: Literal["date", "week", "month"]
+    category: str | None = Field(None, description="The category listed; null for all papers.")
+    with_code: bool = Field(False, description="Only papers that link their code (?code=1).")
     period: str
     title: str
     start: date
@@ -102,7 +108,58 @@ class PapersPage(BaseModel):
 
 class TrendingPage(BaseModel):
     page: int
+    with_code: bool = Field(False, description="Only papers that link their code (?code=1).")
     papers: list[PaperPublic]
+
+
+class CategoryCount(BaseModel):
+    category: str
+    url: str | None = Field(
+        description="The category's page on this site (a path); null for a code that is not"
+        " arXiv's."
+    )
+    papers: int = Field(description="Visible papers on a list (any day) in this category.")
+
+
+class CategoriesPage(BaseModel):
+    """Every category with papers, largest first."""
+
+    categories: list[CategoryCount]
+
+
+class CoauthorPublic(BaseModel):
+    name: str
+    url: str = Field(description="The co-author's page on this site (a path).")
+    papers: int = Field(description="Papers the two wrote together.")
+
+
+class OtherSpellingPublic(BaseModel):
+    name: str
+    url: str
+    shared_coauthors: int = Field(description="Co-authors who wrote with both names.")
+
+
+class AuthorPage(BaseModel):
+    """An author's papers, newest first, with co-authors and categories."""
+
+    key: str = Field(description="The name's matching key (accents, case, punctuation folded).")
+    name: str = Field(description="The spelling most of the papers use.")
+    url: str = Field(description="The author's page on this site (a path).")
+    spellings: list[str] = Field(description="Every spelling of the name on these papers.")
+    also_appears_as: list[OtherSpellingPublic] = Field(
+        description="Other names that may be this author (an initial for a given name) whom at"
+        " least two of the same co-authors wrote with; never merged (see docs/web.md)."
+    )
+    total: int
+    page: int
+    pages: int
+    with_code: bool
+    papers: list[PaperPublic]
+    coauthors: list[CoauthorPublic] = Field(description="Most frequent co-authors first.")
+    categories: list[CategoryCount] = Field(
+        description="The categories of the author's papers, most frequent first (`papers`"
+        " counts the author's papers in each)."
+    )
 
 
 class SearchHitPublic(BaseModel):

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from dailypapers.ids import http_url
+from dailypapers.ids import author_slug, http_url, is_arxiv_category
 from dailypapers.latex import latex_to_html, latex_to_text
 from dailypapers.web.deps import resolve_user
 from dailypapers.web.errors import ApiError
@@ -61,6 +61,15 @@ environment.filters["latex_html"] = _latex_html
 environment.filters["latex_text"] = latex_to_text
 # Every href from data goes through this: a link that is not http(s) is not rendered.
 environment.filters["http_url"] = http_url
+environment.filters["author_slug"] = author_slug  # /authors/{slug}
+environment.tests["arxiv_category"] = is_arxiv_category  # has a /categories/{code} page
+
+
+def absolute_url(request: Request, path: str) -> str:
+    """`path` on this site as an absolute URL: from DAILYPAPERS_PUBLIC_URL, else the request's
+    own scheme and host (one of the allowed hosts, so a forged Host never gets here)."""
+    base = request.app.state.dp.settings.public_url or str(request.base_url)
+    return base.rstrip("/") + path
 
 
 def render(

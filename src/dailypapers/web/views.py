@@ -24,7 +24,13 @@ from dailypapers.store.comments import (
     list_comments,
     set_comment_hidden,
 )
-from dailypapers.store.lists import PageSort, latest_list_date, set_paper_hidden
+from dailypapers.store.lists import (
+    NO_FILTER,
+    ListFilter,
+    PageSort,
+    latest_list_date,
+    set_paper_hidden,
+)
 from dailypapers.store.marks import marks_for
 from dailypapers.store.papers import get_paper, get_papers
 from dailypapers.store.submissions import AlreadyListed, list_submitted_papers, submit_paper
@@ -71,13 +77,21 @@ def period_or_422(kind: PeriodKind, text: str) -> Period:
 
 
 def period_view(
-    state: AppState, kind: PeriodKind, text: str, *, page: int = 1, sort: PageSort = "score"
+    state: AppState,
+    kind: PeriodKind,
+    text: str,
+    *,
+    page: int = 1,
+    sort: PageSort = "score",
+    only: ListFilter = NO_FILTER,
 ) -> PapersPage:
-    """A page of one day's, week's or month's list."""
+    """A page of one day's, week's or month's list (of the papers `only` keeps)."""
     period = period_or_422(kind, text)
-    found = period_list(state.engine, period, page=page, page_size=PAGE_SIZE, sort=sort)
+    found = period_list(state.engine, period, page=page, page_size=PAGE_SIZE, sort=sort, only=only)
     return PapersPage(
         kind=kind,
+        category=only.category,
+        with_code=only.with_code,
         period=period.label,
         title=period.title,
         start=period.start,
@@ -94,14 +108,19 @@ def period_view(
     )
 
 
-def latest_day(state: AppState) -> date:
-    """The newest day with papers (the home page's list), or today on an empty site."""
-    return latest_list_date(state.engine) or _today()
+def latest_day(state: AppState, only: ListFilter = NO_FILTER) -> date:
+    """The newest day with papers (the home page's list; those `only` keeps), or today when
+    there are none."""
+    found = latest_list_date(state.engine, only=only)
+    if found is None and only != NO_FILTER:
+        found = latest_list_date(state.engine)  # the page then says none is kept there
+    return found or _today()
 
 
-def trending_view(state: AppState, *, page: int = 1) -> TrendingPage:
-    papers = trending_list(state.engine, page=page, page_size=PAGE_SIZE)
-    return TrendingPage(page=page, papers=[PaperPublic.of(p) for p in papers])
+def trending_view(state: AppState, *, page: int = 1, with_code: bool = False) -> TrendingPage:
+    only = ListFilter(with_code=with_code)
+    papers = trending_list(state.engine, page=page, page_size=PAGE_SIZE, only=only)
+    return TrendingPage(page=page, with_code=with_code, papers=[PaperPublic.of(p) for p in papers])
 
 
 def find_paper(state: AppState, paper_id: str, *, user: User | None = None) -> Paper:
@@ -147,7 +166,12 @@ def voted_ids(state: AppState, user: User | None, papers: list[PaperPublic]) -> 
 
 
 def search_filters(
-    author: str | None, category: str | None, since: str | None, until: str | None
+    author: str | None,
+    category: str | None,
+    since: str | None,
+    until: str | None,
+    *,
+    with_code: bool = False,
 ) -> Filters:
     """Filters from the search form's fields; 422 naming the field that is malformed."""
     return Filters(
@@ -155,6 +179,7 @@ def search_filters(
         categories=(category.strip(),) if category and category.strip() else (),
         published_from=_date_bound(since, end=False, field="from"),
         published_until=_date_bound(until, end=True, field="until"),
+        has_code=with_code,
     )
 
 

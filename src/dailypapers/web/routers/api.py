@@ -7,10 +7,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 
 from dailypapers.search.service import SearchMode
-from dailypapers.web import views
+from dailypapers.store.lists import ListFilter
+from dailypapers.web import author_views, category_views, views
 from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep
 from dailypapers.web.schemas import (
     MAX_ROW_ID,
+    AuthorPage,
+    CategoriesPage,
     CommentCreate,
     CommentPublic,
     CommentUpdate,
@@ -37,30 +40,72 @@ Sort = Annotated[Literal["score", "published"], Query(description="score or publ
 PaperId = Annotated[str, Path(min_length=1, max_length=200)]
 CommentId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 Text = Annotated[str | None, Query(max_length=200)]
+WithCode = Annotated[bool, Query(description="Only papers that link their code.")]
 
 
 @router.get("/papers/date/{day}", response_model=PapersPage)
-def api_daily(state: StateDep, day: str, p: Page = 1, sort: Sort = "score") -> PapersPage:
+def api_daily(
+    state: StateDep, day: str, p: Page = 1, sort: Sort = "score", code: WithCode = False
+) -> PapersPage:
     """A day's list (YYYY-MM-DD), most upvoted first."""
-    return views.period_view(state, "date", day, page=p, sort=sort)
+    only = ListFilter(with_code=code)
+    return views.period_view(state, "date", day, page=p, sort=sort, only=only)
 
 
 @router.get("/papers/week/{week}", response_model=PapersPage)
-def api_weekly(state: StateDep, week: str, p: Page = 1, sort: Sort = "score") -> PapersPage:
+def api_weekly(
+    state: StateDep, week: str, p: Page = 1, sort: Sort = "score", code: WithCode = False
+) -> PapersPage:
     """An ISO week's list (YYYY-Www)."""
-    return views.period_view(state, "week", week, page=p, sort=sort)
+    only = ListFilter(with_code=code)
+    return views.period_view(state, "week", week, page=p, sort=sort, only=only)
 
 
 @router.get("/papers/month/{month}", response_model=PapersPage)
-def api_monthly(state: StateDep, month: str, p: Page = 1, sort: Sort = "score") -> PapersPage:
+def api_monthly(
+    state: StateDep, month: str, p: Page = 1, sort: Sort = "score", code: WithCode = False
+) -> PapersPage:
     """A month's list (YYYY-MM)."""
-    return views.period_view(state, "month", month, page=p, sort=sort)
+    only = ListFilter(with_code=code)
+    return views.period_view(state, "month", month, page=p, sort=sort, only=only)
 
 
 @router.get("/trending", response_model=TrendingPage)
-def api_trending(state: StateDep, p: Page = 1) -> TrendingPage:
+def api_trending(state: StateDep, p: Page = 1, code: WithCode = False) -> TrendingPage:
     """Papers by votes with time decay (see docs/api.md for the formula)."""
-    return views.trending_view(state, page=p)
+    return views.trending_view(state, page=p, with_code=code)
+
+
+@router.get("/categories", response_model=CategoriesPage)
+def api_categories(state: StateDep) -> CategoriesPage:
+    """Every arXiv category with listed papers, largest first."""
+    return category_views.categories_view(state)
+
+
+@router.get("/categories/{category}/{kind}/{period}", response_model=PapersPage)
+def api_category_list(
+    state: StateDep,
+    category: Annotated[str, Path(max_length=40, description="An arXiv category, e.g. cs.CV.")],
+    kind: Annotated[Literal["date", "week", "month"], Path()],
+    period: Annotated[str, Path(max_length=10)],
+    p: Page = 1,
+    sort: Sort = "score",
+    code: WithCode = False,
+) -> PapersPage:
+    """A category's list of a day, week or month, as /papers/date/... is for all papers."""
+    only = ListFilter(category=category_views.check_category(category), with_code=code)
+    return views.period_view(state, kind, period, page=p, sort=sort, only=only)
+
+
+@router.get("/authors/{name}", response_model=AuthorPage)
+def api_author(
+    state: StateDep,
+    name: Annotated[str, Path(max_length=300, description="A name as written, or its slug.")],
+    p: Page = 1,
+    code: WithCode = False,
+) -> AuthorPage:
+    """An author's papers, newest first, with co-authors, categories and other spellings."""
+    return author_views.author_view(state, name, page=p, with_code=code)
 
 
 @router.get("/search", response_model=SearchPage)
@@ -74,9 +119,10 @@ def api_search(
     until: Annotated[str | None, Query(max_length=10)] = None,
     p: Annotated[int, Query(ge=1, le=50)] = 1,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    code: WithCode = False,
 ) -> SearchPage:
     """Keyword, semantic or hybrid search with the query language of docs/search.md."""
-    filters = views.search_filters(author, category, since, until)
+    filters = views.search_filters(author, category, since, until, with_code=code)
     return views.search_view(state, q, mode=mode, page=p, page_size=limit, filters=filters)
 
 

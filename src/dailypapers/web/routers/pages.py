@@ -9,16 +9,18 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from dailypapers.feeds.periods import PeriodKind
+from dailypapers.latex import latex_to_text
 from dailypapers.models import User
 from dailypapers.search.highlight import highlight, highlight_pattern
 from dailypapers.search.query import QueryError, parse_query
 from dailypapers.search.service import SearchMode
-from dailypapers.web import views
+from dailypapers.store.lists import NO_FILTER, ListFilter
+from dailypapers.web import author_views, category_views, views
 from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep
 from dailypapers.web.errors import ApiError
 from dailypapers.web.formats import bibtex_entry
-from dailypapers.web.schemas import MAX_ROW_ID
-from dailypapers.web.templating import render
+from dailypapers.web.schemas import MAX_ROW_ID, PapersPage
+from dailypapers.web.templating import absolute_url, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,29 +52,73 @@ def _back(target: str | None, default: str = "/") -> RedirectResponse:
     return RedirectResponse(local_path(target, default), status_code=303)
 
 
+WithCode = Annotated[bool, Query(description="Only papers that link their code.")]
+Category = Annotated[str, Path(max_length=40)]
+AuthorName = Annotated[str, Path(max_length=300)]
+FEED_NAMES = {"date": "daily", "week": "weekly", "month": "monthly"}
+
+
+def _with_code(url: str, with_code: bool) -> str:
+    if not with_code:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}code=1"
+
+
+def _shorten(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to at most `limit` characters, with an ellipsis if cut."""
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "…"
+
+
+def _byline_first(authors: str, text: str) -> str:
+    """A paper's preview: its authors, then the text, one full stop between."""
+    if not authors:
+        return text
+    return f"{authors}{'' if authors.endswith('.') else '.'} {text}"
+
+
+def _list_description(listing: PapersPage) -> str:
+    """A shared link's preview text: how many papers, and the first few titles."""
+    titles = "; ".join(latex_to_text(p.title) for p in listing.papers[:3])
+    count = f"{listing.total} paper{'' if listing.total == 1 else 's'}"
+    return f"{count}, most upvoted first: {titles}" if titles else f"{count}."
+
+
 def _list_page(
     request: Request, state: StateDep, user: CurrentUser, kind: PeriodKind, text: str, page: int,
-    sort: Literal["score", "published"], *, home: bool = False,
+    sort: Literal["score", "published"], *, home: bool = False, only: ListFilter = NO_FILTER,
 ) -> HTMLResponse:  # fmt: skip
-    listing = views.period_view(state, kind, text, page=page, sort=sort)
-    feeds = {"date": "daily", "week": "weekly", "month": "monthly"}
-    feed = f"/feeds/{feeds[kind]}.atom?{kind}={listing.period}"
+    listing = views.period_view(state, kind, text, page=page, sort=sort, only=only)
+    base = f"/categories/{only.category}" if only.category else "/papers"
+    feed_base = f"/feeds/categories/{only.category}" if only.category else "/feeds"
+    path = f"{base}/{kind}/{listing.period}"
+    feed = f"{feed_base}/{FEED_NAMES[kind]}.atom?{kind}={listing.period}"
+    # The home page (or a category's) follows the newest day, and so does its feed.
+    here = ("/" if not only.category else base) if home else path
+    title = f"{only.category}: {listing.title}" if only.category else listing.title
     context = {
         "listing": listing,
+        "list_title": title,
+        "base": base,
         "voted": views.voted_ids(state, user, listing.papers),
-        "json_url": f"/api/v1/papers/{kind}/{listing.period}",
-        # The home page's feed follows the newest day; a dated page's feed keeps its period.
-        "feed_url": "/feeds/daily.atom" if home else feed,
-        "feed_title": f"{listing.title}: papers",
+        "json_url": _with_code(f"/api/v1{path}", only.with_code),
+        "feed_url": _with_code(f"{feed_base}/daily.atom" if home else feed, only.with_code),
+        "feed_title": f"{title}: papers",
         "home": home,
+        "canonical": absolute_url(request, here + (f"?p={page}" if page > 1 else "")),
+        "og": {"title": title, "description": _list_description(listing)},
     }
     return render(request, "list.html", context)
 
 
 @router.get("/")
-def home(request: Request, state: StateDep, user: CurrentUser) -> HTMLResponse:
-    day = views.latest_day(state).isoformat()
-    return _list_page(request, state, user, "date", day, 1, "score", home=True)
+def home(
+    request: Request, state: StateDep, user: CurrentUser, code: WithCode = False
+) -> HTMLResponse:
+    only = ListFilter(with_code=code)
+    day = views.latest_day(state, only).isoformat()
+    return _list_page(request, state, user, "date", day, 1, "score", home=True, only=only)
 
 
 @router.get("/papers/date/{day}")
@@ -83,8 +129,10 @@ def daily(
     day: str,
     p: Page = 1,
     sort: Sort = "score",
+    code: WithCode = False,
 ) -> HTMLResponse:
-    return _list_page(request, state, user, "date", day, p, sort)
+    only = ListFilter(with_code=code)
+    return _list_page(request, state, user, "date", day, p, sort, only=only)
 
 
 @router.get("/papers/week/{week}")
@@ -95,8 +143,10 @@ def weekly(
     week: str,
     p: Page = 1,
     sort: Sort = "score",
+    code: WithCode = False,
 ) -> HTMLResponse:
-    return _list_page(request, state, user, "week", week, p, sort)
+    only = ListFilter(with_code=code)
+    return _list_page(request, state, user, "week", week, p, sort, only=only)
 
 
 @router.get("/papers/month/{month}")
@@ -107,21 +157,91 @@ def monthly(
     month: str,
     p: Page = 1,
     sort: Sort = "score",
+    code: WithCode = False,
 ) -> HTMLResponse:
-    return _list_page(request, state, user, "month", month, p, sort)
+    only = ListFilter(with_code=code)
+    return _list_page(request, state, user, "month", month, p, sort, only=only)
 
 
 @router.get("/trending")
-def trending(request: Request, state: StateDep, user: CurrentUser, p: Page = 1) -> HTMLResponse:
-    listing = views.trending_view(state, page=p)
+def trending(
+    request: Request, state: StateDep, user: CurrentUser, p: Page = 1, code: WithCode = False
+) -> HTMLResponse:
+    listing = views.trending_view(state, page=p, with_code=code)
+    titles = "; ".join(latex_to_text(paper.title) for paper in listing.papers[:3])
     context = {
         "listing": listing,
         "voted": views.voted_ids(state, user, listing.papers),
-        "json_url": f"/api/v1/trending?p={p}",
-        "feed_url": "/feeds/trending.atom",
+        "json_url": _with_code(f"/api/v1/trending?p={p}", code),
+        "feed_url": _with_code("/feeds/trending.atom", code),
         "feed_title": "Trending papers",
+        "canonical": absolute_url(request, "/trending" + (f"?p={p}" if p > 1 else "")),
+        "og": {"title": "Trending papers", "description": f"Most upvoted lately: {titles}"},
     }
     return render(request, "trending.html", context)
+
+
+@router.get("/categories")
+def categories(request: Request, state: StateDep) -> HTMLResponse:
+    found = category_views.categories_view(state)
+    top = ", ".join(c.category for c in found.categories[:8])
+    context = {
+        "page": found,
+        "json_url": "/api/v1/categories",
+        "canonical": absolute_url(request, "/categories"),
+        "og": {"title": "Categories", "description": f"Papers by arXiv category: {top}"},
+    }
+    return render(request, "categories.html", context)
+
+
+@router.get("/categories/{category}")
+def category_home(
+    request: Request, state: StateDep, user: CurrentUser, category: Category, code: WithCode = False
+) -> HTMLResponse:
+    only = ListFilter(category=category_views.check_category(category), with_code=code)
+    day = category_views.category_latest_day(state, only).isoformat()
+    return _list_page(request, state, user, "date", day, 1, "score", home=True, only=only)
+
+
+@router.get("/categories/{category}/{kind}/{period}")
+def category_list(
+    request: Request,
+    state: StateDep,
+    user: CurrentUser,
+    category: Category,
+    kind: Annotated[PeriodKind, Path()],
+    period: Annotated[str, Path(max_length=10)],
+    p: Page = 1,
+    sort: Sort = "score",
+    code: WithCode = False,
+) -> HTMLResponse:
+    only = ListFilter(category=category_views.check_category(category), with_code=code)
+    return _list_page(request, state, user, kind, period, p, sort, only=only)
+
+
+@router.get("/authors/{name}")
+def author(
+    request: Request,
+    state: StateDep,
+    user: CurrentUser,
+    name: AuthorName,
+    p: Page = 1,
+    code: WithCode = False,
+) -> HTMLResponse:
+    found = author_views.author_view(state, name, page=p, with_code=code)
+    count = f"{found.total} paper{'' if found.total == 1 else 's'}"
+    with_ = ", ".join(c.name for c in found.coauthors[:3])
+    description = f"{count} on {state.settings.site_name}" + (f", with {with_}" if with_ else "")
+    context = {
+        "author": found,
+        "voted": views.voted_ids(state, user, found.papers),
+        "json_url": _with_code(f"/api/v1{found.url}" + (f"?p={p}" if p > 1 else ""), code),
+        "feed_url": f"/feeds{found.url}.atom",
+        "feed_title": f"Papers by {found.name}",
+        "canonical": absolute_url(request, found.url + (f"?p={p}" if p > 1 else "")),
+        "og": {"title": found.name, "description": description, "type": "profile"},
+    }
+    return render(request, "author.html", context)
 
 
 @router.get("/search")
@@ -136,13 +256,14 @@ def search(
     since: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     until: Annotated[str | None, Query(max_length=10)] = None,
     p: Annotated[int, Query(ge=1, le=50)] = 1,
+    code: WithCode = False,
 ) -> HTMLResponse:
-    form = {"q": q, "mode": mode, "author": author or "", "category": category or ""}
-    form |= {"from": since or "", "until": until or ""}
+    form: dict[str, object] = {"q": q, "mode": mode, "author": author or ""}
+    form |= {"category": category or "", "from": since or "", "until": until or "", "code": code}
     context: dict[str, object] = {"form": form, "results": None, "error": None}
     if q.strip():
         try:
-            filters = views.search_filters(author, category, since, until)
+            filters = views.search_filters(author, category, since, until, with_code=code)
             results = views.search_view(state, q, mode=mode, page=p, filters=filters)
             pattern = highlight_pattern(parse_query(q))
         except (ApiError, QueryError) as error:
@@ -169,10 +290,19 @@ def _paper_page(
     comment_error: CommentError | None = None,
 ) -> HTMLResponse:
     detail = views.paper_view(state, paper_id, user)
+    paper = detail.paper
+    authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
+    summary = latex_to_text(paper.abstract)
     context = {
         "detail": detail,
-        "json_url": f"/api/v1/papers/{detail.paper.id}",
+        "json_url": f"/api/v1/papers/{paper.id}",
         "comment_error": comment_error,
+        "canonical": absolute_url(request, paper.url),
+        "og": {
+            "title": latex_to_text(paper.title),
+            "description": _byline_first(authors, _shorten(summary, 280)),
+            "type": "article",
+        },
     }
     status = comment_error.status if comment_error else 200
     return render(request, "paper.html", context, status_code=status)

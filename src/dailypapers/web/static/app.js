@@ -133,7 +133,129 @@
     });
   }
 
+  // An abstract that fits in its three lines has nothing to open: no "more" to offer.
+  function markShortTeasers() {
+    document.querySelectorAll("details.teaser").forEach(function (teaser) {
+      var clamp = teaser.querySelector(".clamp");
+      if (clamp && !teaser.open && clamp.scrollHeight <= clamp.clientHeight + 1) {
+        teaser.classList.add("fits");
+        teaser.querySelector("summary").tabIndex = -1;
+      }
+    });
+  }
+
+  var SHORTCUTS = [
+    ["/", "Search"],
+    ["j", "Next paper"],
+    ["k", "Previous paper"],
+    ["o", "Open the paper (Enter works too)"],
+    ["u", "Upvote the paper (again: withdraw the vote)"],
+    ["?", "Show these shortcuts"],
+    ["Esc", "Close this"],
+  ];
+
+  function shortcutsDialog() {
+    var dialog = document.querySelector("dialog.shortcuts");
+    if (dialog) return dialog;
+    dialog = document.createElement("dialog");
+    dialog.className = "shortcuts";
+    dialog.setAttribute("aria-labelledby", "shortcuts-h");
+    var heading = document.createElement("h2");
+    heading.id = "shortcuts-h";
+    heading.textContent = "Keyboard shortcuts";
+    var list = document.createElement("dl");
+    SHORTCUTS.forEach(function (pair) {
+      var key = document.createElement("dt");
+      var kbd = document.createElement("kbd");
+      kbd.textContent = pair[0];
+      key.appendChild(kbd);
+      var what = document.createElement("dd");
+      what.textContent = pair[1];
+      list.appendChild(key);
+      list.appendChild(what);
+    });
+    var close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "Close";
+    close.addEventListener("click", function () { dialog.close(); });
+    dialog.appendChild(heading);
+    dialog.appendChild(list);
+    dialog.appendChild(close);
+    document.body.appendChild(dialog);
+    return dialog;
+  }
+
+  function showShortcuts() {
+    var dialog = shortcutsDialog();
+    if (!dialog.open) dialog.showModal();
+  }
+
+  function cards() {
+    return Array.prototype.slice.call(document.querySelectorAll("article.card"));
+  }
+
+  function selectCard(card) {
+    cards().forEach(function (other) { other.classList.remove("selected"); });
+    card.classList.add("selected");
+    var link = card.querySelector("h3 a");
+    if (link) link.focus({preventScroll: true});
+    card.scrollIntoView({block: "nearest"});
+  }
+
+  function currentCard() {
+    var focused = document.activeElement && document.activeElement.closest
+      ? document.activeElement.closest("article.card") : null;
+    return focused || document.querySelector("article.card.selected");
+  }
+
+  function move(step) {
+    var all = cards();
+    if (!all.length) return;
+    var index = all.indexOf(currentCard());
+    var next = index < 0 ? (step > 0 ? 0 : all.length - 1)
+      : Math.min(all.length - 1, Math.max(0, index + step));
+    selectCard(all[next]);
+  }
+
+  function typing(target) {
+    return target && (target.isContentEditable ||
+      /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
+  }
+
+  // j/k move between papers, o opens one, u upvotes it, / searches, ? lists these.
+  function enhanceKeyboard() {
+    var hint = document.querySelector(".shortcuts-hint");
+    if (hint) {
+      hint.hidden = false;
+      hint.querySelector("button").addEventListener("click", showShortcuts);
+    }
+    document.addEventListener("keydown", function (event) {
+      if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (typing(event.target) || document.querySelector("dialog[open]")) return;
+      var card = currentCard();
+      switch (event.key) {
+        case "/":
+          event.preventDefault();
+          var box = document.querySelector('input[type="search"]');
+          if (box) { box.focus(); box.select(); } else { window.location.href = "/search"; }
+          break;
+        case "j": move(1); break;
+        case "k": move(-1); break;
+        case "o":
+          if (card) { var link = card.querySelector("h3 a"); if (link) link.click(); }
+          break;
+        case "u":
+          if (card) { var vote = card.querySelector(".vote"); if (vote) vote.click(); }
+          break;
+        case "?": event.preventDefault(); showShortcuts(); break;
+        default: return;
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    markShortTeasers();
+    enhanceKeyboard();
     enhanceVotes();
     enhanceTheme();
     enhanceCopy();
