@@ -30,11 +30,12 @@ def test_web_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
     # Every paper got a simulated weekday list day, so each daily page lists papers.
     assert result["simulation"]["papers"] == 2000 and result["simulation"]["days"] == 337
     rows = result["results"]["off"]
-    assert set(rows) == {"daily", "paper", "search", "search_json", "static"}
+    assert set(rows) == {"daily", "paper", "search", "search_json", "keyword", "static", "mix"}
     for name, row in rows.items():
         assert row["requests"] > 0 and row["requests_per_s"] > 0, name
         assert row["errors"] == 0 and row["non_2xx"] == 0, (name, row)
         assert row["server_cpu_ms_per_request"] > 0, name
+        assert len(row["worker_rss_mb"]) == 1 and row["worker_rss_mb"][0] > 0, name
     assert rows["daily"]["checked"]["with_results"] == rows["daily"]["checked"]["checked"] > 0
     assert rows["search"]["checked"]["with_results"] > 0
     assert rows["search_json"]["checked"]["with_results"] > 0
