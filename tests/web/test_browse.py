@@ -153,20 +153,21 @@ def test_a_category_page_lists_only_its_papers_with_the_usual_navigation(
 
 
 @pytest.mark.parametrize(
-    ("path", "status"),
+    ("path", "status", "says"),
     [
-        ("/categories/not%20a%20code", 422),
-        ("/api/v1/categories/cs..CV/date/2024-05-01", 422),
-        ("/categories/cs.XX", 404),  # a well-formed code no paper has
-        ("/api/v1/categories/hep-ph/year/2007", 422),
-        ("/api/v1/categories/hep-ph/date/2007-13-01", 422),
+        ("/categories/not%20a%20code", 422, "is not an arXiv category code"),
+        ("/api/v1/categories/cs..CV/date/2024-05-01", 422, "is not an arXiv category code"),
+        ("/categories/cs.XX", 404, "no papers in category"),  # well formed, but no paper has it
+        ("/api/v1/categories/hep-ph/year/2007", 422, "kind"),
+        ("/api/v1/categories/hep-ph/date/2007-13-01", 422, "2007-13-01"),
     ],
 )
 def test_bad_category_addresses_say_what_is_wrong(
-    client: TestClient, path: str, status: int
+    client: TestClient, path: str, status: int, says: str
 ) -> None:
     response = client.get(path)
     assert response.status_code == status
+    assert says in response.text
 
 
 def test_an_author_page_by_slug_or_name_with_its_twin(client: TestClient) -> None:
