@@ -1,5 +1,5 @@
 """ASGI middleware: allowed hosts, request size limits, HEAD, security headers, and the
-anonymous page cache.
+anonymous page cache with single-flight rendering.
 
 Written as plain ASGI (not BaseHTTPMiddleware) because it sits in front of every request and
 the list pages must serve thousands of requests a second on two cores.
@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio
 import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -86,9 +87,24 @@ async def _send_error(send: Send, status: int, message: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class _Render:
+    """A page being rendered for the cache: what readers of the same page wait for."""
+
+    __slots__ = ("done", "response")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.response: CachedResponse | None = None  # None: not shareable, render your own
+
+
 class SiteMiddleware:
     """Refuse unknown hosts and oversized requests before they are read; answer HEAD as GET
-    without the body; add security headers; cache anonymous responses that allow it."""
+    without the body; add security headers; cache anonymous responses that allow it.
+
+    Concurrent anonymous requests for a page that is not in the cache are rendered once: the
+    first renders it, the others wait and are answered with its response if the cache may
+    keep it (a private one, an error page, a failure: each then renders its own).
+    """
 
     def __init__(
         self, app: ASGIApp, *, max_body_bytes: int, cache: PageCache, hosts: AllowedHosts
@@ -97,6 +113,8 @@ class SiteMiddleware:
         self.max_body_bytes = max_body_bytes
         self.cache = cache
         self.hosts = hosts
+        # One event loop per process, so this is only touched from one thread.
+        self._rendering: dict[CacheKey, _Render] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -121,13 +139,25 @@ class SiteMiddleware:
         key = None
         if scope["method"] == "GET" and not facts.credentials:
             key = (scope["scheme"], facts.host or b"", scope["path"], scope["query_string"])
-        if key is not None and (hit := self.cache.get(key)) is not None:
-            await send(
-                {"type": "http.response.start", "status": hit.status, "headers": hit.headers}
-            )
-            await send({"type": "http.response.body", "body": b"" if head else hit.body})
+        if key is None or not self.cache.enabled:
+            await self._forward(scope, receive, send, None, head)
             return
-        await self._forward(scope, receive, send, key, head)
+        if (hit := self.cache.get(key)) is not None:
+            await self._replay(send, hit, head)
+            return
+        if (pending := self._rendering.get(key)) is not None:
+            await pending.done.wait()
+            if pending.response is not None:
+                await self._replay(send, pending.response, head)
+                return
+            await self._forward(scope, receive, send, key, head)
+            return
+        render = self._rendering[key] = _Render()
+        try:
+            render.response = await self._forward(scope, receive, send, key, head)
+        finally:
+            del self._rendering[key]
+            render.done.set()
 
     async def _replay(self, send: Send, hit: CachedResponse, head: bool) -> None:
         await send({"type": "http.response.start", "status": hit.status, "headers": hit.headers})
@@ -145,13 +175,15 @@ class SiteMiddleware:
 
     async def _forward(
         self, scope: Scope, receive: Receive, send: Send, key: CacheKey | None, head: bool
-    ) -> None:
+    ) -> CachedResponse | None:
+        """Answer through the app; the response if the cache may keep it (then kept)."""
         received = 0
         too_large = refused = False
         start: dict[str, Any] = {}
         # Refused writes (forged, anonymous, malformed) leave the cache as it is.
         writes = scope["method"] not in ("GET", "OPTIONS")
         chunks: list[bytes] | None = None
+        kept: CachedResponse | None = None
 
         async def limited_receive() -> Message:
             nonlocal received, too_large
@@ -164,7 +196,7 @@ class SiteMiddleware:
             return message
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal refused, chunks
+            nonlocal refused, chunks, kept
             if refused:
                 return
             if too_large and not start:
@@ -186,7 +218,8 @@ class SiteMiddleware:
                     chunks.append(message.get("body", b""))
                     if not message.get("more_body", False) and key is not None:
                         body = b"".join(chunks)
-                        self.cache.put(key, CachedResponse(start["status"], start["headers"], body))
+                        kept = CachedResponse(start["status"], start["headers"], body)
+                        self.cache.put(key, kept)
                 if head:
                     message = {**message, "body": b""}
             await send(message)
@@ -198,3 +231,4 @@ class SiteMiddleware:
                 await _send_error(
                     send, 413, f"request body larger than {self.max_body_bytes} bytes"
                 )
+        return kept

@@ -136,11 +136,23 @@ CacheKey = tuple[str, bytes, str, bytes]
 Headers = list[tuple[bytes, bytes]]
 
 
+# What one kept entry costs besides its body and headers (key, tuple, dict slot), about.
+ENTRY_OVERHEAD_BYTES = 400
+PAGE_CACHE_BYTES = 32 * 1024 * 1024
+PAGE_CACHE_ENTRIES = 4096
+
+
 @dataclass(slots=True, frozen=True)
 class CachedResponse:
     status: int
     headers: Headers
     body: bytes
+
+    @property
+    def size_bytes(self) -> int:
+        """About what keeping this response costs in memory."""
+        header_bytes = sum(len(name) + len(value) for name, value in self.headers)
+        return len(self.body) + header_bytes + ENTRY_OVERHEAD_BYTES
 
 
 class PageCache:
@@ -149,13 +161,38 @@ class PageCache:
     A list or paper page is the same for every anonymous reader, so under load most requests
     are answered from memory. Writes on this process clear it; other nodes serve pages at
     most `ttl_s` old. What may be kept is decided by the responses (see SiteMiddleware).
+
+    Bounded by bytes as well as entries, since pages differ in size (a search page or a feed
+    can be ten times a paper page): the oldest entries go first, expired ones at once, and a
+    response larger than an eighth of the budget is not kept.
     """
 
-    def __init__(self, ttl_s: float, max_entries: int = 2048) -> None:
+    def __init__(
+        self,
+        ttl_s: float,
+        *,
+        max_bytes: int = PAGE_CACHE_BYTES,
+        max_entries: int = PAGE_CACHE_ENTRIES,
+    ) -> None:
         self.ttl_s = ttl_s
+        self.max_bytes = max_bytes
         self.max_entries = max_entries
-        self._entries: OrderedDict[CacheKey, tuple[float, CachedResponse]] = OrderedDict()
+        # In order of storing, which with one ttl is also the order of expiry.
+        self._entries: OrderedDict[CacheKey, tuple[float, CachedResponse, int]] = OrderedDict()
+        self._bytes = 0
         self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl_s > 0
+
+    @property
+    def size_bytes(self) -> int:
+        """What the kept responses cost, about (see CachedResponse.size_bytes)."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def get(self, key: CacheKey) -> CachedResponse | None:
         if self.ttl_s <= 0:
@@ -167,17 +204,28 @@ class PageCache:
             return entry[1]
 
     def put(self, key: CacheKey, response: CachedResponse) -> None:
-        if self.ttl_s <= 0:
+        size = response.size_bytes
+        if self.ttl_s <= 0 or size > self.max_bytes // 8:
             return
+        now = time.monotonic()
         with self._lock:
-            self._entries[key] = (time.monotonic() + self.ttl_s, response)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            replaced = self._entries.pop(key, None)
+            if replaced is not None:
+                self._bytes -= replaced[2]
+            self._entries[key] = (now + self.ttl_s, response, size)
+            self._bytes += size
+            while self._entries and (
+                len(self._entries) > self.max_entries
+                or self._bytes > self.max_bytes
+                or next(iter(self._entries.values()))[0] < now
+            ):
+                _, (_, _, oldest_size) = self._entries.popitem(last=False)
+                self._bytes -= oldest_size
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
 
 @dataclass(slots=True)
