@@ -7,6 +7,12 @@ test-window papers, the community votes that popularity ranks by. While a reader
 their own test-window votes are withdrawn, so neither "For you" (whose training and "seen" set
 are the reader's votes) nor the popularity baseline can see them; they are put back afterwards.
 
+The library setting (--library N, default 20) comes first, before any reader has voted: each
+reader pastes the arXiv ids of N of their liked papers into a collection of their own
+(`run_library_import`, as "Bring your library" does) and is scored with no votes at all,
+beside today's cold start (the same reader before the import: most upvoted first). The
+collection is deleted before the votes rounds.
+
 The daily listing lines carry no dates (the importer leaves `published` empty and so the papers
 get no list day). The only date they hold is the arXiv id's year and month, so the benchmark
 writes the chosen papers as generic JSON lines with `published` = the first day of that month:
@@ -50,9 +56,11 @@ from dailypapers.index.build import build_indexes
 from dailypapers.index.embeddings import load_embedder
 from dailypapers.index.keys import paper_key
 from dailypapers.ingest.files import ImportOptions, import_paths
+from dailypapers.ingest.library import run_library_import
 from dailypapers.search.recommend import Recommender
 from dailypapers.search.service import Searcher
 from dailypapers.store.accounts import create_user
+from dailypapers.store.collections import create_collection, delete_collection
 from dailypapers.store.engine import open_store
 from dailypapers.store.lists import ListedPaper, list_window_papers
 from dailypapers.store.marks import get_feedback
@@ -74,9 +82,11 @@ DEFAULTS: dict[str, Any] = {
     "readers_per_area": 7,
     "likes": [5, 10, 20],
     "regularisation": [0.1, 1.0, 10.0],
+    "library": 20,
 }
 QUICK = {**DEFAULTS, "test_papers": 120, "train_papers": 40, "areas": 3, "readers_per_area": 2}
 QUICK["likes"] = [5]
+QUICK["library"] = 5
 
 
 @dataclass(slots=True, frozen=True)
@@ -122,6 +132,10 @@ class Tally:
     stored_model_ms: list[float] = field(default_factory=list)
     training_ms: list[float] = field(default_factory=list)
     liked_in_background: Counter[int] = field(default_factory=Counter)
+    # The library setting: per reader, no votes, before and after importing the library.
+    cold_start: list[float] = field(default_factory=list)
+    library: list[float] = field(default_factory=list)
+    library_modes: Counter[str] = field(default_factory=Counter)
 
 
 def id_month(paper_id: str) -> date | None:
@@ -362,7 +376,45 @@ class Evaluation:
         self.tally.by_area["random", n, reader.area].append(len(liked) / len(candidates))
         self.tally.liked_in_background[n] += liked_among_background(self.recommender, reader, n)
 
-    def run(self, readers: list[Reader], likes: Sequence[int]) -> Tally:
+    def library_round(self, readers: list[Reader], size: int) -> None:
+        """Each reader with no votes: today's cold start, then For you from a library of `size`
+        liked papers imported as pasted arXiv ids into their own collection."""
+        for reader in readers:
+            set_votes(self.engine, reader, reader.test_votes, on=False)
+            candidates = self.candidates()
+            liked = {c.paper_id for c in candidates if c.categories[:1] == (reader.area,)}
+            cold = self.recommender.recommend(
+                user_id=reader.user_id, candidates=candidates, limit=TOP_K
+            )
+            if cold.mode == "personal":
+                sys.exit(f"{reader.name}: a reader with no votes got personal picks")
+            now = datetime.now(UTC)
+            collection = create_collection(
+                self.engine, owner_id=reader.user_id, name="Library", now=now
+            )
+            report = run_library_import(
+                self.engine,
+                self.recommender.settings,
+                data="\n".join(reader.likes[:size]).encode(),
+                origin="library.txt",
+                collection_id=collection.collection_id,
+                user_id=reader.user_id,
+                now=now,
+            )
+            if report.count("matched") != min(size, len(reader.likes)):
+                sys.exit(f"{reader.name}: library import went wrong: {report.counts}")
+            found = self.recommender.recommend(
+                user_id=reader.user_id, candidates=candidates, limit=TOP_K
+            )
+            self.tally.library_modes[found.mode] += 1
+            self.tally.cold_start.append(precision([p.paper_id for p in cold.picks], liked))
+            self.tally.library.append(precision([p.paper_id for p in found.picks], liked))
+            delete_collection(self.engine, collection_id=collection.collection_id)
+            set_votes(self.engine, reader, reader.test_votes, on=True)
+
+    def run(self, readers: list[Reader], likes: Sequence[int], library: int = 0) -> Tally:
+        if library:
+            self.library_round(readers, library)
         for n in likes:
             for reader in readers:
                 set_votes(self.engine, reader, reader.test_votes, on=False)
@@ -398,7 +450,7 @@ def evaluate(
     if len(evaluation.candidates()) != len(pool_ids):
         sys.exit(f"expected {len(pool_ids)} papers listed in {window}: check their list days")
     with mock.patch.object(recommend_module, "train_profile", timer):
-        return evaluation.run(sample.readers, args.likes)
+        return evaluation.run(sample.readers, args.likes, args.library)
 
 
 def mean_and_margin(values: Sequence[float]) -> tuple[float, float]:
@@ -433,6 +485,21 @@ def compare_regularisation(
     return overall, paired, best
 
 
+def _library_summary(tally: Tally, args: argparse.Namespace) -> dict[str, Any] | None:
+    """Cold start against For you from an imported library, per reader, no votes."""
+    if not tally.library:
+        return None
+    paired = [after - before for before, after in zip(tally.cold_start, tally.library, strict=True)]
+    return {
+        "library_papers": args.library,
+        "cold_start": mean_and_margin(tally.cold_start),
+        "library": mean_and_margin(tally.library),
+        "paired_difference": mean_and_margin(paired),
+        "modes": dict(tally.library_modes),
+        "readers": len(tally.library),
+    }
+
+
 def summarise(tally: Tally, sample: Sample, args: argparse.Namespace) -> dict[str, Any]:
     methods = list(dict.fromkeys([*METHODS, *(method for method, _ in tally.precision)]))
     table = {
@@ -458,6 +525,7 @@ def summarise(tally: Tally, sample: Sample, args: argparse.Namespace) -> dict[st
         "regularisation_paired_difference": paired,
         "best_regularisation_c": best,
         "default_regularisation_c": personal.REGULARISATION_C,
+        "library_setting": _library_summary(tally, args),
         "liked_papers_in_shared_background": {
             str(n): tally.liked_in_background[n] for n in args.likes
         },
@@ -493,6 +561,20 @@ def print_precision(summary: dict[str, Any], likes: list[str]) -> None:
         parts = ["/".join(f"{row[m][n]:.2f}" for n in likes) for m in methods]
         count = summary["area_test_papers"][area]
         print(f"  {area:8} {count:5} test papers   " + "   ".join(parts))
+
+
+def print_library(summary: dict[str, Any]) -> None:
+    found = summary["library_setting"]
+    if found is None:
+        return
+    cold, library, paired = found["cold_start"], found["library"], found["paired_difference"]
+    print(
+        f"\nlibrary setting: {found['readers']} readers, no votes, precision@{TOP_K} (±95%):"
+        f"\n  {'cold start (today: most upvoted)':40}{cold[0]:>8.3f} ±{cold[1]:.3f}"
+        f"\n  {'For you, library of ' + str(found['library_papers']) + ' papers':40}"
+        f"{library[0]:>8.3f} ±{library[1]:.3f}"
+        f"\n  paired difference {paired[0]:+.3f} ±{paired[1]:.3f}; modes {found['modes']}"
+    )
 
 
 def print_sweep_and_timings(summary: dict[str, Any], candidates: int) -> None:
@@ -556,6 +638,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--community-votes", type=float, default=0.03, help="share of test papers each upvotes")
     add("--min-area-papers", type=int, default=15, help="an area's fewest candidate papers")
     add("--regularisation", type=float, nargs="*", help="LogisticRegression C values to compare")
+    add("--library", type=int, help="papers in each reader's imported library (0: skip)")
     args = parser.parse_args(argv)
     for name, value in (QUICK if args.quick else DEFAULTS).items():
         if getattr(args, name) is None:
@@ -603,6 +686,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results["date"] = datetime.now(UTC).isoformat(timespec="seconds")
     results["options"] = {k: v for k, v in vars(args).items() if k != "json"}
     print_precision(results["summary"], [str(n) for n in args.likes])
+    print_library(results["summary"])
     print_sweep_and_timings(results["summary"], results["data"]["test_pool"])
     print_context(results)
     if args.json:

@@ -160,6 +160,8 @@ def test_items_keep_their_order_and_each_paper_once(engine: sa.Engine) -> None:
     assert remove_paper(engine, collection_id=cid, paper_id=ids[2], now=NOW)
     assert not remove_paper(engine, collection_id=cid, paper_id=ids[2], now=NOW)
     assert _ids(engine, cid) == [ids[3], ids[0], ids[1]]
+    items, _ = list_items(engine, collection_id=cid, limit=10)
+    assert [item.position for item in items] == [1, 2, 3]  # the places close up
     with pytest.raises(PaperMissing):
         add_papers(engine, collection_id=cid, paper_ids=["2605.99999"], added_by=ada, now=NOW)
     found = get_collection(engine, collection_id=cid)
