@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from dailypapers.ids import author_slug, http_url, is_arxiv_category
 from dailypapers.latex import latex_to_html, latex_to_text
+from dailypapers.web import cards
 from dailypapers.web.deps import resolve_user
 from dailypapers.web.errors import ApiError
 from dailypapers.web.security import CSRF_COOKIE, new_token
@@ -63,6 +64,13 @@ environment.filters["latex_text"] = latex_to_text
 environment.filters["http_url"] = http_url
 environment.filters["author_slug"] = author_slug  # /authors/{slug}
 environment.tests["arxiv_category"] = is_arxiv_category  # has a /categories/{code} page
+# A card's parts, built in Python (see web/cards.py).
+environment.filters["byline"] = cards.byline
+environment.filters["author_link"] = cards.author_link
+environment.filters["category_tags"] = cards.category_tags
+environment.filters["paper_links"] = cards.paper_links
+environment.filters["code_link"] = cards.code_link
+environment.filters["teaser"] = cards.teaser
 
 
 def absolute_url(request: Request, path: str) -> str:
