@@ -312,6 +312,13 @@ class Settings(BaseSettings):
         default="17 3 * * *",
         description="When to delete what has expired or passed retention_days (cron, UTC).",
     )
+    schedule_trends: str = Field(
+        default="*/15 * * * *",
+        description=(
+            "When to recount papers per list day and category and find the rising topics "
+            "for /trends (cron, UTC)."
+        ),
+    )
     retention_days: int = Field(
         default=90,
         ge=1,
@@ -366,6 +373,7 @@ class Settings(BaseSettings):
         "schedule_embed",
         "schedule_digests",
         "schedule_prune",
+        "schedule_trends",
     )
     @classmethod
     def _check_schedule(cls, value: str) -> str:

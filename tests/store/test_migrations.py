@@ -51,7 +51,7 @@ def test_migrating_twice_is_harmless(settings: Settings) -> None:
     first = open_store(settings)
     first.dispose()
     second = open_store(settings)
-    assert schema_status(second) == ("0009", "0009")
+    assert schema_status(second) == ("0010", "0010")
     second.dispose()
 
 

@@ -123,6 +123,13 @@ def build_registry(settings: Settings) -> list[TaskSpec]:
             "maintenance",
             "delete expired sessions and login failures, and what passed retention_days",
         ),
+        TaskSpec(
+            "trends",
+            tasks.refresh_trends,
+            settings.schedule_trends,
+            "maintenance",
+            "count papers per list day and category, find the rising topics (/trends)",
+        ),
     ]
 
 

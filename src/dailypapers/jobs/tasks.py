@@ -27,6 +27,7 @@ from dailypapers.jobs.registry import TaskContext, TaskResult, UpstreamUnavailab
 from dailypapers.models import ImportSummary
 from dailypapers.store.checkpoints import get_checkpoint, set_checkpoint
 from dailypapers.store.maintenance import prune_expired
+from dailypapers.store.trends import refresh_trends as refresh_trend_tables
 from dailypapers.store.vectors import count_backlog
 
 logger = logging.getLogger(__name__)
@@ -215,3 +216,15 @@ def prune(ctx: TaskContext) -> TaskResult:
     )
     total = sum(deleted.values())
     return TaskResult(f"pruned {total} rows", dict(deleted))
+
+
+def refresh_trends(ctx: TaskContext) -> TaskResult:
+    """Recount papers per list day and primary category and find the rising topics."""
+    done = refresh_trend_tables(ctx.engine, now=ctx.now())
+    detail: dict[str, float] = {"papers": done.papers, "rows": done.rows}
+    detail |= {"rising_terms": done.rising_terms, "seconds": round(done.seconds, 3)}
+    newest = done.last_day.isoformat() if done.last_day else "none"
+    return TaskResult(
+        f"trends: {done.papers} papers counted to {newest}, {done.rising_terms} rising terms",
+        detail,
+    )

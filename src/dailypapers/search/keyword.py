@@ -170,6 +170,19 @@ class KeywordSearcher:
         )
         return self._hits(result.hits), int(result.count or 0)  # type: ignore[attr-defined]
 
+    def count_published(self, query: ParsedQuery | None, bounds: list[datetime]) -> list[int]:
+        """How many papers matching `query` (every paper when None) were published in each
+        [bounds[i], bounds[i + 1]): one pass over the matches (a range aggregation)."""
+        target = tantivy.Query.all_query() if query is None else self.build_query(query)
+        ranges = [
+            {"key": str(i), "from": _nanoseconds(start), "to": _nanoseconds(end)}
+            for i, (start, end) in enumerate(zip(bounds, bounds[1:], strict=False))
+        ]
+        spec = {"periods": {"range": {"field": "published", "ranges": ranges}}}
+        buckets = self._searcher.aggregate(target, spec)["periods"]["buckets"]
+        counted = {bucket["key"]: int(bucket["doc_count"]) for bucket in buckets}
+        return [counted.get(str(i), 0) for i in range(len(ranges))]
+
     def search_keys(self, query: ParsedQuery, *, limit: int) -> list[tuple[int, float]]:
         """The best `limit` (key, BM25 score) pairs, without reading stored documents."""
         result = self._searcher.search(self.build_query(query), limit=limit, count=False)
@@ -326,3 +339,9 @@ def _idf(documents_with_term: int, documents: int) -> float:
 
 def _inside_index_dates(bound: datetime | None) -> datetime | None:
     return None if bound is None else min(max(bound, EARLIEST_DATE), LATEST_DATE)
+
+
+def _nanoseconds(moment: datetime) -> float:
+    """A date as tantivy's range aggregation takes it (nanoseconds, exact for whole seconds)."""
+    clamped = min(max(moment, EARLIEST_DATE), LATEST_DATE)
+    return int(clamped.timestamp()) * 1e9

@@ -491,3 +491,25 @@ ix_papers_doi = sa.Index(
     sqlite_where=sa.text("doi IS NOT NULL"),
     postgresql_where=sa.text("doi IS NOT NULL"),
 )
+
+# -- trends (migration 0010): counts and topics the trends task precomputes ---------------------
+
+trend_counts = sa.Table(
+    "trend_counts",
+    metadata,
+    # Visible papers per list day and primary category ("" for papers without one), rebuilt
+    # by the `trends` task (store/trends.py): /trends reads a few thousand of these rows
+    # instead of grouping every paper of half a year.
+    sa.Column("list_date", sa.Date, primary_key=True),
+    sa.Column("category", sa.String(40), primary_key=True),
+    sa.Column("papers", sa.Integer, nullable=False),
+)
+
+trend_snapshots = sa.Table(
+    "trend_snapshots",
+    metadata,
+    # What the trends task computed, by name ("counts", "rising"), as compact JSON.
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+)
