@@ -18,6 +18,7 @@ from dailypapers.web import cards
 from dailypapers.web.deps import resolve_user
 from dailypapers.web.errors import ApiError
 from dailypapers.web.security import CSRF_COOKIE, new_token
+from dailypapers.web.trends_charts import paper_votes_chart
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -71,6 +72,8 @@ environment.filters["category_tags"] = cards.category_tags
 environment.filters["paper_links"] = cards.paper_links
 environment.filters["code_link"] = cards.code_link
 environment.filters["teaser"] = cards.teaser
+# A paper page draws its votes over time, read only when it has votes here.
+environment.globals["paper_votes_chart"] = paper_votes_chart
 
 
 def absolute_url(request: Request, path: str) -> str:
