@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
+from dailypapers.search.features import FEATURE_NAMES
+from dailypapers.search.ranker import Ranker
 from tests.conftest import PROJECT_ROOT
 from tests.pg_server import find_pg_bindir
 
@@ -44,9 +46,24 @@ def _run_smoke(module: str, out: Path) -> dict[str, Any]:
 @pytest.mark.slow
 def test_quality_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
     del shared_data
-    scores = _run_smoke("bench.quality", tmp_path / "quality.json")["scores"]["test"]
-    assert set(scores) == {"keyword", "semantic", "hybrid", "rrf"}
+    result = _run_smoke("bench.quality", tmp_path / "quality.json")
+    scores = result["scifact_test"]
+    assert {"keyword before", "keyword", "hybrid before", "hybrid", "rrf"} <= set(scores)
     assert all(0.0 < mode["ndcg10"] <= 1.0 for mode in scores.values())
+    styles = result["arxiv_heldout"]["hybrid"]
+    assert {"keyword", "question", "title", "long", "author", "all"} <= set(styles)
+
+
+@pytest.mark.slow
+def test_ranker_training_smoke_run(tmp_path: Path, shared_data: Path) -> None:
+    del shared_data
+    out = tmp_path / "ranker_model.txt"
+    command = [sys.executable, "-m", "bench.train_ranker", "--smoke", "--out", str(out)]
+    done = subprocess.run(
+        command, cwd=PROJECT_ROOT, capture_output=True, timeout=600, check=False, text=True
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert Ranker.load(out).feature_names == FEATURE_NAMES
 
 
 @pytest.mark.slow

@@ -35,6 +35,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "keyword_rank",
     "coverage",
     "idf_coverage",
+    "rare_coverage",
+    "max_idf_matched",
     "title_coverage",
     "title_idf_coverage",
     "authors",
@@ -44,6 +46,8 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 # The pseudo-relevance feedback centroid is the mean of this many best fused candidates.
 FEEDBACK_DEPTH = 5
+# rare_coverage: the share of the query's this many rarest terms that a candidate has.
+RAREST_TERMS = 3
 _QUESTION_START = re.compile(
     r"^\s*(how|what|why|which|who|whom|whose|when|where|can|could|does|do|did|is|are|was|"
     r"were|should|would|will|has|have|any|my|i|we)\b",
@@ -96,6 +100,7 @@ def candidate_features(
     fused_rank = np.empty(count)
     fused_rank[order] = np.arange(1, count + 1)
     prf = _feedback_cosine(retrieval.vectors, order[:FEEDBACK_DEPTH])
+    rarest = np.argsort(-matches.idf, kind="stable")[:RAREST_TERMS]
     columns = {
         "fused": retrieval.fused,
         "fused_rank": np.log2(1 + fused_rank),
@@ -110,6 +115,8 @@ def candidate_features(
         "keyword_rank": np.log2(1 + retrieval.keyword_rank),
         "coverage": _share(matches.body),
         "idf_coverage": _share(matches.body, matches.idf),
+        "rare_coverage": _share(matches.body[:, rarest], matches.idf[rarest]),
+        "max_idf_matched": _best_matched(matches.body, matches.idf),
         "title_coverage": _share(matches.title),
         "title_idf_coverage": _share(matches.title, matches.idf),
         "authors": _share(matches.authors, matches.author_idf),
@@ -129,6 +136,14 @@ def _feedback_cosine(vectors: np.ndarray, top: np.ndarray) -> np.ndarray:
         return np.zeros(len(vectors))
     similarity: np.ndarray = vectors @ (centroid / norm)
     return similarity
+
+
+def _best_matched(matched: np.ndarray, idf: np.ndarray) -> np.ndarray:
+    """Per row, the highest idf among the terms matched, relative to the query's highest."""
+    if matched.shape[1] == 0 or float(idf.max()) <= 0:
+        return np.zeros(matched.shape[0])
+    best: np.ndarray = (matched * idf).max(axis=1) / float(idf.max())
+    return best
 
 
 def _share(matched: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:

@@ -266,14 +266,13 @@ class KeywordSearcher:
         matched = self._matched(clauses, keys)
         split = np.cumsum([len(terms), len(terms), len(names)])
         body, title, authors, phrases = np.split(matched, split, axis=1)
+        author_idf = [_idf(self._searcher.doc_freq("authors", n), total) for n in names]
         return MatchScores(
             body=body,
             title=title,
             idf=np.array([_idf(self._searcher.doc_freq("body", t), total) for t in terms]),
             authors=authors,
-            author_idf=np.array(
-                [_idf(self._searcher.doc_freq("authors", n), total) for n in names]
-            ),
+            author_idf=np.array(author_idf),
             phrases=phrases,
         )
 

@@ -1,0 +1,118 @@
+"""The learned ranker: our numpy evaluation of a LightGBM model ranks as LightGBM does, a
+model trained on a real query reorders that query's hybrid results, and searches fall back
+to the fusion when the ranker is off or no model file ships."""
+
+from __future__ import annotations
+
+# LightGBM must be imported before tantivy opens an index in this process (see
+# bench/train_ranker.py); at collection time, no test has opened one yet.
+import lightgbm
+
+# isort: split
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dailypapers.config import load_settings
+from dailypapers.search.features import FEATURE_NAMES
+from dailypapers.search.ranker import Ranker, RankerModelError, shipped_ranker
+from dailypapers.search.service import Searcher
+from tests.search.conftest import Corpus, SciFactSample
+
+LAMBDARANK = {
+    "objective": "lambdarank",
+    "num_leaves": 7,
+    "min_data_in_leaf": 1,
+    "learning_rate": 0.3,
+    "num_threads": 1,
+    "deterministic": True,
+    "seed": 1,
+    "verbose": -1,
+}
+
+
+def _train(rows: np.ndarray, labels: np.ndarray, groups: list[int], path: Path) -> Path:
+    data = lightgbm.Dataset(rows, label=labels, group=groups, feature_name=list(FEATURE_NAMES))
+    lightgbm.train(LAMBDARANK, data, num_boost_round=30).save_model(str(path))
+    return path
+
+
+def test_scores_match_lightgbm_on_rows_it_never_saw(tmp_path: Path) -> None:
+    rng = np.random.default_rng(7)
+    rows = rng.normal(size=(600, len(FEATURE_NAMES)))
+    rows[rng.random(rows.shape) < 0.1] = 0.0  # exact zeros take LightGBM's zero path
+    labels = ((rows[:, 0] + rows[:, 2] * rows[:, 5]) > 0.8).astype(int) + (rows[:, 1] > 1.2)
+    path = _train(rows, labels, [30] * 20, tmp_path / "model.txt")
+    unseen = rng.normal(size=(200, len(FEATURE_NAMES)))
+    unseen[:, 3] = 0.0
+    expected = lightgbm.Booster(model_file=str(path)).predict(unseen)
+    np.testing.assert_allclose(Ranker.load(path).score(unseen), expected, rtol=0, atol=1e-9)
+
+
+def test_a_trained_model_reorders_a_real_query(
+    corpus: Corpus, scifact_sample: SciFactSample, tmp_path: Path
+) -> None:
+    searcher = corpus.searcher
+    searcher.ranker = None
+    text = next(iter(scifact_sample.queries.values()))
+    fused = [hit.paper_id for hit in searcher.search(text, mode="hybrid", limit=10).hits]
+    paper_ids, rows = searcher.ranking_features(text)
+    assert paper_ids[:10] == fused  # the features describe the candidates in fusion order
+    target = fused[5]
+    labels = np.array([2 if paper == target else 0 for paper in paper_ids])
+    ranker = Ranker.load(_train(rows, labels, [len(rows)], tmp_path / "model.txt"))
+    try:
+        searcher.ranker = ranker
+        reranked = [hit.paper_id for hit in searcher.search(text, mode="hybrid", limit=10).hits]
+        assert reranked[0] == target
+        assert set(reranked) <= set(paper_ids)
+        # The ranker orders hybrid results only: keyword and semantic modes stay as they were.
+        keyword = searcher.search(text, mode="keyword", limit=10).hits
+        searcher.ranker = None
+        assert [h.paper_id for h in searcher.search(text, mode="keyword", limit=10).hits] == [
+            h.paper_id for h in keyword
+        ]
+        assert [h.paper_id for h in searcher.search(text, mode="hybrid", limit=10).hits] == fused
+    finally:
+        searcher.ranker = None
+
+
+def test_the_setting_turns_the_shipped_ranker_off(corpus: Corpus) -> None:
+    off = load_settings({"DAILYPAPERS_SEARCH_RANKER": "false"}, home=corpus.settings.home)
+    assert Searcher(corpus.engine, off).ranker is None
+    on = load_settings({}, home=corpus.settings.home)
+    assert Searcher(corpus.engine, on).ranker is shipped_ranker()
+
+
+def test_a_missing_model_file_means_no_ranker(tmp_path: Path) -> None:
+    assert shipped_ranker(tmp_path / "ranker_model.txt") is None
+    with pytest.raises(RankerModelError, match="ranker_model.txt: cannot read"):
+        Ranker.load(tmp_path / "ranker_model.txt")
+
+
+def test_the_shipped_model_loads_and_ranks_our_features() -> None:
+    ranker = shipped_ranker()
+    assert ranker is not None, "src/dailypapers/search/ranker_model.txt is missing"
+    assert ranker.feature_names == FEATURE_NAMES
+    assert ranker.score(np.zeros((3, len(FEATURE_NAMES)))).shape == (3,)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda text: text.replace("version=v4", "version=v3"), ":1: not a LightGBM v4"),
+        (lambda text: text.replace("num_cat=0", "num_cat=1", 1), ":\\d+: categorical or linear"),
+        (lambda text: text.replace("left_child=", "left_kid=", 1), ":\\d+: the tree has no"),
+    ],
+)
+def test_a_model_file_we_cannot_evaluate_is_refused_naming_the_line(
+    tmp_path: Path, change: Callable[[str], str], message: str
+) -> None:
+    rng = np.random.default_rng(3)
+    rows = rng.normal(size=(120, len(FEATURE_NAMES)))
+    path = _train(rows, (rows[:, 0] > 0).astype(int), [20] * 6, tmp_path / "model.txt")
+    path.write_text(change(path.read_text()))
+    with pytest.raises(RankerModelError, match=f"model.txt{message}"):
+        Ranker.load(path)
