@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +25,11 @@ from dailypapers.web.state import CachedResponse, CacheKey, Headers, PageCache
 logger = logging.getLogger(__name__)
 
 MAX_QUERY_STRING_BYTES = 4096
+# Threads that run the routes (anyio's default is 40). Rendering holds the GIL, so past a few
+# threads more only take turns at a switching cost, each holding a database connection and
+# its cache; with fewer, waiting requests queue in arrival order. Measured under 200
+# connections on 2 cores: 16 threads used 9.2 ms of CPU a request where 40 used 12.3.
+RENDER_THREADS = 16
 CACHEABLE_TYPES = (b"text/html", b"application/json", b"application/atom+xml")
 CACHEABLE_STATUSES = (200, 404)
 PRIVATE = b"private, no-store"
@@ -99,7 +105,8 @@ class _Render:
 
 class SiteMiddleware:
     """Refuse unknown hosts and oversized requests before they are read; answer HEAD as GET
-    without the body; add security headers; cache anonymous responses that allow it.
+    without the body; add security headers; cache anonymous responses that allow it; run
+    at most RENDER_THREADS routes at once.
 
     Concurrent anonymous requests for a page that is not in the cache are rendered once: the
     first renders it, the others wait and are answered with its response if the cache may
@@ -118,6 +125,8 @@ class SiteMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
+            if scope["type"] == "lifespan":  # the limiter belongs to the server's event loop
+                anyio.to_thread.current_default_thread_limiter().total_tokens = RENDER_THREADS
             await self.app(scope, receive, send)
             return
         facts = _RequestFacts(scope)
