@@ -5,13 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # A real PostgreSQL server for the store tests (the tests start and stop their own cluster) and
-# Debian's Chromium for the browser tests (Playwright's own browser download is not used).
+# Debian's Chromium for the browser tests (Playwright's own browser download is not used), and
+# wrk for the web benchmarks' smoke runs.
 packages=()
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     packages+=(postgresql)
 fi
 if [ ! -x /usr/bin/chromium ]; then
     packages+=(chromium)
+fi
+# wrk drives the web benchmarks' smoke runs (tests/test_bench_web_smoke.py, ..._soak_smoke.py).
+if ! command -v wrk >/dev/null 2>&1; then
+    packages+=(wrk)
 fi
 if [ "${#packages[@]}" -gt 0 ]; then
     sudo=""

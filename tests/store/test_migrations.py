@@ -32,7 +32,7 @@ def test_migrated_schema_matches_declared_tables(engine: sa.Engine) -> None:
 
 
 @pytest.mark.postgres
-def test_postgres_gets_the_job_queue_tables(postgres_server: object, tmp_path: object) -> None:
+def test_postgres_gets_the_job_queue_tables(postgres_server: object) -> None:
     from tests.pg_server import PostgresServer
 
     assert isinstance(postgres_server, PostgresServer)
@@ -51,7 +51,7 @@ def test_migrating_twice_is_harmless(settings: Settings) -> None:
     first = open_store(settings)
     first.dispose()
     second = open_store(settings)
-    assert schema_status(second) == ("0010", "0010")
+    assert schema_status(second) == ("0012", "0012")
     second.dispose()
 
 

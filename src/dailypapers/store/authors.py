@@ -191,10 +191,14 @@ def _cosigned(conn: sa.Connection, key: str, keys: Sequence[str]) -> set[str]:
     if not keys:
         return set()
     other = paper_authors.alias("other")
-    query = sa.select(other.c.name_key).distinct().where(
-        other.c.paper_id.in_(
-            sa.select(paper_authors.c.paper_id).where(paper_authors.c.name_key == key)
-        ),
-        other.c.name_key.in_(list(keys)),
+    query = (
+        sa.select(other.c.name_key)
+        .distinct()
+        .where(
+            other.c.paper_id.in_(
+                sa.select(paper_authors.c.paper_id).where(paper_authors.c.name_key == key)
+            ),
+            other.c.name_key.in_(list(keys)),
+        )
     )
     return {str(k) for k in conn.execute(query).scalars()}
