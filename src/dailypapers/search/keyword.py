@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import tantivy
@@ -188,16 +189,22 @@ class KeywordSearcher:
         result = self._searcher.search(self.build_query(query), limit=limit, count=False)
         addresses = [address for _, address in result.hits]
         keys = self._searcher.fast_field_values("key", addresses) if addresses else []
-        return [
+        pairs = [
             (int(key or 0), float(score)) for (score, _), key in zip(result.hits, keys, strict=True)
         ]
+        return sorted(pairs, key=_by_score_then_key)
 
     def _hits(self, hits: list[tuple[float, tantivy.DocAddress]]) -> list[KeywordHit]:
         addresses = [address for _, address in hits]
         keys = self._searcher.fast_field_values("key", addresses) if addresses else []
+        found = zip(hits, keys, strict=True)
+        ordered = sorted(
+            ((int(key or 0), float(score), address) for (score, address), key in found),
+            key=_by_score_then_key,
+        )
         return [
-            KeywordHit(self._searcher.doc(address)["paper_id"][0], int(key or 0), float(score))
-            for (score, address), key in zip(hits, keys, strict=True)
+            KeywordHit(self._searcher.doc(address)["paper_id"][0], key, score)
+            for key, score, address in ordered
         ]
 
     def _restricted(self, query: ParsedQuery) -> tantivy.Query:
@@ -344,3 +351,10 @@ def _nanoseconds(moment: datetime) -> float:
     """A date as tantivy's range aggregation takes it (nanoseconds, exact for whole seconds)."""
     clamped = min(max(moment, EARLIEST_DATE), LATEST_DATE)
     return int(clamped.timestamp()) * 1e9
+
+
+def _by_score_then_key(hit: tuple[Any, ...]) -> tuple[float, int]:
+    """Best score first; equal scores by paper key. tantivy breaks ties by where a document
+    sits in the index, so two nodes holding the same papers (or one node before and after a
+    rebuild) could otherwise list equal matches in different orders."""
+    return (-hit[1], hit[0])

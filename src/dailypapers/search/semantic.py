@@ -1,5 +1,9 @@
 """Semantic search (read side): nearest neighbours in the HNSW graph plus the newest chunks.
 
+An index of up to `EXACT_SEARCH_MAX` vectors is searched exactly, graph or not (a few
+milliseconds at most): small sites get exact neighbours, the same on every node and after
+every rebuild, where an approximate graph built by several threads can differ slightly.
+
 Filters work by candidate sets: when the filters admit few papers (up to `EXACT_FILTER_CAP`),
 their vectors are scored exactly; otherwise the graph is searched with more neighbours than
 asked for and the neighbours are checked against the filters.
@@ -17,6 +21,7 @@ from usearch.index import Index as HnswIndex
 from dailypapers.index.vectors import VectorState, read_chunk
 
 EXACT_FILTER_CAP = 10_000
+EXACT_SEARCH_MAX = 20_000
 OVERSAMPLE = 10
 MAX_NEIGHBOURS = 4000
 
@@ -36,11 +41,8 @@ class VectorSearcher:
         self.directory = directory
         self.state = state
         ann_path = directory / "ann.usearch"
-        self._ann = (
-            HnswIndex.restore(str(ann_path), view=True)
-            if state.ann_chunks and ann_path.exists()
-            else None
-        )
+        graph = state.ann_chunks and ann_path.exists() and state.vectors > EXACT_SEARCH_MAX
+        self._ann = HnswIndex.restore(str(ann_path), view=True) if graph else None
         self._ann_chunks = state.ann_chunks if self._ann is not None else 0
         self._delta_keys, self._delta_vectors = self._load_delta(state.chunks)
 
