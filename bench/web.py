@@ -414,7 +414,7 @@ def running_server(
 
 
 def _wait_ready(
-    process: subprocess.Popen[bytes], url: str, log: Any, timeout_s: float = 120
+    process: subprocess.Popen[bytes], url: str, log: Any, timeout_s: float = 300
 ) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
