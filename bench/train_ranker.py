@@ -21,8 +21,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-# LightGBM must be loaded before tantivy opens an index: imported afterwards, in the same
-# process, it fails to name features ("Feature (Column_) appears more than one time").
+# LightGBM must be loaded before usearch (which the index modules import): loaded afterwards,
+# in the same process, it fails to name features ("Feature (Column_) appears more than one
+# time").
 import lightgbm
 import numpy as np
 

@@ -164,7 +164,7 @@ def _parse(path: Path) -> tuple[tuple[str, ...], list[_Tree]]:
 
 def _tree(path: Path, line: int, block: dict[str, str], features: int) -> _Tree:
     def numbers(key: str, dtype: type) -> np.ndarray:
-        return np.array(block.get(key, "").split(), dtype=dtype)
+        return np.array(block[key].split(), dtype=dtype)  # KeyError: the tree lacks it
 
     where = f"{path}:{line}"
     try:
@@ -194,7 +194,12 @@ def _tree(path: Path, line: int, block: dict[str, str], features: int) -> _Tree:
         if isinstance(error, RankerModelError):
             raise
         raise RankerModelError(f"{where}: malformed tree ({error})") from None
-    if tree.feature.max() >= features or len(tree.threshold) != len(tree.feature):
+    splits = len(tree.feature)
+    if (
+        tree.feature.max() >= features
+        or not len(tree.threshold) == len(tree.left) == len(tree.right) == splits
+        or len(tree.leaf_value) != splits + 1
+    ):
         raise RankerModelError(f"{where}: splits do not match the {features} features")
     return tree
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from dailypapers.store.schema import (
     login_failures,
     outbox,
+    paper_removals,
     papers,
     sent_papers,
     task_runs,
@@ -31,7 +32,8 @@ def prune_expired(
     listed_before: date,
 ) -> dict[str, int]:
     """Delete sessions past their expiry, login failures before `failures_before`, finished
-    outbox messages and task runs before `history_before`, and the record of papers sent to
+    outbox messages, task runs and paper removals (which every node's indexes have long
+    applied) before `history_before`, and the record of papers sent to
     subscribers for papers listed before `listed_before` (no digest window reaches back that
     far, so nothing can be sent twice). Returns the rows deleted per table."""
     deleted: dict[str, int] = {}
@@ -50,6 +52,9 @@ def prune_expired(
         ),
         "task_runs": sa.delete(task_runs).where(
             task_runs.c.status != "running", task_runs.c.started_at < history_before
+        ),
+        "paper_removals": sa.delete(paper_removals).where(
+            paper_removals.c.removed_at < history_before
         ),
     }
     for name, statement in statements.items():

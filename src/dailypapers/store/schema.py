@@ -326,7 +326,7 @@ paper_removals = sa.Table(
     # Ids that left the store, for the search indexes (they follow `papers.modified_at` and
     # cannot see a row that is gone): a paper first known by its title, re-keyed to its arXiv
     # id, leaves its `title:...` id here in the same transaction. Rows are only added, a few a
-    # day; pruning the ones every index has passed is left to a periodic task.
+    # day; the prune task deletes them after retention_days (store/maintenance.py).
     sa.Column("removal_id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("paper_id", sa.String(200), nullable=False),
     sa.Column("removed_at", sa.DateTime(timezone=True), nullable=False),
