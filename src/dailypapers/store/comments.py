@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from dailypapers.dates import as_utc
 from dailypapers.models import Comment
+from dailypapers.store.notifications import notify_reply
 from dailypapers.store.schema import comments, papers, users
 from dailypapers.store.votes import PaperMissing
 
@@ -60,7 +61,9 @@ def add_comment(
     now: datetime,
     parent_id: int | None = None,
 ) -> Comment:
-    """Store a comment; a reply to a reply joins its thread (replies are one level deep)."""
+    """Store a comment; a reply to a reply joins its thread (replies are one level deep). The
+    author of the comment replied to is notified in the same transaction."""
+    replied_to = parent_id
     with engine.begin() as conn:
         # The counter update comes first so SQLite takes its write lock before any read.
         _bump(conn, paper_id, +1)
@@ -86,6 +89,15 @@ def add_comment(
         except sa.exc.IntegrityError:
             raise PaperMissing(paper_id) from None
         assert key is not None
+        if replied_to is not None:
+            notify_reply(
+                conn,
+                reply_id=key[0],
+                replied_to=replied_to,
+                replier_id=user_id,
+                paper_id=paper_id,
+                now=now,
+            )
         row = conn.execute(_select().where(comments.c.comment_id == key[0])).mappings().one()
     return _comment(row)
 

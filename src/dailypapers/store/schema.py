@@ -513,3 +513,59 @@ trend_snapshots = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# -- follows and notifications (migration 0012) -------------------------------------------------
+
+follows = sa.Table(
+    "follows",
+    metadata,
+    # What a reader follows, once: an author (`target` is the name key, ids.author_key), an
+    # arXiv category (its code) or a public collection (its id, also in `collection_id` so the
+    # follow goes when the collection does).
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("kind", sa.String(12), primary_key=True),  # author, category, collection
+    sa.Column("target", sa.String(300), primary_key=True),
+    sa.Column("label", sa.Text, nullable=False),  # the name as the reader saw it
+    sa.Column(
+        "collection_id",
+        sa.Integer,
+        sa.ForeignKey("collections.collection_id", ondelete="CASCADE"),
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_follows_target", "kind", "target"),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    # Something for a reader to see once: a reply to their comment, a new paper by an author
+    # they follow, a paper added to a collection they follow. `subject` names it uniquely per
+    # reader ("reply:41", "author-paper:2412.00001", "collection-paper:12:2412.00001"), so
+    # creating it twice stores one row.
+    sa.Column("notification_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("kind", sa.String(20), nullable=False),  # reply, author_paper, collection_paper
+    sa.Column("subject", sa.String(400), nullable=False),
+    sa.Column(
+        "paper_id",
+        sa.String(200),
+        sa.ForeignKey("papers.paper_id", ondelete="CASCADE", onupdate="CASCADE"),
+    ),
+    sa.Column("comment_id", sa.Integer, sa.ForeignKey("comments.comment_id", ondelete="CASCADE")),
+    sa.Column(
+        "collection_id",
+        sa.Integer,
+        sa.ForeignKey("collections.collection_id", ondelete="CASCADE"),
+    ),
+    sa.Column("author_key", sa.String(300)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("read_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("user_id", "subject", name="uq_notifications_user_subject"),
+    # The header's unread count is one COUNT over this index.
+    sa.Index("ix_notifications_unread", "user_id", "read_at"),
+    sa.Index("ix_notifications_user_time", "user_id", "created_at"),
+)
