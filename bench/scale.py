@@ -69,10 +69,13 @@ def _iter_papers(path: Path) -> Iterator[dict[str, Any]]:
 
 
 class StandInEmbedder:
-    """Vectors with the shape of real ones: a sampled real embedding plus noise, by text hash."""
+    """Vectors with the shape of real ones: a sampled real embedding plus noise, by text hash.
+
+    They are stored under the real model's `name`: searches look vectors up by the name of the
+    model that embeds their queries."""
 
     def __init__(self, real: np.ndarray, name: str, noise: float = 0.35) -> None:
-        self.name = f"stand-in-for-{name}"
+        self.name = name
         self.dimensions = real.shape[1]
         self._real = real
         self._noise = noise

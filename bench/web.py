@@ -205,9 +205,7 @@ def build_home(home: Path, source: Path, *, embed_sample: int, model_name: str) 
         base = np.random.default_rng(SEED).standard_normal(shape).astype(np.float32)
     # Stored as the served model's vectors, so the server (which embeds queries with the real
     # model) searches them; no model runs over the papers.
-    stand_in = StandInEmbedder(base, model.name)
-    stand_in.name = model.name
-    build_indexes(engine, settings, embedder=stand_in)
+    build_indexes(engine, settings, embedder=StandInEmbedder(base, model.name))
     engine.dispose()
 
 
