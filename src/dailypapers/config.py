@@ -319,6 +319,13 @@ class Settings(BaseSettings):
             "for /trends (cron, UTC)."
         ),
     )
+    schedule_notifications: str = Field(
+        default="*/15 * * * *",
+        description=(
+            "When to notify readers of new papers by the authors they follow and of papers "
+            "added to the public collections they follow (cron, UTC)."
+        ),
+    )
     retention_days: int = Field(
         default=90,
         ge=1,
@@ -374,6 +381,7 @@ class Settings(BaseSettings):
         "schedule_digests",
         "schedule_prune",
         "schedule_trends",
+        "schedule_notifications",
     )
     @classmethod
     def _check_schedule(cls, value: str) -> str:

@@ -1,4 +1,5 @@
-"""Select the papers of one subscriber's digest: For you, saved searches, categories, trending.
+"""Select the papers of one subscriber's digest: from authors they follow, For you, saved
+searches, categories, trending.
 
 A selector serves one period: it reads that period's listed papers once and caches what every
 subscriber shares (the trending order, each saved search's matches, each category's papers),
@@ -19,6 +20,7 @@ from dailypapers.digest.periods import DigestPeriod
 from dailypapers.models import Paper
 from dailypapers.search.recommend import Recommender
 from dailypapers.search.service import Searcher
+from dailypapers.store.follows import followed, papers_by_authors
 from dailypapers.store.lists import list_window_papers
 from dailypapers.store.papers import get_papers
 from dailypapers.store.subscriptions import Subscription
@@ -72,6 +74,8 @@ class DigestSelector:
             if fresh:
                 chosen.append((title, fresh))
 
+        if subscription.user_id is not None:
+            add("From authors you follow", self._by_followed_authors(subscription.user_id))
         if prefs.include_for_you and subscription.user_id is not None and self._recommender:
             found = self._recommender.recommend(
                 user_id=subscription.user_id,
@@ -94,6 +98,29 @@ class DigestSelector:
                 title, [DigestItem(papers[pid], why) for pid, why in picks if pid in papers]
             )
             for title, picks in chosen
+        ]
+
+    def _by_followed_authors(self, user_id: int) -> list[tuple[str, str | None]]:
+        """The period's papers by authors the reader follows, most upvoted first, each with
+        the followed name."""
+        follows = followed(self.engine, user_id=user_id)
+        if not follows.authors:
+            return []
+        found = papers_by_authors(
+            self.engine,
+            author_keys=sorted(follows.authors),
+            first_day=self.period.first_list_day,
+            last_day=self.period.last_list_day,
+        )
+        return [
+            (
+                p.paper_id,
+                "by "
+                + ", ".join(follows.labels[k] for k in found[p.paper_id])
+                + ", whom you follow",
+            )
+            for p in self.window
+            if p.paper_id in found
         ]
 
     def _in_categories(self, categories: Sequence[str]) -> list[str]:

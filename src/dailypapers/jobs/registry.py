@@ -130,6 +130,13 @@ def build_registry(settings: Settings) -> list[TaskSpec]:
             "maintenance",
             "count papers per list day and category, find the rising topics (/trends)",
         ),
+        TaskSpec(
+            "notifications",
+            tasks.notify_followers,
+            settings.schedule_notifications,
+            "maintenance",
+            "notify readers of new papers by followed authors and in followed collections",
+        ),
     ]
 
 

@@ -27,6 +27,7 @@ from dailypapers.jobs.registry import TaskContext, TaskResult, UpstreamUnavailab
 from dailypapers.models import ImportSummary
 from dailypapers.store.checkpoints import get_checkpoint, set_checkpoint
 from dailypapers.store.maintenance import prune_expired
+from dailypapers.store.notifications import create_follow_notifications
 from dailypapers.store.trends import refresh_trends as refresh_trend_tables
 from dailypapers.store.vectors import count_backlog
 
@@ -226,5 +227,24 @@ def refresh_trends(ctx: TaskContext) -> TaskResult:
     newest = done.last_day.isoformat() if done.last_day else "none"
     return TaskResult(
         f"trends: {done.papers} papers counted to {newest}, {done.rising_terms} rising terms",
+        detail,
+    )
+
+
+# New papers are looked for this far back on every run: a run that was missed (a runner down
+# for a day) still finds them, and a re-run stores nothing twice (one row per reader and paper).
+NOTIFY_LOOKBACK_DAYS = 3
+
+
+def notify_followers(ctx: TaskContext) -> TaskResult:
+    """Notify readers of new papers by followed authors and papers added to followed public
+    collections in the last NOTIFY_LOOKBACK_DAYS days (idempotent)."""
+    now = ctx.now()
+    since = now - timedelta(days=NOTIFY_LOOKBACK_DAYS)
+    done = create_follow_notifications(ctx.engine, since_day=since.date(), since=since, now=now)
+    detail = {"author_papers": done.author_papers, "collection_papers": done.collection_papers}
+    return TaskResult(
+        f"notifications: {done.author_papers} new papers by followed authors, "
+        f"{done.collection_papers} added to followed collections",
         detail,
     )

@@ -17,7 +17,18 @@ from dailypapers.store.engine import open_store
 from dailypapers.web.error_pages import install_error_handlers
 from dailypapers.web.hosts import AllowedHosts
 from dailypapers.web.middleware import SiteMiddleware
-from dailypapers.web.routers import accounts, api, feeds, hf, inbox, jobs, library, pages, trends
+from dailypapers.web.routers import (
+    accounts,
+    api,
+    feeds,
+    follows,
+    hf,
+    inbox,
+    jobs,
+    library,
+    pages,
+    trends,
+)
 from dailypapers.web.state import AppState, PageCache, SharedSearcher
 from dailypapers.web.templating import STATIC, render
 
@@ -65,6 +76,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     routers += [inbox.router, jobs.router]
     routers += [library.api, library.router]
     routers += [trends.api, trends.router]
+    routers += [follows.api, follows.router]
     routers.append(pages.router)
     for router in routers:
         app.include_router(router)

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from dailypapers.ids import author_slug, http_url, is_arxiv_category
 from dailypapers.latex import latex_to_html, latex_to_text
-from dailypapers.web import cards
+from dailypapers.web import cards, follow_views
 from dailypapers.web.deps import resolve_user
 from dailypapers.web.errors import ApiError
 from dailypapers.web.security import CSRF_COOKIE, new_token
@@ -74,6 +74,10 @@ environment.filters["code_link"] = cards.code_link
 environment.filters["teaser"] = cards.teaser
 # A paper page draws its votes over time, read only when it has votes here.
 environment.globals["paper_votes_chart"] = paper_votes_chart
+# For the signed-in reader only (no query for anonymous pages): the header's unread count and
+# the state of a page's follow buttons.
+environment.globals["unread_notifications"] = follow_views.unread_notifications
+environment.globals["followed_here"] = follow_views.followed_here
 
 
 def absolute_url(request: Request, path: str) -> str:
