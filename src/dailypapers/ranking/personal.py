@@ -77,3 +77,18 @@ def top_indices(scores: np.ndarray, limit: int) -> list[int]:
         return []
     order = np.lexsort((np.arange(len(scores)), -scores))
     return [int(i) for i in order[:limit]]
+
+
+# Following is an explicit wish, so it moves a paper up; kept small beside the classifier's
+# log-odds (typically -5..+5) so it breaks near-ties and lifts a close call, and never buries
+# a strong match under a weak paper by a followed name. An author is a stronger wish than a
+# whole category.
+FOLLOWED_AUTHOR_BOOST = 1.0
+FOLLOWED_CATEGORY_BOOST = 0.25
+
+
+def follow_boost(*, by_followed_author: bool, in_followed_category: bool) -> float:
+    """What a paper's score gains from the reader's follows (the two add up)."""
+    return FOLLOWED_AUTHOR_BOOST * by_followed_author + FOLLOWED_CATEGORY_BOOST * (
+        in_followed_category
+    )

@@ -23,6 +23,7 @@ from dailypapers.config import Settings
 from dailypapers.index.keys import paper_key
 from dailypapers.ranking.personal import (
     Profile,
+    follow_boost,
     nearest_liked,
     score_papers,
     top_indices,
@@ -31,6 +32,7 @@ from dailypapers.ranking.personal import (
 from dailypapers.search.query import QueryError, parse_query
 from dailypapers.search.semantic import VectorSearcher
 from dailypapers.search.service import Searcher, SearchUnavailable
+from dailypapers.store.follows import Followed, followed, papers_by_authors
 from dailypapers.store.lists import ListedPaper, sample_paper_ids
 from dailypapers.store.marks import Feedback, StoredModel, get_feedback, get_model, put_model
 from dailypapers.store.papers import get_papers
@@ -60,6 +62,45 @@ class Recommendations:
     notices: list[str] = field(default_factory=list)
 
 
+@dataclass(slots=True, frozen=True)
+class FollowBoosts:
+    """What the reader's follows add to each pool paper's score, and the reason they give."""
+
+    boost: dict[str, float] = field(default_factory=dict)
+    reason: dict[str, str] = field(default_factory=dict)
+
+
+def follow_boosts(
+    engine: sa.Engine, follows: Followed, pool: Sequence[ListedPaper]
+) -> FollowBoosts:
+    """The boosts of pool papers by followed authors or in followed categories."""
+    if not follows.authors and not follows.categories:
+        return FollowBoosts()
+    by_author = (
+        papers_by_authors(
+            engine, author_keys=sorted(follows.authors), paper_ids=[c.paper_id for c in pool]
+        )
+        if follows.authors
+        else {}
+    )
+    wanted = {c.lower() for c in follows.categories}
+    boosts = FollowBoosts()
+    for paper in pool:
+        keys = by_author.get(paper.paper_id, [])
+        category = next((c for c in paper.categories if c.lower() in wanted), None)
+        value = follow_boost(
+            by_followed_author=bool(keys), in_followed_category=category is not None
+        )
+        if value:
+            boosts.boost[paper.paper_id] = value
+            if keys:
+                names = ", ".join(follows.labels[k] for k in keys)
+                boosts.reason[paper.paper_id] = f"by {names}, whom you follow"
+            else:
+                boosts.reason[paper.paper_id] = f"in {category}, a category you follow"
+    return boosts
+
+
 class Recommender:
     """Picks for readers, over one Searcher's indexes (not thread-safe, like Searcher)."""
 
@@ -85,17 +126,20 @@ class Recommender:
         if feedback is not None:
             seen |= set(feedback.liked) | set(feedback.disliked)
         pool = [c for c in candidates if c.paper_id not in seen]
+        follows = followed(self.engine, user_id=user_id) if user_id is not None else Followed()
+        boosts = follow_boosts(self.engine, follows, pool)
         matches = self.search_matches(pool, searches)
         vectors = self.searcher.vector_index()
         notices: list[str] = []
         if feedback is not None and feedback.liked and vectors is None:
             notices.append("papers are not embedded yet (run `dailypapers index build`)")
         if feedback is not None and feedback.liked and vectors is not None:
-            personal = self._personal(user_id or 0, feedback, vectors, pool, matches, limit)
+            personal = self._personal(user_id or 0, feedback, vectors, pool, matches, boosts, limit)
             if personal is not None:
                 return Recommendations("personal", personal, notices)
         mode: RecommendationMode = "categories" if categories else "popular"
-        return Recommendations(mode, _cold_start(pool, matches, categories, limit), notices)
+        picks = _cold_start(pool, matches, categories, limit, boosts)
+        return Recommendations(mode, picks, notices)
 
     def search_matches(
         self, pool: Sequence[ListedPaper], searches: Sequence[str]
@@ -125,6 +169,7 @@ class Recommender:
         vectors: VectorSearcher,
         pool: Sequence[ListedPaper],
         matches: dict[str, str],
+        boosts: FollowBoosts,
         limit: int,
     ) -> list[Pick] | None:
         liked_ids, liked = _vectors_of(vectors, feedback.liked)
@@ -133,7 +178,12 @@ class Recommender:
         profile = self._profile(user_id, feedback, vectors, liked, len(liked_ids))
         pool_ids, pool_vectors = _vectors_of(vectors, [c.paper_id for c in pool])
         embedded = set(pool_ids)
-        bonus = np.array([SEARCH_MATCH_BONUS if i in matches else 0.0 for i in pool_ids])
+        bonus = np.array(
+            [
+                (SEARCH_MATCH_BONUS if i in matches else 0.0) + boosts.boost.get(i, 0.0)
+                for i in pool_ids
+            ]
+        )
         # Papers not embedded yet can still come in through a saved search.
         unembedded = [pid for pid in matches if pid not in embedded]
         ranked_ids = pool_ids + unembedded
@@ -145,12 +195,13 @@ class Recommender:
         ).astype(np.float32)
         order = top_indices(scores, limit)
         chosen = [(ranked_ids[i], float(scores[i])) for i in order]
-        return self._explained(chosen, matches, liked_ids, liked, vectors)
+        return self._explained(chosen, matches, boosts, liked_ids, liked, vectors)
 
     def _explained(
         self,
         chosen: list[tuple[str, float]],
         matches: dict[str, str],
+        boosts: FollowBoosts,
         liked_ids: list[str],
         liked: np.ndarray,
         vectors: VectorSearcher,
@@ -165,6 +216,8 @@ class Recommender:
                 picks.append(
                     Pick(paper_id, score, f"matches your saved search “{matches[paper_id]}”")
                 )
+            elif paper_id in boosts.reason and "whom you follow" in boosts.reason[paper_id]:
+                picks.append(Pick(paper_id, score, boosts.reason[paper_id]))
             elif paper_id in nearest and nearest[paper_id] in titles:
                 because = titles[nearest[paper_id]]
                 picks.append(Pick(paper_id, score, f"like “{because.title}”", because.paper_id))
@@ -215,9 +268,14 @@ def _vectors_of(vectors: VectorSearcher, paper_ids: Sequence[str]) -> tuple[list
 
 
 def _cold_start(
-    pool: Sequence[ListedPaper], matches: dict[str, str], categories: Sequence[str], limit: int
+    pool: Sequence[ListedPaper],
+    matches: dict[str, str],
+    categories: Sequence[str],
+    limit: int,
+    boosts: FollowBoosts,
 ) -> list[Pick]:
-    """Before anything is liked: saved-search matches, then chosen categories, else popular
+    """Before anything is liked: saved-search matches, then papers the reader follows (by
+    boost: followed authors before followed categories), then chosen categories, else popular
     papers (the pool comes most upvoted first)."""
     wanted = {c.lower() for c in categories}
     picks = [
@@ -225,10 +283,18 @@ def _cold_start(
         for c in pool
         if c.paper_id in matches
     ]
+    followed_first = sorted(
+        (c for c in pool if c.paper_id in boosts.boost and c.paper_id not in matches),
+        key=lambda c: -boosts.boost[c.paper_id],  # stable: most upvoted first among equals
+    )
+    picks += [
+        Pick(c.paper_id, float(c.score) + boosts.boost[c.paper_id], boosts.reason[c.paper_id])
+        for c in followed_first
+    ]
     for paper in pool:
         if len(picks) >= limit:
             break
-        if paper.paper_id in matches:
+        if paper.paper_id in matches or paper.paper_id in boosts.boost:
             continue
         if not wanted:
             picks.append(Pick(paper.paper_id, float(paper.score), POPULAR_REASON))
