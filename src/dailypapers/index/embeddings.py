@@ -149,6 +149,17 @@ def minilm(*, device: str = "cpu", threads: int = 0) -> SentenceTransformerEmbed
 
 
 EMBEDDERS: dict[str, Callable[..., Embedder]] = {DEFAULT_EMBEDDER: minilm}
+# Where the registered models keep their files (for the ONNX query encoder).
+PACKAGED_FOLDERS: dict[str, Callable[[], str]] = {DEFAULT_EMBEDDER: _packaged_minilm}
+
+
+def model_folder(name: str) -> Path | None:
+    """The folder holding the model `name` names (see `load_embedder`), or None for a model on
+    the hub (its files are in the hub's cache, if anywhere)."""
+    if name in PACKAGED_FOLDERS:
+        return Path(PACKAGED_FOLDERS[name]())
+    folder = Path(name).expanduser()
+    return folder if (folder / "modules.json").exists() else None
 
 
 def load_embedder(name: str, *, device: str = "cpu") -> Embedder:

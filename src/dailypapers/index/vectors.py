@@ -27,6 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+# onnxruntime must be loaded before usearch: loaded after it, its import crashes the process
+# (segmentation fault, onnxruntime 1.32.0 with usearch 2.26.6). The query encoder needs it.
+import onnxruntime  # noqa: F401
 import sqlalchemy as sa
 from usearch.index import Index as HnswIndex
 

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+# onnxruntime must be loaded before usearch: loaded after it, its import crashes the process
+# (segmentation fault, onnxruntime 1.32.0 with usearch 2.26.6). The query encoder needs it.
+import onnxruntime  # noqa: F401
 from usearch.index import Index as HnswIndex
 
 from dailypapers.index.vectors import VectorState, read_chunk

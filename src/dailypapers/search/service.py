@@ -17,10 +17,11 @@ import sqlalchemy as sa
 
 from dailypapers.config import Settings
 from dailypapers.index.build import sync_keyword_index
-from dailypapers.index.embeddings import Embedder, load_embedder
+from dailypapers.index.embeddings import Embedder
 from dailypapers.index.keys import paper_key
 from dailypapers.index.keyword import KeywordState
 from dailypapers.index.layout import IndexLayout
+from dailypapers.index.onnx_encoder import load_query_encoder
 from dailypapers.index.vectors import VectorState
 from dailypapers.models import Paper, SearchHit, SearchResults
 from dailypapers.search.features import RetrievalScores, candidate_features, is_question
@@ -156,8 +157,9 @@ class Searcher:
         return self._vector_searcher()
 
     def embedder(self) -> Embedder:
+        """The query encoder: ONNX Runtime where the model allows it (no torch to load)."""
         if self._embedder is None:
-            self._embedder = load_embedder(self._embedder_name)
+            self._embedder = load_query_encoder(self._embedder_name, home=self.settings.home)
         return self._embedder
 
     # -- searching -----------------------------------------------------------------------

@@ -14,8 +14,10 @@ import numpy as np
 import sqlalchemy as sa
 
 from dailypapers.config import Settings
-from dailypapers.index.embeddings import Embedder, load_embedder
+from dailypapers.index.embeddings import Embedder
 from dailypapers.index.keeper import NodeIndexKeeper
+from dailypapers.index.layout import IndexLayout
+from dailypapers.index.onnx_encoder import load_query_encoder
 from dailypapers.search.recommend import Recommender
 from dailypapers.search.service import Searcher
 from dailypapers.web.hosts import AllowedHosts
@@ -40,11 +42,26 @@ class QueryVectorCache:
         self._entries = entries
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
 
     def _model(self) -> Embedder:
         if self._inner is None:
-            self._inner = self._load()
+            with self._load_lock:  # a search may arrive while the worker is still loading it
+                if self._inner is None:
+                    self._inner = self._load()
         return self._inner
+
+    @property
+    def loaded(self) -> bool:
+        return self._inner is not None
+
+    def load(self) -> None:
+        """Load the model and run it once now (when the worker starts), not on the first
+        search. A failure is logged: the first search then raises it where it is reported."""
+        try:
+            self._model().encode(["warm up"])
+        except Exception:
+            logger.exception("could not load the query encoder")
 
     @property
     def name(self) -> str:
@@ -86,8 +103,10 @@ class SharedSearcher:
         self._engine = engine
         self._settings = settings
         model = settings.embedding_model
-        vectors = QueryVectorCache(lambda: embedder or load_embedder(model))
-        self._searcher = Searcher(engine, settings, embedder=vectors)
+        self._query_vectors = QueryVectorCache(
+            lambda: embedder or load_query_encoder(model, home=settings.home)
+        )
+        self._searcher = Searcher(engine, settings, embedder=self._query_vectors)
         self._recommender = Recommender(engine, settings, self._searcher)
         self._lock = threading.Lock()
         self._similar: OrderedDict[tuple[str, int], tuple[float, list[str]]] = OrderedDict()
@@ -95,11 +114,19 @@ class SharedSearcher:
         self._keeper = NodeIndexKeeper(engine, settings, interval_s=settings.search_refresh_s)
 
     def start(self) -> None:
-        """Keep this node's indexes in step with the database from a background thread."""
+        """Keep this node's indexes in step with the database from a background thread, and
+        load the query encoder if there are vectors to search (so no search waits for it)."""
         self._keeper.start()
+        if IndexLayout.under(self._settings.home).live("vectors") is not None:
+            self._query_vectors.load()  # before the worker serves: its first search is quick
 
     def stop(self) -> None:
         self._keeper.stop()
+
+    @property
+    def query_encoder_loaded(self) -> bool:
+        """Whether this process has its query encoder in memory."""
+        return self._query_vectors.loaded
 
     def similar_ids(self, paper_id: str, limit: int) -> list[str]:
         """Ids of the papers most like `paper_id`, remembered for SIMILAR_TTL_S.

@@ -1,0 +1,162 @@
+"""The query encoder on ONNX Runtime: PyTorch's vectors and search results, without torch."""
+
+from __future__ import annotations
+
+import logging
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
+from dailypapers.config import Settings, load_settings
+from dailypapers.index.build import build_indexes
+from dailypapers.index.embeddings import Embedder, SentenceTransformerEmbedder, document_text
+from dailypapers.index.onnx_encoder import OnnxQueryEncoder, load_query_encoder
+from dailypapers.search.service import Searcher
+from dailypapers.store.engine import open_store
+from dailypapers.web.app import create_app
+from tests.search.conftest import import_files
+from tests.web.conftest import site_settings
+
+MODEL = "all-minilm-l6-v2"
+QUERIES = 12
+OTHER_ABSTRACTS = 60
+# Measured 2026-12-05: at most 1.8e-7 apart in any coordinate, cosine >= 0.9999995.
+ATOL = 1e-5
+MIN_COSINE = 0.99999
+
+
+@dataclass
+class Site:
+    settings: Settings
+    engine: sa.Engine
+    queries: list[str]
+    abstracts: list[str]
+    onnx: OnnxQueryEncoder
+
+
+@pytest.fixture(scope="module")
+def site(
+    shared_data: Path, minilm: Embedder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    """SciFact abstracts (those relevant to the first test queries, and others) embedded by
+    PyTorch, and the query encoder exported into the site's HOME."""
+    root = shared_data / "scifact"
+    qrels = [line.split("\t") for line in (root / "qrels" / "test.tsv").read_text().splitlines()]
+    wanted_queries: list[str] = list(dict.fromkeys(row[0] for row in qrels[1:]))[:QUERIES]
+    relevant = {row[1] for row in qrels[1:] if row[0] in wanted_queries}
+    queries = {
+        row["_id"]: row["text"]
+        for row in map(orjson.loads, (root / "queries.jsonl").read_bytes().splitlines())
+    }
+    lines = (root / "corpus.jsonl").read_bytes().splitlines()
+    keep = [line for line in lines if orjson.loads(line)["_id"] in relevant]
+    keep = list(dict.fromkeys(keep + lines[:OTHER_ABSTRACTS]))
+    home = tmp_path_factory.mktemp("onnx") / "home"
+    corpus = home.parent / "corpus.jsonl"
+    corpus.write_bytes(b"\n".join(keep) + b"\n")
+    settings = load_settings({}, home=home)
+    engine = open_store(settings)
+    import_files(engine, [corpus], "generic")
+    build_indexes(engine, settings, embedder=minilm)
+    onnx = load_query_encoder(MODEL, home=home)
+    assert isinstance(onnx, OnnxQueryEncoder)
+    records = [orjson.loads(line) for line in keep]
+    abstracts = [document_text(record["title"], record["text"]) for record in records]
+    yield Site(settings, engine, [queries[q] for q in wanted_queries], abstracts, onnx)
+    engine.dispose()
+
+
+def test_onnx_vectors_agree_with_pytorch_on_real_abstracts_and_queries(
+    site: Site, minilm: Embedder
+) -> None:
+    # Abstracts longer than 256 word pieces are truncated the same way; batches are padded.
+    for texts in (site.abstracts, site.queries):
+        expected = minilm.encode(texts)
+        for got in (site.onnx.encode(texts), np.vstack([site.onnx.encode([t]) for t in texts])):
+            assert got.shape == expected.shape == (len(texts), 384)
+            assert float(np.sum(got * expected, axis=1).min()) >= MIN_COSINE
+            np.testing.assert_allclose(got, expected, atol=ATOL)
+    assert site.onnx.name == minilm.name  # the same vectors: searched against the same index
+
+
+def test_hybrid_results_are_the_same_with_either_encoder(site: Site, minilm: Embedder) -> None:
+    by_pytorch = Searcher(site.engine, site.settings, embedder=minilm)
+    by_onnx = Searcher(site.engine, site.settings)  # the default: the exported encoder
+    assert isinstance(by_onnx.embedder(), OnnxQueryEncoder)
+    for query in site.queries:
+        expected = by_pytorch.search(query, mode="hybrid", limit=20).hits
+        got = by_onnx.search(query, mode="hybrid", limit=20).hits
+        assert [hit.paper.paper_id for hit in got] == [hit.paper.paper_id for hit in expected]
+        np.testing.assert_allclose(
+            [hit.score for hit in got], [hit.score for hit in expected], atol=1e-4
+        )
+
+
+def test_the_onnx_file_is_cached_under_home_and_reused(site: Site) -> None:
+    models = site.settings.home / "models"
+    exported = sorted(models.glob("*.onnx"))
+    assert [path.name for path in exported] == [site.onnx.path.name]
+    assert re.fullmatch(r"all-minilm-l6-v2-[0-9a-f]{12}\.onnx", site.onnx.path.name)
+    assert not list(models.glob("*.partial"))
+    stamp = exported[0].stat().st_mtime_ns
+    again = load_query_encoder(MODEL, home=site.settings.home)
+    assert isinstance(again, OnnxQueryEncoder) and again.path == site.onnx.path
+    assert exported[0].stat().st_mtime_ns == stamp  # loaded, not exported again
+
+
+def _imports_of_a_search(home: Path, *args: str) -> tuple[str, list[str]]:
+    """Run `dailypapers search` as a user does; its output and the modules it imported."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "dailypapers", "--home", str(home)]
+        + ["search", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules = re.findall(r"^import time:[^|]*\|[^|]*\|\s*(\S+)$", done.stderr, re.MULTILINE)
+    return done.stdout, modules
+
+
+def test_a_search_from_the_command_line_does_not_import_torch(site: Site) -> None:
+    query = "vitamin D deficiency and tuberculosis"
+    for mode in ("keyword", "hybrid"):
+        output, modules = _imports_of_a_search(site.settings.home, query, "--mode", mode)
+        assert output.count("\n") >= 3  # it found papers
+        assert "dailypapers.search.service" in modules  # the import log is read right
+        assert not [name for name in modules if name.split(".")[0] in ("torch", "transformers")]
+
+
+def test_without_a_place_to_export_queries_run_on_pytorch_with_one_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "models").write_text("not a folder", encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="dailypapers.index.onnx_encoder"):
+        encoder = load_query_encoder(MODEL, home=home)
+    assert isinstance(encoder, SentenceTransformerEmbedder)
+    assert encoder.name == f"{MODEL}@256"
+    assert [record.levelname for record in caplog.records] == ["WARNING"]
+    assert "search queries run on PyTorch" in caplog.records[0].getMessage()
+
+
+def test_a_web_worker_loads_the_query_encoder_before_its_first_search(site: Site) -> None:
+    app = create_app(site_settings(site.settings.home))
+    searcher = app.state.dp.search
+    assert not searcher.query_encoder_loaded
+    with TestClient(app, base_url="http://testserver") as client:
+        assert searcher.query_encoder_loaded  # at start-up, with no request made
+        response = client.get("/api/v1/search", params={"q": site.queries[0]})
+        assert response.status_code == 200 and response.json()["hits"]
+    app.state.dp.engine.dispose()
