@@ -246,14 +246,16 @@ class _Sender:
         self.report = DeliveryReport()
 
     def send_batch(self, claimed: list[ClaimedMessage]) -> None:
-        ids = sorted({c.message.subscription_id for c in claimed})
+        ids = sorted({sid for c in claimed if (sid := c.message.subscription_id) is not None})
         statuses = subscription_statuses(self.engine, subscription_ids=ids)
         unreachable: DeliveryError | None = None
         with SmtpConnection(self.settings) as smtp:
             for item in claimed:
                 message = item.message
                 wanted = "pending" if message.kind == "confirm" else "active"
-                if statuses.get(message.subscription_id) != wanted:
+                if message.subscription_id is not None and (
+                    statuses.get(message.subscription_id) != wanted
+                ):
                     self._cancelled(message.message_key)
                     continue
                 # Once the server cannot be reached, the rest of the batch would fail the same way.

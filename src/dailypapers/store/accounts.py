@@ -1,7 +1,9 @@
-"""Repository functions for accounts: users, login sessions, API tokens, login failures."""
+"""Repository functions for accounts: users, login sessions, API tokens, login failures, and
+account care (password and address changes, disabling, the admin's list of users)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +24,11 @@ class Credentials:
 
     user: User
     password_hash: str
+    disabled: bool = False
+
+
+# A disabled or deleted account has no live sessions and no working API tokens.
+_ACTIVE = sa.and_(users.c.disabled_at.is_(None), users.c.deleted_at.is_(None))
 
 
 def _user(row: sa.RowMapping) -> User:
@@ -73,10 +80,23 @@ def get_user_by_name(engine: sa.Engine, *, username: str) -> User | None:
 
 
 def get_credentials(engine: sa.Engine, *, username: str) -> Credentials | None:
-    query = sa.select(users).where(users.c.username_key == username.lower())
+    query = sa.select(users).where(
+        users.c.username_key == username.lower(), users.c.deleted_at.is_(None)
+    )
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
-    return Credentials(_user(row), row["password_hash"]) if row else None
+    if row is None:
+        return None
+    return Credentials(_user(row), row["password_hash"], row["disabled_at"] is not None)
+
+
+def get_credentials_by_id(engine: sa.Engine, *, user_id: int) -> Credentials | None:
+    query = sa.select(users).where(users.c.user_id == user_id, users.c.deleted_at.is_(None))
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    if row is None:
+        return None
+    return Credentials(_user(row), row["password_hash"], row["disabled_at"] is not None)
 
 
 def set_admin(engine: sa.Engine, *, username: str, is_admin: bool) -> bool:
@@ -111,7 +131,7 @@ def get_session_user(engine: sa.Engine, *, token_hash: str, now: datetime) -> Us
     query = (
         sa.select(users)
         .join(user_sessions, user_sessions.c.user_id == users.c.user_id)
-        .where(user_sessions.c.token_hash == token_hash, user_sessions.c.expires_at > now)
+        .where(user_sessions.c.token_hash == token_hash, user_sessions.c.expires_at > now, _ACTIVE)
     )
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
@@ -135,7 +155,7 @@ def get_token_user(engine: sa.Engine, *, token_hash: str) -> User | None:
     query = (
         sa.select(users)
         .join(api_tokens, api_tokens.c.user_id == users.c.user_id)
-        .where(api_tokens.c.token_hash == token_hash)
+        .where(api_tokens.c.token_hash == token_hash, _ACTIVE)
     )
     with engine.connect() as conn:
         row = conn.execute(query).mappings().first()
@@ -198,3 +218,100 @@ def forget_login_attempt(
         )
         if clear_keys:
             conn.execute(sa.delete(login_failures).where(login_failures.c.key.in_(clear_keys)))
+
+
+# -- account care -----------------------------------------------------------------------------
+
+
+def record_login(engine: sa.Engine, *, user_id: int, now: datetime) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.update(users).where(users.c.user_id == user_id).values(last_login_at=now))
+
+
+def change_password(
+    engine: sa.Engine, *, user_id: int, password_hash: str, keep_session: str | None
+) -> None:
+    """Set a new password hash and end every session of the user but `keep_session` (the
+    hash of the session that asked), in one transaction."""
+    others = sa.delete(user_sessions).where(user_sessions.c.user_id == user_id)
+    if keep_session is not None:
+        others = others.where(user_sessions.c.token_hash != keep_session)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(users).where(users.c.user_id == user_id).values(password_hash=password_hash)
+        )
+        conn.execute(others)
+
+
+def users_with_email(engine: sa.Engine, *, email: str, limit: int = 5) -> list[User]:
+    """Accounts that may be sent a password reset at `email` (any case): not disabled, not
+    deleted; at most `limit`, oldest first."""
+    query = (
+        sa.select(users)
+        .where(sa.func.lower(users.c.email) == email.lower(), _ACTIVE)
+        .order_by(users.c.user_id)
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [_user(row) for row in conn.execute(query).mappings()]
+
+
+def set_disabled(engine: sa.Engine, *, user_id: int, disabled: bool, now: datetime) -> bool:
+    """Disable an account (its sessions end with it) or enable it again; False if there is no
+    such account (or it was deleted)."""
+    statement = (
+        sa.update(users)
+        .where(users.c.user_id == user_id, users.c.deleted_at.is_(None))
+        .values(disabled_at=now if disabled else None)
+    )
+    with engine.begin() as conn:
+        if conn.execute(statement).rowcount != 1:
+            return False
+        if disabled:
+            conn.execute(sa.delete(user_sessions).where(user_sessions.c.user_id == user_id))
+    return True
+
+
+@dataclass(slots=True, frozen=True)
+class AccountSummary:
+    """A row of the admin's list of users."""
+
+    user_id: int
+    username: str
+    email: str | None
+    is_admin: bool
+    created_at: datetime
+    last_login_at: datetime | None
+    disabled_at: datetime | None
+
+
+def _summary(row: sa.RowMapping) -> AccountSummary:
+    last, disabled = row["last_login_at"], row["disabled_at"]
+    return AccountSummary(
+        user_id=row["user_id"],
+        username=row["username"],
+        email=row["email"],
+        is_admin=bool(row["is_admin"]),
+        created_at=as_utc(row["created_at"]),
+        last_login_at=as_utc(last) if last else None,
+        disabled_at=as_utc(disabled) if disabled else None,
+    )
+
+
+def list_users(
+    engine: sa.Engine, *, offset: int, limit: int
+) -> tuple[Sequence[AccountSummary], int]:
+    """A page of accounts, oldest first (deleted ones left out), and how many there are."""
+    live = users.c.deleted_at.is_(None)
+    query = sa.select(users).where(live).order_by(users.c.user_id).offset(offset).limit(limit)
+    total = sa.select(sa.func.count()).select_from(users).where(live)
+    with engine.connect() as conn:
+        rows = [_summary(row) for row in conn.execute(query).mappings()]
+        return rows, int(conn.execute(total).scalar_one())
+
+
+def get_account_summary(engine: sa.Engine, *, user_id: int) -> AccountSummary | None:
+    query = sa.select(users).where(users.c.user_id == user_id, users.c.deleted_at.is_(None))
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return _summary(row) if row else None

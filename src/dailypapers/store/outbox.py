@@ -20,7 +20,8 @@ from dailypapers.dates import as_utc
 from dailypapers.store.dialects import conflict_insert
 from dailypapers.store.schema import outbox, papers, sent_papers, subscriptions
 
-MessageKind = Literal["digest", "confirm"]
+# An "account" message (password reset, address change) belongs to a user, not a subscription.
+MessageKind = Literal["digest", "confirm", "account"]
 OutboxStatus = Literal["pending", "sending", "sent", "failed", "empty", "cancelled"]
 OUTBOX_STATUSES: tuple[OutboxStatus, ...] = (
     "pending",
@@ -38,7 +39,7 @@ class OutboxMessage:
 
     message_key: str
     kind: MessageKind
-    subscription_id: int
+    subscription_id: int | None
     recipient: str
     subject: str
     body_text: str
@@ -46,6 +47,7 @@ class OutboxMessage:
     headers: dict[str, str]
     period: str | None = None
     paper_ids: tuple[str, ...] = ()
+    user_id: int | None = None
 
 
 @dataclass(slots=True, frozen=True)
@@ -73,6 +75,7 @@ def _values(message: OutboxMessage, status: OutboxStatus, now: datetime) -> dict
         "message_key": message.message_key,
         "kind": message.kind,
         "subscription_id": message.subscription_id,
+        "user_id": message.user_id,
         "period": message.period,
         "recipient": message.recipient,
         "subject": message.subject,
@@ -203,6 +206,7 @@ def _message(row: sa.RowMapping) -> OutboxMessage:
         body_html=row["body_html"],
         headers=orjson.loads(row["headers"]),
         period=row["period"],
+        user_id=row["user_id"],
     )
 
 
@@ -218,9 +222,15 @@ def _finish(engine: sa.Engine, *, key: str, token: str, values: dict[str, Any]) 
         return conn.execute(statement).rowcount == 1
 
 
+ONE_TIME_LINK_REMOVED = "(removed once sent: it held a one-time link)"
+
+
 def mark_sent(engine: sa.Engine, *, key: str, token: str, now: datetime) -> bool:
-    """Accepted by the server: the errors of earlier attempts no longer apply."""
-    values = {"status": "sent", "sent_at": now, "last_error": None}
+    """Accepted by the server: the errors of earlier attempts no longer apply. An account
+    message's body held a reset or confirmation link: it is not kept once sent."""
+    values: dict[str, Any] = {"status": "sent", "sent_at": now, "last_error": None}
+    for body in (outbox.c.body_text, outbox.c.body_html):
+        values[body.name] = sa.case((outbox.c.kind == "account", ONE_TIME_LINK_REMOVED), else_=body)
     return _finish(engine, key=key, token=token, values=values)
 
 

@@ -99,6 +99,12 @@ users = sa.Table(
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # Account care (migration 0011). A disabled account cannot log in and has no sessions; a
+    # deleted one stays as a placeholder named "[deleted]" (no address, no password) so that
+    # its comments keep their place in threads.
+    sa.Column("last_login_at", sa.DateTime(timezone=True)),
+    sa.Column("disabled_at", sa.DateTime(timezone=True)),
+    sa.Column("deleted_at", sa.DateTime(timezone=True)),
 )
 
 user_sessions = sa.Table(
@@ -273,12 +279,14 @@ outbox = sa.Table(
     # primary key is what makes building a digest twice (a rerun, two nodes) build it once.
     sa.Column("message_key", sa.String(200), primary_key=True),
     sa.Column("kind", sa.String(16), nullable=False),
+    # A digest or confirmation belongs to a subscription; an account message (a password
+    # reset, an address change, migration 0011) to a user instead.
     sa.Column(
         "subscription_id",
         sa.Integer,
         sa.ForeignKey("subscriptions.subscription_id", ondelete="CASCADE"),
-        nullable=False,
     ),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE")),
     sa.Column("period", sa.String(20)),
     sa.Column("recipient", sa.String(320), nullable=False),
     sa.Column("subject", sa.Text, nullable=False),
@@ -297,6 +305,7 @@ outbox = sa.Table(
     sa.Column("sent_at", sa.DateTime(timezone=True)),
     sa.Index("ix_outbox_due", "status", "next_attempt_at"),
     sa.Index("ix_outbox_subscription", "subscription_id", "created_at"),
+    sa.Index("ix_outbox_user", "user_id"),
 )
 
 sent_papers = sa.Table(
@@ -512,6 +521,26 @@ trend_snapshots = sa.Table(
     sa.Column("name", sa.String(40), primary_key=True),
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# -- account care (migration 0011): single-use tokens mailed for resets and address changes ----
+
+account_tokens = sa.Table(
+    "account_tokens",
+    metadata,
+    # A password-reset or address-change link's token: only its SHA-256 is stored, it works
+    # once (`used_at`) and until `expires_at`. `new_email` is the address an email change
+    # confirms; the account keeps its old address until then.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("purpose", sa.String(16), nullable=False),  # reset, email
+    sa.Column("new_email", sa.String(320)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_account_tokens_user", "user_id", "purpose", "created_at"),
 )
 
 # -- follows and notifications (migration 0012) -------------------------------------------------

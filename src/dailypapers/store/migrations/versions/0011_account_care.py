@@ -3,20 +3,59 @@
 Revision ID: 0011
 Revises: 0010
 
-Reserved, empty for now.
+Adds `users.last_login_at`, `users.disabled_at` and `users.deleted_at`; creates
+`account_tokens` (single-use, expiring tokens of password-reset and address-change links, stored
+hashed); lets an outbox message belong to a user instead of a subscription (`outbox.user_id`,
+`outbox.subscription_id` now nullable), so account mail goes out the way digests do. On SQLite
+the outbox table is copied once for the nullable column.
 """
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from dailypapers.store import schema
 
 revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
 
+USER_COLUMNS = ("last_login_at", "disabled_at", "deleted_at")
+
+
+def _columns(table: str) -> dict[str, dict[str, object]]:
+    return {c["name"]: dict(c) for c in sa.inspect(op.get_bind()).get_columns(table)}
+
 
 def upgrade() -> None:
-    pass
+    # Migrations 0002 and 0004 create `users` and `outbox` from today's schema, so a database
+    # made from scratch has these columns already; one made before this revision gets them here.
+    missing = [name for name in USER_COLUMNS if name not in _columns("users")]
+    if missing:
+        with op.batch_alter_table("users") as batch:
+            for name in missing:
+                batch.add_column(sa.Column(name, sa.DateTime(timezone=True)))
+    if "user_id" not in _columns("outbox"):
+        with op.batch_alter_table("outbox") as batch:
+            batch.alter_column("subscription_id", existing_type=sa.Integer, nullable=True)
+            batch.add_column(sa.Column("user_id", sa.Integer))
+            batch.create_foreign_key(
+                "fk_outbox_user_id_users", "users", ["user_id"], ["user_id"], ondelete="CASCADE"
+            )
+            batch.create_index("ix_outbox_user", ["user_id"])
+    schema.metadata.create_all(op.get_bind(), tables=[schema.account_tokens])
 
 
 def downgrade() -> None:
-    pass
+    schema.metadata.drop_all(op.get_bind(), tables=[schema.account_tokens])
+    op.execute("DELETE FROM outbox WHERE subscription_id IS NULL")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_index("ix_outbox_user")
+        batch.drop_constraint("fk_outbox_user_id_users", type_="foreignkey")
+        batch.drop_column("user_id")
+        batch.alter_column("subscription_id", existing_type=sa.Integer, nullable=False)
+    with op.batch_alter_table("users") as batch:
+        for name in reversed(USER_COLUMNS):
+            batch.drop_column(name)
