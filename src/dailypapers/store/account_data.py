@@ -164,7 +164,10 @@ def delete_account(engine: sa.Engine, *, user_id: int, now: datetime) -> bool:
 
 
 def _rows(conn: sa.Connection, query: sa.Select[Any]) -> list[dict[str, Any]]:
-    return [dict(row) for row in conn.execute(query).mappings()]
+    # Plain str keys (column names are a str subclass, which JSON encoders may refuse).
+    return [
+        {str(key): value for key, value in row.items()} for row in conn.execute(query).mappings()
+    ]
 
 
 def _collections(conn: sa.Connection, user_id: int) -> list[dict[str, Any]]:

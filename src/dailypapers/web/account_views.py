@@ -12,20 +12,45 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from dailypapers.digest.account_mail import (
+    EMAIL_CHANGE_LIFETIME,
+    RESET_LIFETIME,
+    queue_email_change,
+    queue_password_reset,
+)
+from dailypapers.digest.render import Site
+from dailypapers.digest.service import PublicUrlMissing, site_for
 from dailypapers.models import User
+from dailypapers.store.account_data import delete_account, export_account
+from dailypapers.store.account_tokens import (
+    confirm_email_change,
+    issue_account_token,
+    reset_password,
+    token_user_id,
+)
 from dailypapers.store.accounts import (
     LoginFailures,
     UsernameTaken,
+    change_password,
     create_api_token,
     create_session,
     create_user,
     delete_session,
     forget_login_attempt,
+    get_account_summary,
     get_credentials,
+    get_credentials_by_id,
+    list_users,
+    record_login,
+    set_disabled,
     start_login_attempt,
+    users_with_email,
 )
+from dailypapers.web.account_schemas import UserAdminPublic, UsersPage
 from dailypapers.web.errors import ApiError
+from dailypapers.web.inbox_views import EMAIL_PATTERN, NO_PUBLIC_URL
 from dailypapers.web.security import (
     API_TOKEN_PREFIX,
     dummy_verify,
@@ -87,6 +112,9 @@ def log_in(state: AppState, *, username: str, password: str, address: str) -> Us
     if creds is None or not verify_password(creds.password_hash, password):
         raise ApiError(401, "wrong name or password")  # the attempt stays counted as failed
     forget_login_attempt(state.engine, attempt=attempt, clear_keys=(pair_key,))
+    if creds.disabled:  # said only to whoever knows the password
+        raise ApiError(403, "this account is disabled: ask the site's admins")
+    record_login(state.engine, user_id=creds.user.user_id, now=now)
     return creds.user
 
 
@@ -142,3 +170,196 @@ def new_api_token(state: AppState, user: User, name: str) -> str:
         now=datetime.now(UTC),
     )
     return token
+
+
+# -- account care: password, address, reset, delete, export, the admin's list ----------------
+
+# A reset or address mail is sent at most once per account in this time, however often asked.
+MAIL_AGAIN_AFTER = timedelta(minutes=5)
+USERS_PER_PAGE = 50
+SAME_ANSWER = (
+    "If an account uses that address, a link to choose a new password is on its way. "
+    "It works once, for 1 hour."
+)
+
+
+def _checked_password(state: AppState, user: User, password: str, field: str) -> None:
+    creds = get_credentials_by_id(state.engine, user_id=user.user_id)
+    if creds is None or not verify_password(creds.password_hash, password):
+        raise ApiError(403, f"{field.replace('_', ' ')}: wrong password", field=field)
+
+
+def _new_password(password: str, field: str = "new_password") -> str:
+    problem = password_problem(password)
+    if problem is not None:
+        raise ApiError(422, f"new password: {problem}", field=field)
+    return hash_password(password)
+
+
+def change_password_view(
+    state: AppState, user: User, *, current: str, new: str, session_token: str | None
+) -> None:
+    """Set a new password (the current one is required); every other session ends."""
+    _checked_password(state, user, current, "current_password")
+    change_password(
+        state.engine,
+        user_id=user.user_id,
+        password_hash=_new_password(new),
+        keep_session=token_hash(session_token) if session_token else None,
+    )
+
+
+def _mail_site(state: AppState, base_url: str) -> Site:
+    """Where links in account mail point; 503 when mail cannot go out or links cannot be made."""
+    if not state.settings.smtp_host:
+        raise ApiError(503, "this site does not send email (no SMTP server is set up)")
+    try:
+        return site_for(state.engine, state.settings, base_url or None)
+    except PublicUrlMissing:
+        raise ApiError(503, NO_PUBLIC_URL) from None
+
+
+def _email(value: str, field: str) -> str:
+    email = value.strip()
+    if len(email) > 320 or not EMAIL_PATTERN.match(email):
+        raise ApiError(422, f"not an email address: {email!r}", field=field)
+    return email
+
+
+def request_email_change(
+    state: AppState, user: User, *, password: str, new_email: str, base_url: str
+) -> bool:
+    """Mail a confirmation link to `new_email`; the account keeps its address until it is
+    followed. False when one was mailed in the last few minutes (nothing sent again)."""
+    email = _email(new_email, "email")
+    _checked_password(state, user, password, "password")
+    site = _mail_site(state, base_url)
+    now = datetime.now(UTC)
+    token = new_token()
+    issued = issue_account_token(
+        state.engine,
+        user_id=user.user_id,
+        purpose="email",
+        token_hash=token_hash(token),
+        now=now,
+        expires_at=now + EMAIL_CHANGE_LIFETIME,
+        not_since=now - MAIL_AGAIN_AFTER,
+        new_email=email,
+    )
+    if not issued.stored:
+        return False
+    return queue_email_change(
+        state.engine,
+        site,
+        user_id=user.user_id,
+        username=user.username,
+        new_email=email,
+        token=token,
+        now=now,
+    )
+
+
+def confirm_email_view(state: AppState, token: str) -> str:
+    """Make the mailed address the account's; 404 for a spent, expired or unknown link."""
+    changed = confirm_email_change(
+        state.engine, token_hash=token_hash(token), now=datetime.now(UTC)
+    )
+    if changed is None:
+        raise ApiError(404, "this link is not valid: it was used already or has expired", field="t")
+    return changed[1]
+
+
+def request_password_reset(state: AppState, *, email: str, base_url: str) -> list[str]:
+    """Queue a reset link for each account using `email`; the addresses to deliver to now.
+    The caller answers the same whatever this finds."""
+    address = _email(email, "email")
+    site = _mail_site(state, base_url)
+    now = datetime.now(UTC)
+    queued = []
+    for account in users_with_email(state.engine, email=address):
+        token = new_token()
+        issued = issue_account_token(
+            state.engine,
+            user_id=account.user_id,
+            purpose="reset",
+            token_hash=token_hash(token),
+            now=now,
+            expires_at=now + RESET_LIFETIME,
+            not_since=now - MAIL_AGAIN_AFTER,
+        )
+        if (
+            issued.stored
+            and account.email
+            and queue_password_reset(
+                state.engine,
+                site,
+                user_id=account.user_id,
+                username=account.username,
+                email=account.email,
+                token=token,
+                now=now,
+            )
+        ):
+            queued.append(account.email)
+    return sorted(set(queued))
+
+
+def reset_link_works(state: AppState, token: str) -> bool:
+    found = token_user_id(
+        state.engine, token_hash=token_hash(token), purpose="reset", now=datetime.now(UTC)
+    )
+    return found is not None
+
+
+def reset_password_view(state: AppState, *, token: str, password: str) -> None:
+    """Use a reset link: a new password, every session ended; 404 for a spent, expired or
+    unknown link, 422 for a bad password (the link stays usable)."""
+    password_hash = _new_password(password, field="password")
+    done = reset_password(
+        state.engine,
+        token_hash=token_hash(token),
+        password_hash=password_hash,
+        now=datetime.now(UTC),
+    )
+    if done is None:
+        raise ApiError(404, "this link is not valid: it was used already or has expired", field="t")
+
+
+def delete_account_view(state: AppState, user: User, *, password: str) -> None:
+    """Delete the account as docs/web.md says (store/account_data.py), after its password."""
+    _checked_password(state, user, password, "password")
+    delete_account(state.engine, user_id=user.user_id, now=datetime.now(UTC))
+
+
+def export_view(state: AppState, user: User) -> dict[str, Any]:
+    found = export_account(state.engine, user_id=user.user_id)
+    if found is None:
+        raise ApiError(404, "no such account")
+    return {"format": "dailypapers-account-export", "version": 1, **found}
+
+
+def users_view(state: AppState, *, page: int) -> UsersPage:
+    offset = (page - 1) * USERS_PER_PAGE
+    rows, total = list_users(state.engine, offset=offset, limit=USERS_PER_PAGE)
+    return UsersPage(
+        users=[UserAdminPublic.model_validate(row, from_attributes=True) for row in rows],
+        page=page,
+        per_page=USERS_PER_PAGE,
+        total=total,
+    )
+
+
+def set_disabled_view(state: AppState, admin: User, *, user_id: int, disabled: bool) -> None:
+    """Disable an account (it is logged out everywhere) or enable it; an admin cannot disable
+    their own account."""
+    if disabled and user_id == admin.user_id:
+        raise ApiError(409, "you cannot disable your own account", field="user_id")
+    if not set_disabled(state.engine, user_id=user_id, disabled=disabled, now=datetime.now(UTC)):
+        raise ApiError(404, f"no account with id {user_id}", field="user_id")
+
+
+def user_admin_view(state: AppState, *, user_id: int) -> UserAdminPublic:
+    found = get_account_summary(state.engine, user_id=user_id)
+    if found is None:
+        raise ApiError(404, f"no account with id {user_id}", field="user_id")
+    return UserAdminPublic.model_validate(found, from_attributes=True)

@@ -73,6 +73,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # The pages router comes last: its /papers/{paper_id:path} would swallow other paths.
     routers = [api.router, inbox.api, jobs.api, hf.router, feeds.router, accounts.router]
+    routers.append(accounts.api)
     routers += [inbox.router, jobs.router]
     routers += [library.api, library.router]
     routers += [trends.api, trends.router]

@@ -24,8 +24,8 @@ from dailypapers.web.state import AppState
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Forms that start a session are checked even without one: a forged login would sign the
-# victim in as the attacker.
-SESSION_FORMS = frozenset({"/login", "/signup"})
+# victim in as the attacker. So are the password-reset forms, which mail and set passwords.
+SESSION_FORMS = frozenset({"/login", "/signup", "/password/forgot", "/password/reset"})
 
 
 def get_state(request: Request) -> AppState:

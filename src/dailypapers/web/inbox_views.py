@@ -7,7 +7,12 @@ import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from dailypapers.digest.service import MailNotConfigured, deliver_due, queue_confirmation
+from dailypapers.digest.service import (
+    MailNotConfigured,
+    deliver_due,
+    mail_base_url,
+    queue_confirmation,
+)
 from dailypapers.digest.tokens import LinkSigner, Purpose
 from dailypapers.models import User
 from dailypapers.search.query import QueryError, parse_query
@@ -46,7 +51,10 @@ FOR_YOU_COUNT = 30
 FOR_YOU_CANDIDATES = 3 * FOR_YOU_COUNT
 MAX_SEARCHES = 20
 MAX_CATEGORIES = 30
-_EMAIL = re.compile(r"^[^@\s<>\",;]+@[^@\s<>\",;]+\.[^@\s<>\",;]+$")
+NO_PUBLIC_URL = (
+    "this site has no public URL configured (DAILYPAPERS_PUBLIC_URL); mail links cannot be made"
+)
+EMAIL_PATTERN = re.compile(r"^[^@\s<>\",;]+@[^@\s<>\",;]+\.[^@\s<>\",;]+$")
 _CATEGORY = re.compile(r"^[A-Za-z-]+(\.[A-Za-z-]+)?$")
 
 
@@ -130,7 +138,7 @@ def subscription_public(subscription: Subscription) -> SubscriptionPublic:
 def parse_subscription_form(form: SubscriptionUpdate) -> tuple[str, Preferences]:
     """The address and preferences; ApiError 422 naming the field (and line) at fault."""
     email = form.email.strip()
-    if len(email) > 320 or not _EMAIL.match(email):
+    if len(email) > 320 or not EMAIL_PATTERN.match(email):
         raise ApiError(422, f"not an email address: {email!r}", field="email")
     if form.frequency not in ("daily", "weekly"):
         raise ApiError(422, "frequency must be daily or weekly", field="frequency")
@@ -181,6 +189,8 @@ def subscribe_view(
     subscription a signed manage link opened (its address may be changed)."""
     if not state.settings.smtp_host:
         raise ApiError(503, "this site does not send email (no SMTP server is set up)")
+    if not (base_url or mail_base_url(state.settings)):
+        raise ApiError(503, NO_PUBLIC_URL)
     email, preferences = parse_subscription_form(form)
     user_id = user.user_id if user else (owner.user_id if owner else None)
     if user_id is None:  # For you learns from an account's votes: none, nothing to learn

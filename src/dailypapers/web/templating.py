@@ -23,7 +23,16 @@ from dailypapers.web.trends_charts import paper_votes_chart
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 # Pages whose forms work without an account carry a CSRF token even for anonymous readers.
-ANONYMOUS_FORM_PAGES = frozenset({"login.html", "signup.html", "subscribe.html", "message.html"})
+ANONYMOUS_FORM_PAGES = frozenset(
+    {
+        "login.html",
+        "signup.html",
+        "subscribe.html",
+        "message.html",
+        "password_forgot.html",
+        "password_reset.html",
+    }
+)
 
 
 def _short_date(value: date | datetime | None) -> str:
