@@ -178,7 +178,7 @@ def test_a_disabled_account_has_no_sessions_tokens_or_resets(engine: sa.Engine) 
     creds = get_credentials(engine, username="ada")
     assert creds is not None and creds.disabled
     [row], total = list_users(engine, offset=0, limit=50)
-    assert total == 1 and row.disabled_at is not None
+    assert total == 1 and row.disabled_at is not None and row.last_login_at == NOW
     assert set_disabled(engine, user_id=ada, disabled=False, now=NOW)
     assert get_token_user(engine, token_hash="api") is not None
     assert not set_disabled(engine, user_id=9999, disabled=True, now=NOW)

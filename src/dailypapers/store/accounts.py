@@ -111,7 +111,8 @@ def set_admin(engine: sa.Engine, *, username: str, is_admin: bool) -> bool:
 def create_session(
     engine: sa.Engine, *, user_id: int, token_hash: str, now: datetime, expires_at: datetime
 ) -> None:
-    """Store a new login session, dropping the user's expired ones."""
+    """Store a new login session, dropping the user's expired ones; the user's last login is
+    now."""
     expired = sa.delete(user_sessions).where(
         user_sessions.c.user_id == user_id, user_sessions.c.expires_at <= now
     )
@@ -124,6 +125,7 @@ def create_session(
     with engine.begin() as conn:
         conn.execute(expired)
         conn.execute(sa.insert(user_sessions).values(values))
+        conn.execute(sa.update(users).where(users.c.user_id == user_id).values(last_login_at=now))
 
 
 def get_session_user(engine: sa.Engine, *, token_hash: str, now: datetime) -> User | None:
@@ -221,11 +223,6 @@ def forget_login_attempt(
 
 
 # -- account care -----------------------------------------------------------------------------
-
-
-def record_login(engine: sa.Engine, *, user_id: int, now: datetime) -> None:
-    with engine.begin() as conn:
-        conn.execute(sa.update(users).where(users.c.user_id == user_id).values(last_login_at=now))
 
 
 def change_password(

@@ -43,7 +43,6 @@ from dailypapers.store.accounts import (
     get_credentials,
     get_credentials_by_id,
     list_users,
-    record_login,
     set_disabled,
     start_login_attempt,
     users_with_email,
@@ -114,7 +113,6 @@ def log_in(state: AppState, *, username: str, password: str, address: str) -> Us
     forget_login_attempt(state.engine, attempt=attempt, clear_keys=(pair_key,))
     if creds.disabled:  # said only to whoever knows the password
         raise ApiError(403, "this account is disabled: ask the site's admins")
-    record_login(state.engine, user_id=creds.user.user_id, now=now)
     return creds.user
 
 
