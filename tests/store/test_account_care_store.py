@@ -223,6 +223,7 @@ def _full_account(engine: sa.Engine) -> tuple[int, int]:
     add_papers(
         engine, collection_id=shared.collection_id, paper_ids=["2501.00004"], added_by=ada, now=NOW
     )
+    create_collection(engine, owner_id=bob, name="group", now=NOW)  # the name Group takes
     bobs = create_collection(engine, owner_id=bob, name="Bob's", now=NOW)
     add_member(engine, collection_id=bobs.collection_id, user_id=ada, now=NOW)
     add_papers(
@@ -292,7 +293,7 @@ def test_deleting_an_account_removes_everything_it_says(engine: sa.Engine) -> No
             sa.select(sa.func.count()).where(collection_items.c.added_by == ada)
         ).scalar_one()
         row = conn.execute(sa.select(users).where(users.c.user_id == ada)).mappings().one()
-    assert owned == {"Group": bob, "Bob's": bob}
+    assert owned == {"Group (2)": bob, "group": bob, "Bob's": bob}
     assert credited == 0
     assert (row["username"], row["email"], row["password_hash"]) == ("[deleted]", None, "")
     # Comments stay, by "[deleted]", with their replies.

@@ -7,8 +7,8 @@ What deleting an account does (docs/web.md, "Deleting an account"):
 - votes are removed and each paper's score and hotness recounted;
 - saved / "not interested" marks, the For you model, follows and notifications are removed;
 - collections the reader owns alone are deleted (private, unlisted and public alike); a
-  collection shared with editors passes to the editor who joined first, so a reading group
-  keeps its list; memberships in other collections end and papers the reader added to them
+  collection shared with editors passes to the editor who joined first (renamed "Name (2)"
+  if they own one of that name), so a reading group keeps its list; memberships in other collections end and papers the reader added to them
   stay, no longer credited;
 - the email subscription and its queued mail, sessions, API tokens, reset and address tokens
   and queued account mail are removed;
@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from dailypapers.store.collections import MAX_NAME_CHARS, name_key
 from dailypapers.store.lists import refresh_hotness
 from dailypapers.store.schema import (
     account_tokens,
@@ -71,6 +72,24 @@ def _remove_votes(conn: sa.Connection, user_id: int) -> int:
     return len(paper_ids)
 
 
+def _free_name(conn: sa.Connection, collection_id: int, heir: int) -> dict[str, str]:
+    """The collection's name, or "name (2)", "(3)" ... when the heir owns one of that name."""
+    name = conn.execute(
+        sa.select(collections.c.name).where(collections.c.collection_id == collection_id)
+    ).scalar_one()
+    taken = set(
+        conn.execute(
+            sa.select(collections.c.name_key).where(collections.c.owner_id == heir)
+        ).scalars()
+    )
+    candidate, number = name, 1
+    while name_key(candidate) in taken:
+        number += 1
+        suffix = f" ({number})"
+        candidate = name[: MAX_NAME_CHARS - len(suffix)] + suffix
+    return {"name": candidate, "name_key": name_key(candidate)}
+
+
 def _hand_over_or_delete_collections(conn: sa.Connection, user_id: int) -> int:
     """Collections owned alone are deleted; a shared one passes to its first editor."""
     owned = conn.execute(
@@ -96,7 +115,7 @@ def _hand_over_or_delete_collections(conn: sa.Connection, user_id: int) -> int:
         conn.execute(
             sa.update(collections)
             .where(collections.c.collection_id == collection_id)
-            .values(owner_id=heir)
+            .values(owner_id=heir, **_free_name(conn, collection_id, heir))
         )
         conn.execute(
             sa.update(collection_members)
