@@ -147,7 +147,9 @@ def test_an_address_changes_only_when_its_link_is_followed(engine: sa.Engine) ->
     assert _issue(engine, ada, "tok", purpose="email", new_email="ada@new.example.org")
     user = get_user(engine, user_id=ada)
     assert user is not None and user.email == "ada@old.example.org"
-    assert confirm_email_change(engine, token_hash="tok", now=NOW) == (ada, "ada@new.example.org")
+    change = confirm_email_change(engine, token_hash="tok", now=NOW)
+    assert change is not None and change.user_id == ada
+    assert (change.old_email, change.new_email) == ("ada@old.example.org", "ada@new.example.org")
     user = get_user(engine, user_id=ada)
     assert user is not None and user.email == "ada@new.example.org"
     assert confirm_email_change(engine, token_hash="tok", now=NOW) is None

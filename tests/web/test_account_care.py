@@ -232,6 +232,8 @@ def test_a_new_address_is_used_only_once_its_link_is_followed(
         "/settings/email/confirm", data={"t": _token(url), "csrf_token": csrf_from(confirm.text)}
     )
     assert done.status_code == 200 and "ada@new.example.org" in done.text
+    [notice] = smtp.mailbox.to("ada@old.example.org")  # the old address is told
+    assert "ada@new.example.org" in _text(notice) and "http" not in _text(notice)
     assert "ada@new.example.org" in mail_client.get(page).text
     again = mail_client.post(
         "/settings/email/confirm", data={"t": _token(url), "csrf_token": csrf_from(confirm.text)}

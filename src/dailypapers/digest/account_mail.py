@@ -113,3 +113,29 @@ def queue_email_change(
         },
     )
     return queue_message(engine, message=message, now=now)
+
+
+def queue_email_changed_notice(
+    engine: sa.Engine,
+    site: Site,
+    *,
+    user_id: int,
+    username: str,
+    old_email: str,
+    new_email: str,
+    now: datetime,
+) -> bool:
+    """Tell the old address that the account now uses another (no link to follow)."""
+    message = _message(
+        site,
+        key=f"email-changed:{user_id}:{now.strftime('%Y%m%dT%H%M%S%f')}",
+        user_id=user_id,
+        recipient=old_email,
+        subject=f"Your {site.name} address was changed",
+        template="email_changed",
+        context={
+            "username": username,
+            "new_email": new_email,
+        },
+    )
+    return queue_message(engine, message=message, now=now)

@@ -8,8 +8,8 @@ What deleting an account does (docs/web.md, "Deleting an account"):
 - saved / "not interested" marks, the For you model, follows and notifications are removed;
 - collections the reader owns alone are deleted (private, unlisted and public alike); a
   collection shared with editors passes to the editor who joined first (renamed "Name (2)"
-  if they own one of that name), so a reading group keeps its list; memberships in other collections end and papers the reader added to them
-  stay, no longer credited;
+  if they own one of that name), so a reading group keeps its list; memberships in other
+  collections end and papers the reader added to them stay, no longer credited;
 - the email subscription and its queued mail, sessions, API tokens, reset and address tokens
   and queued account mail are removed;
 - papers the reader submitted stay on their lists, no longer credited;

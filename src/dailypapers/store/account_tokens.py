@@ -127,21 +127,30 @@ def reset_password(
     return user_id
 
 
+@dataclass(slots=True, frozen=True)
+class EmailChange:
+    user_id: int
+    username: str
+    old_email: str | None
+    new_email: str
+
+
 def confirm_email_change(
     engine: sa.Engine, *, token_hash: str, now: datetime
-) -> tuple[int, str] | None:
+) -> EmailChange | None:
     """Use an address-change token: the account's address becomes the one it was mailed to.
-    (user id, new address), or None for a spent, expired or unknown token."""
+    None for a spent, expired or unknown token."""
     with engine.begin() as conn:
         used = _use(conn, token_hash, "email", now)
         if used is None or used[1] is None:
             return None
         user_id, new_email = used[0], used[1]
-        changed = conn.execute(
-            sa.update(users)
-            .where(users.c.user_id == user_id, users.c.deleted_at.is_(None))
-            .values(email=new_email)
-        ).rowcount
-        if changed != 1:
+        before = conn.execute(
+            sa.select(users.c.username, users.c.email).where(
+                users.c.user_id == user_id, users.c.deleted_at.is_(None)
+            )
+        ).first()
+        if before is None:
             return None
-    return user_id, new_email
+        conn.execute(sa.update(users).where(users.c.user_id == user_id).values(email=new_email))
+    return EmailChange(user_id, str(before[0]), before[1], new_email)

@@ -18,6 +18,7 @@ from dailypapers.digest.account_mail import (
     EMAIL_CHANGE_LIFETIME,
     RESET_LIFETIME,
     queue_email_change,
+    queue_email_changed_notice,
     queue_password_reset,
 )
 from dailypapers.digest.render import Site
@@ -25,6 +26,7 @@ from dailypapers.digest.service import PublicUrlMissing, site_for
 from dailypapers.models import User
 from dailypapers.store.account_data import delete_account, export_account
 from dailypapers.store.account_tokens import (
+    EmailChange,
     confirm_email_change,
     issue_account_token,
     reset_password,
@@ -257,14 +259,28 @@ def request_email_change(
     )
 
 
-def confirm_email_view(state: AppState, token: str) -> str:
-    """Make the mailed address the account's; 404 for a spent, expired or unknown link."""
-    changed = confirm_email_change(
-        state.engine, token_hash=token_hash(token), now=datetime.now(UTC)
-    )
+def confirm_email_view(state: AppState, token: str, *, base_url: str) -> EmailChange:
+    """Make the mailed address the account's and tell the old one (when there was one and
+    mail can go out); 404 for a spent, expired or unknown link."""
+    now = datetime.now(UTC)
+    changed = confirm_email_change(state.engine, token_hash=token_hash(token), now=now)
     if changed is None:
         raise ApiError(404, "this link is not valid: it was used already or has expired", field="t")
-    return changed[1]
+    if changed.old_email and changed.old_email.lower() != changed.new_email.lower():
+        try:
+            site = _mail_site(state, base_url)
+        except ApiError:
+            return changed  # the change stands; only the notice cannot be sent
+        queue_email_changed_notice(
+            state.engine,
+            site,
+            user_id=changed.user_id,
+            username=changed.username,
+            old_email=changed.old_email,
+            new_email=changed.new_email,
+            now=now,
+        )
+    return changed
 
 
 def request_password_reset(state: AppState, *, email: str, base_url: str) -> list[str]:

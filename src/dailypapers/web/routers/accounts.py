@@ -232,9 +232,14 @@ def confirm_email_page(request: Request, t: LinkQuery) -> HTMLResponse:
 
 
 @router.post("/settings/email/confirm", dependencies=[CsrfChecked])
-def confirm_email(request: Request, state: StateDep, t: LinkToken) -> Response:
-    email = account_views.confirm_email_view(state, t)
-    return _done(request, "Address changed", f"Your account's address is now {email}.")
+def confirm_email(
+    request: Request, state: StateDep, background: BackgroundTasks, t: LinkToken
+) -> Response:
+    changed = account_views.confirm_email_view(state, t, base_url=_mail_base(request))
+    if changed.old_email:
+        _send_soon(background, state, [changed.old_email])
+    text = f"Your account's address is now {changed.new_email}."
+    return _done(request, "Address changed", text)
 
 
 @router.get("/password/forgot")
