@@ -28,7 +28,7 @@ from dailypapers.web.views import voted_ids
 
 router = APIRouter(include_in_schema=False)
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorPublic} for status in (401, 403, 404, 413, 414, 422, 503)
+    status: {"model": ErrorPublic} for status in (400, 401, 403, 404, 413, 414, 422, 503)
 }
 api = APIRouter(prefix="/api/v1", tags=["api"], responses=_ERRORS)
 
