@@ -151,10 +151,11 @@ def test_two_local_runners_run_each_period_once(engine: sa.Engine, settings: Set
 def test_run_once_runs_each_enabled_task_for_its_current_period(
     engine: sa.Engine, settings: Settings
 ) -> None:
-    # No upstream harvests, no mail: embedding, pruning and the trends are what is left.
+    # No upstream harvests, no mail: embedding, pruning, the trends and the notifications of
+    # followed authors and collections are what is left.
     settings = settings.model_copy(update={"harvest_hf": False, "harvest_arxiv": False})
     specs = enabled_tasks(settings)
-    assert [spec.name for spec in specs] == ["embed", "prune", "trends"]
+    assert [spec.name for spec in specs] == ["embed", "prune", "trends", "notifications"]
     first = run_once(engine, settings, [s for s in specs if s.name == "prune"])
     assert [(o.task, o.outcome) for o in first] == [("prune", "succeeded")]
     again = run_once(engine, settings, [s for s in specs if s.name == "prune"])
