@@ -310,7 +310,8 @@ def by_style(runs: dict[str, Run], judged: QuerySet) -> dict[str, dict[str, floa
             top = run.get(q, [])[:10]
             unjudged.append(sum(d not in relevant for d in top) / max(1, len(top)))
         table[name] = {style: statistics.fmean(v) for style, v in values.items()}
-        table[name]["unjudged_top10"] = statistics.fmean(unjudged)
+        # A split may hold no judged query (the smoke run's few papers): no figure, not a crash.
+        table[name]["unjudged_top10"] = statistics.fmean(unjudged) if unjudged else math.nan
     return table
 
 

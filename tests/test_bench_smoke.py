@@ -48,10 +48,14 @@ def test_quality_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
     del shared_data
     result = _run_smoke("bench.quality", tmp_path / "quality.json")
     scores = result["scifact_test"]
-    assert {"keyword before", "keyword", "hybrid before", "hybrid", "rrf"} <= set(scores)
+    systems = {"keyword before", "keyword", "hybrid before", "hybrid fusion", "rrf"}
+    if result["ranker"] is not None:  # "hybrid" is the hybrid with the shipped ranker
+        systems.add("hybrid")
+    assert systems <= set(scores)
     assert all(0.0 < mode["ndcg10"] <= 1.0 for mode in scores.values())
-    styles = result["arxiv_heldout"]["hybrid"]
-    assert {"keyword", "question", "title", "long", "author", "all"} <= set(styles)
+    # The smoke run's few arXiv papers may leave a split without judged queries: its table
+    # then has every system and no style figures, instead of a crash.
+    assert systems - {"hybrid"} <= set(result["arxiv_heldout"])
 
 
 @pytest.mark.slow
