@@ -44,6 +44,7 @@ def _run_smoke(module: str, out: Path) -> dict[str, Any]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # its subprocess may take up to 600 s on a busy machine
 def test_quality_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
     del shared_data
     result = _run_smoke("bench.quality", tmp_path / "quality.json")
@@ -59,6 +60,7 @@ def test_quality_benchmark_smoke_run(tmp_path: Path, shared_data: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # its subprocess may take up to 600 s on a busy machine
 def test_ranker_training_smoke_run(tmp_path: Path, shared_data: Path) -> None:
     del shared_data
     out = tmp_path / "ranker_model.txt"
