@@ -330,6 +330,8 @@ def evaluate(args: argparse.Namespace, ranker: Ranker | None) -> dict[str, objec
             results["embed_docs_per_s"] = embedder.texts / embedder.seconds
         systems = Systems(scifact, ranker)
         for split, judged in (("train", train), ("test", test)):
+            if split == "train" and args.test_only:
+                continue
             runs, latency = systems.runs(judged.queries)
             results[f"scifact_{split}"] = scores(runs, judged)
             results[f"scifact_{split}_median_ms"] = latency
@@ -348,7 +350,7 @@ def evaluate(args: argparse.Namespace, ranker: Ranker | None) -> dict[str, objec
 
 def print_tables(results: dict[str, object]) -> None:
     for split in ("train", "test"):
-        table = results[f"scifact_{split}"]
+        table = results.get(f"scifact_{split}", {})
         assert isinstance(table, dict)
         for name, value in table.items():
             print(
@@ -371,6 +373,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--model", default="all-minilm-l6-v2")
     parser.add_argument("--json-out", type=Path)
     parser.add_argument("--home", type=Path, help="keep the stores and indexes here (reused)")
+    parser.add_argument(
+        "--test-only",
+        action="store_true",
+        help="skip the 809 SciFact train queries (a third of the time)",
+    )
     parser.add_argument(
         "--ranker", type=Path, help="a ranker model file (default: the shipped one)"
     )

@@ -123,8 +123,7 @@ def test_a_missing_model_file_means_no_ranker(tmp_path: Path) -> None:
 
 def test_the_shipped_model_loads_and_ranks_our_features() -> None:
     ranker = shipped_ranker()
-    if ranker is None:  # until bench/train_ranker.py's model is committed
-        pytest.skip("src/dailypapers/search/ranker_model.txt is not shipped yet")
+    assert ranker is not None, "src/dailypapers/search/ranker_model.txt must ship"
     assert ranker.feature_names == FEATURE_NAMES
     assert ranker.score(np.zeros((3, len(FEATURE_NAMES)))).shape == (3,)
 
