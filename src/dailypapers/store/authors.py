@@ -15,15 +15,13 @@ import sqlalchemy as sa
 from dailypapers.ids import same_person_possible
 from dailypapers.models import Paper
 from dailypapers.store.lists import NO_FILTER, ListFilter
-from dailypapers.store.papers import decode_paper
+from dailypapers.store.papers import VISIBLE, papers_newest_published
 from dailypapers.store.schema import paper_authors, paper_categories, papers
 
 # Another spelling is offered when at least this many co-authors wrote with both names.
 SHARED_COAUTHORS = 2
 # How many of the author's most frequent co-authors the search for other spellings starts from.
 SPELLING_SEED_COAUTHORS = 50
-
-_VISIBLE = papers.c.hidden == sa.false()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +59,7 @@ def _by_author(key: str) -> sa.Select[tuple[str]]:
     return (
         sa.select(paper_authors.c.paper_id)
         .join(papers, papers.c.paper_id == paper_authors.c.paper_id)
-        .where(paper_authors.c.name_key == key, _VISIBLE)
+        .where(paper_authors.c.name_key == key, VISIBLE)
     )
 
 
@@ -70,23 +68,8 @@ def list_author_papers(
 ) -> tuple[list[Paper], int]:
     """The author's visible papers, newest published first, and how many there are."""
     mine = sa.select(paper_authors.c.paper_id).where(paper_authors.c.name_key == key)
-    condition = only.restrict(sa.and_(papers.c.paper_id.in_(mine), _VISIBLE))
-    query = (
-        sa.select(papers)
-        .where(condition)
-        .order_by(
-            papers.c.published.desc().nulls_last(),
-            papers.c.list_date.desc().nulls_last(),
-            papers.c.paper_id,
-        )
-        .limit(limit)
-        .offset(offset)
-    )
-    count = sa.select(sa.func.count()).select_from(papers).where(condition)
-    with engine.connect() as conn:
-        rows = conn.execute(query).mappings().all()
-        total = int(conn.execute(count).scalar_one())
-    return [decode_paper(row) for row in rows], total
+    condition = only.restrict(sa.and_(papers.c.paper_id.in_(mine), VISIBLE))
+    return papers_newest_published(engine, condition, limit=limit, offset=offset)
 
 
 def author_summary(engine: sa.Engine, *, key: str, top: int = 10) -> AuthorSummary | None:
@@ -171,7 +154,7 @@ def other_spellings(engine: sa.Engine, *, key: str) -> list[OtherSpelling]:
                 seed.c.name_key.in_(seeds),
                 other.c.name_key.like(f"% {words[-1]}"),  # keys hold no % or _
                 other.c.name_key != key,
-                _VISIBLE,
+                VISIBLE,
             )
             .group_by(other.c.name_key)
             .having(shared >= SHARED_COAUTHORS)

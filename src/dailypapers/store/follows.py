@@ -19,15 +19,13 @@ import sqlalchemy as sa
 from dailypapers.dates import as_utc
 from dailypapers.models import Paper
 from dailypapers.store.dialects import conflict_insert
-from dailypapers.store.papers import decode_paper
+from dailypapers.store.papers import VISIBLE, papers_newest_published
 from dailypapers.store.schema import collections, follows, paper_authors, paper_categories, papers
 
 FollowKind = Literal["author", "category", "collection"]
 FOLLOW_KINDS: tuple[FollowKind, ...] = get_args(FollowKind)
 # A reader follows at most this many things of each kind (a bound on every query below).
 MAX_FOLLOWS_PER_KIND = 1000
-
-_VISIBLE = papers.c.hidden == sa.false()
 
 
 class FollowError(ValueError):
@@ -170,7 +168,7 @@ def _followed_condition(user_id: int) -> sa.ColumnElement[bool]:
         paper_categories.c.category.in_(mine.where(follows.c.kind == "category"))
     )
     return sa.and_(
-        _VISIBLE, sa.or_(papers.c.paper_id.in_(by_author), papers.c.paper_id.in_(in_category))
+        VISIBLE, sa.or_(papers.c.paper_id.in_(by_author), papers.c.paper_id.in_(in_category))
     )
 
 
@@ -180,22 +178,7 @@ def list_followed_papers(
     """Visible papers by followed authors or in followed categories, newest published first,
     and how many there are."""
     condition = _followed_condition(user_id)
-    query = (
-        sa.select(papers)
-        .where(condition)
-        .order_by(
-            papers.c.published.desc().nulls_last(),
-            papers.c.list_date.desc().nulls_last(),
-            papers.c.paper_id,
-        )
-        .limit(limit)
-        .offset(offset)
-    )
-    count = sa.select(sa.func.count()).select_from(papers).where(condition)
-    with engine.connect() as conn:
-        rows = conn.execute(query).mappings().all()
-        total = int(conn.execute(count).scalar_one())
-    return [decode_paper(row) for row in rows], total
+    return papers_newest_published(engine, condition, limit=limit, offset=offset)
 
 
 def papers_by_authors(
@@ -213,7 +196,7 @@ def papers_by_authors(
     query = (
         sa.select(paper_authors.c.paper_id, paper_authors.c.name_key)
         .join(papers, papers.c.paper_id == paper_authors.c.paper_id)
-        .where(paper_authors.c.name_key.in_(list(author_keys)), _VISIBLE)
+        .where(paper_authors.c.name_key.in_(list(author_keys)), VISIBLE)
         .order_by(paper_authors.c.paper_id, paper_authors.c.position)
     )
     if first_day is not None:

@@ -414,6 +414,33 @@ def list_papers(
     return [decode_paper(row) for row in rows]
 
 
+# Papers readers may see (an admin hides the rest).
+VISIBLE = papers.c.hidden == sa.false()
+
+
+def papers_newest_published(
+    engine: sa.Engine, condition: sa.ColumnElement[bool], *, limit: int, offset: int = 0
+) -> tuple[list[Paper], int]:
+    """A page of the papers that meet `condition`, newest published first (then by list day
+    and id), and how many meet it."""
+    query = (
+        sa.select(papers)
+        .where(condition)
+        .order_by(
+            papers.c.published.desc().nulls_last(),
+            papers.c.list_date.desc().nulls_last(),
+            papers.c.paper_id,
+        )
+        .limit(limit)
+        .offset(offset)
+    )
+    count = sa.select(sa.func.count()).select_from(papers).where(condition)
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+        total = int(conn.execute(count).scalar_one())
+    return [decode_paper(row) for row in rows], total
+
+
 def count_papers(engine: sa.Engine) -> int:
     """How many papers are stored."""
     with engine.connect() as conn:

@@ -27,6 +27,7 @@ from dailypapers.models import User
 from dailypapers.store.account_data import delete_account, export_account
 from dailypapers.store.account_tokens import (
     EmailChange,
+    TokenPurpose,
     confirm_email_change,
     issue_account_token,
     reset_password,
@@ -226,6 +227,31 @@ def _email(value: str, field: str) -> str:
     return email
 
 
+def _issue_token(
+    state: AppState,
+    user_id: int,
+    purpose: TokenPurpose,
+    lifetime: timedelta,
+    now: datetime,
+    *,
+    new_email: str | None = None,
+) -> str | None:
+    """A new single-use link token for `purpose`, stored by its hash; None when one was issued
+    in the last few minutes (nothing is mailed again)."""
+    token = new_token()
+    issued = issue_account_token(
+        state.engine,
+        user_id=user_id,
+        purpose=purpose,
+        token_hash=token_hash(token),
+        now=now,
+        expires_at=now + lifetime,
+        not_since=now - MAIL_AGAIN_AFTER,
+        new_email=new_email,
+    )
+    return token if issued.stored else None
+
+
 def request_email_change(
     state: AppState, user: User, *, password: str, new_email: str, base_url: str
 ) -> bool:
@@ -235,18 +261,8 @@ def request_email_change(
     _checked_password(state, user, password, "password")
     site = _mail_site(state, base_url)
     now = datetime.now(UTC)
-    token = new_token()
-    issued = issue_account_token(
-        state.engine,
-        user_id=user.user_id,
-        purpose="email",
-        token_hash=token_hash(token),
-        now=now,
-        expires_at=now + EMAIL_CHANGE_LIFETIME,
-        not_since=now - MAIL_AGAIN_AFTER,
-        new_email=email,
-    )
-    if not issued.stored:
+    token = _issue_token(state, user.user_id, "email", EMAIL_CHANGE_LIFETIME, now, new_email=email)
+    if token is None:
         return False
     return queue_email_change(
         state.engine,
@@ -291,18 +307,9 @@ def request_password_reset(state: AppState, *, email: str, base_url: str) -> lis
     now = datetime.now(UTC)
     queued = []
     for account in users_with_email(state.engine, email=address):
-        token = new_token()
-        issued = issue_account_token(
-            state.engine,
-            user_id=account.user_id,
-            purpose="reset",
-            token_hash=token_hash(token),
-            now=now,
-            expires_at=now + RESET_LIFETIME,
-            not_since=now - MAIL_AGAIN_AFTER,
-        )
+        token = _issue_token(state, account.user_id, "reset", RESET_LIFETIME, now)
         if (
-            issued.stored
+            token is not None
             and account.email
             and queue_password_reset(
                 state.engine,
