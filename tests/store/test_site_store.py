@@ -25,6 +25,7 @@ from dailypapers.store.comments import (
     delete_comment,
     edit_comment,
     list_comments,
+    recount_comments,
     set_comment_hidden,
 )
 from dailypapers.store.lists import (
@@ -34,7 +35,7 @@ from dailypapers.store.lists import (
     set_paper_hidden,
 )
 from dailypapers.store.papers import get_paper, upsert_papers
-from dailypapers.store.schema import login_failures, papers, user_sessions, votes
+from dailypapers.store.schema import comments, login_failures, papers, user_sessions, votes
 from dailypapers.store.submissions import AlreadyListed, submit_paper
 from dailypapers.store.votes import PaperMissing, record_vote, withdraw_vote
 from tests.store.test_papers import arxiv_record, located
@@ -185,7 +186,64 @@ def test_comments_thread_one_level_and_only_authors_change_them(engine: sa.Engin
         nested
     ]
     paper = get_paper(engine, paper_id="2501.00001")
-    assert paper is not None and paper.local_comments == 2
+    # Only the nested reply is left to read: the top comment is deleted, the reply hidden.
+    assert paper is not None and paper.local_comments == 1
+
+
+def _comment_count(engine: sa.Engine, paper_id: str = "2501.00001") -> int:
+    paper = get_paper(engine, paper_id=paper_id)
+    assert paper is not None
+    return paper.local_comments
+
+
+def test_the_comment_count_counts_only_what_readers_see(engine: sa.Engine) -> None:
+    _store_papers(engine)
+    alice, bob = _user(engine, "alice"), _user(engine, "bob")
+
+    def post(user: int, parent: int | None = None) -> int:
+        comment = add_comment(
+            engine, paper_id="2501.00001", user_id=user, body="b", body_html="b", now=NOW,
+            parent_id=parent,
+        )  # fmt: skip
+        return comment.comment_id
+
+    spam, top = post(bob), post(alice)
+    reply = post(bob, top)
+    assert _comment_count(engine) == 3
+    assert set_comment_hidden(engine, comment_id=spam, hidden=True)
+    assert _comment_count(engine) == 2
+    assert set_comment_hidden(engine, comment_id=spam, hidden=True)  # again: no double count
+    assert _comment_count(engine) == 2
+    # Hiding a thread hides its replies from readers too.
+    set_comment_hidden(engine, comment_id=top, hidden=True)
+    assert _comment_count(engine) == 0
+    set_comment_hidden(engine, comment_id=top, hidden=False)
+    assert _comment_count(engine) == 2
+    # A hidden comment its author deletes was not counted: the count stays.
+    delete_comment(engine, comment_id=spam, user_id=bob)
+    assert _comment_count(engine) == 2
+    delete_comment(engine, comment_id=reply, user_id=bob)
+    assert _comment_count(engine) == 1
+    assert not set_comment_hidden(engine, comment_id=99999, hidden=True)
+    assert _comment_count(engine, "2501.00002") == 0
+
+
+def test_stored_comment_counts_that_count_hidden_comments_are_corrected(
+    engine: sa.Engine,
+) -> None:
+    _store_papers(engine)
+    alice = _user(engine, "alice")
+    for body in ("one", "two"):
+        add_comment(
+            engine, paper_id="2501.00001", user_id=alice, body=body, body_html=body, now=NOW
+        )
+    # As the count was kept before: a hidden comment still counted.
+    with engine.begin() as conn:
+        conn.execute(sa.update(comments).where(comments.c.body == "two").values(hidden=True))
+    assert _comment_count(engine) == 2
+    assert recount_comments(engine) == 1
+    assert _comment_count(engine) == 1
+    assert recount_comments(engine) == 0
 
 
 def test_a_paper_is_submitted_to_a_list_once(engine: sa.Engine) -> None:

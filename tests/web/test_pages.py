@@ -208,6 +208,22 @@ def test_admin_hides_a_paper_and_a_comment(client: TestClient) -> None:
     assert TOP not in [h["paper"]["id"] for h in hits]
 
 
+def test_a_hidden_comment_leaves_the_comment_counts(client: TestClient) -> None:
+    sign_up(client, "boss")
+    set_admin(client.app.state.dp.engine, username="boss", is_admin=True)  # type: ignore[attr-defined]
+    token = csrf_cookie(client)
+    for body in ("a fair point", "spam"):
+        client.post("/comments", data={"paper_id": TOP, "body": body, "csrf_token": token})
+    spam = client.get(f"/api/v1/papers/{TOP}").json()["comments"][1]["id"]
+    client.post(f"/comments/{spam}/hide", data={"hidden": "true", "csrf_token": token})
+    client.cookies.clear()
+    assert "Comments (1)" in client.get(f"/papers/{TOP}").text
+    assert client.get(f"/api/v1/papers/{TOP}").json()["paper"]["comments"] == 1
+    page = client.get(f"/papers/date/{HF_DAY}").text
+    card = re.search(rf'href="/papers/{TOP}#comments">([^<]*)</a>', page)
+    assert card is not None and card.group(1) == "1 comment"
+
+
 def _form_value(html: str, action: str, name: str) -> str:
     """The value of a hidden field in the form that posts to `action`."""
     form = re.search(rf'<form method="post" action="{re.escape(action)}".*?</form>', html, re.S)

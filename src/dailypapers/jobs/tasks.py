@@ -26,6 +26,7 @@ from dailypapers.ingest.harvesting import (
 from dailypapers.jobs.registry import TaskContext, TaskResult, UpstreamUnavailable, split_list
 from dailypapers.models import ImportSummary
 from dailypapers.store.checkpoints import get_checkpoint, set_checkpoint
+from dailypapers.store.comments import recount_comments
 from dailypapers.store.maintenance import prune_expired
 from dailypapers.store.notifications import create_follow_notifications
 from dailypapers.store.trends import refresh_trends as refresh_trend_tables
@@ -216,7 +217,9 @@ def prune(ctx: TaskContext) -> TaskResult:
         listed_before=(now - keep).date(),
     )
     total = sum(deleted.values())
-    return TaskResult(f"pruned {total} rows", dict(deleted))
+    # Counts kept before hidden comments stopped counting heal here, once, on every site.
+    recounted = recount_comments(ctx.engine)
+    return TaskResult(f"pruned {total} rows", {**deleted, "comment_counts_fixed": recounted})
 
 
 def refresh_trends(ctx: TaskContext) -> TaskResult:

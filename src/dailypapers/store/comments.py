@@ -43,12 +43,47 @@ def _select() -> sa.Select[Any]:
     return sa.select(comments, users.c.username).join(users, users.c.user_id == comments.c.user_id)
 
 
-def _bump(conn: sa.Connection, paper_id: str, delta: int) -> None:
+def visible_comment_count(paper_id: Any) -> sa.ScalarSelect[int]:
+    """The number of comments a reader sees on the paper: not deleted, not hidden, and not a
+    reply under a hidden comment (list_comments leaves those out with their thread)."""
+    parent = comments.alias("parent")
+    return (
+        sa.select(sa.func.count())
+        .select_from(comments.outerjoin(parent, parent.c.comment_id == comments.c.parent_id))
+        .where(
+            comments.c.paper_id == paper_id,
+            sa.not_(comments.c.deleted),
+            sa.not_(comments.c.hidden),
+            sa.or_(parent.c.hidden.is_(None), sa.not_(parent.c.hidden)),
+        )
+        .scalar_subquery()
+    )
+
+
+def _recount(conn: sa.Connection, paper_id: str) -> None:
+    """Store the paper's visible comment count: the one place local_comments is written, so
+    adding, deleting, hiding and showing again can never leave it counting what nobody sees."""
     conn.execute(
         sa.update(papers)
         .where(papers.c.paper_id == paper_id)
-        .values(local_comments=papers.c.local_comments + delta)
+        .values(local_comments=visible_comment_count(paper_id))
     )
+
+
+def recount_comments(engine: sa.Engine) -> int:
+    """Correct every stored comment count that disagrees with the visible comments (counts
+    kept before hidden comments stopped counting); returns how many papers changed."""
+    visible = visible_comment_count(papers.c.paper_id)
+    statement = (
+        sa.update(papers)
+        .where(
+            papers.c.paper_id.in_(sa.select(comments.c.paper_id).distinct()),
+            papers.c.local_comments != visible,
+        )
+        .values(local_comments=visible)
+    )
+    with engine.begin() as conn:
+        return int(conn.execute(statement).rowcount)
 
 
 def add_comment(
@@ -65,8 +100,9 @@ def add_comment(
     author of the comment replied to is notified in the same transaction."""
     replied_to = parent_id
     with engine.begin() as conn:
-        # The counter update comes first so SQLite takes its write lock before any read.
-        _bump(conn, paper_id, +1)
+        # A write comes first so SQLite takes its write lock before any read (a transaction
+        # that has read cannot take it once another has written).
+        _recount(conn, paper_id)
         if parent_id is not None:
             parent = conn.execute(
                 sa.select(comments.c.paper_id, comments.c.parent_id).where(
@@ -89,6 +125,7 @@ def add_comment(
         except sa.exc.IntegrityError:
             raise PaperMissing(paper_id) from None
         assert key is not None
+        _recount(conn, paper_id)
         if replied_to is not None:
             notify_reply(
                 conn,
@@ -146,14 +183,23 @@ def delete_comment(engine: sa.Engine, *, comment_id: int, user_id: int) -> None:
             .where(comments.c.comment_id == comment_id)
             .values(deleted=True, body="", body_html="")
         )
-        _bump(conn, paper_id, -1)
+        _recount(conn, paper_id)
 
 
 def set_comment_hidden(engine: sa.Engine, *, comment_id: int, hidden: bool) -> bool:
     """Hide a comment from everyone but admins (or show it again); False if there is none."""
-    statement = sa.update(comments).where(comments.c.comment_id == comment_id).values(hidden=hidden)
+    statement = (
+        sa.update(comments)
+        .where(comments.c.comment_id == comment_id)
+        .values(hidden=hidden)
+        .returning(comments.c.paper_id)
+    )
     with engine.begin() as conn:
-        return conn.execute(statement).rowcount == 1
+        paper_id = conn.execute(statement).scalar()
+        if paper_id is None:
+            return False
+        _recount(conn, paper_id)
+    return True
 
 
 def list_comments(
