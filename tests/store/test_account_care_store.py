@@ -19,10 +19,12 @@ from dailypapers.store.account_tokens import (
     token_user_id,
 )
 from dailypapers.store.accounts import (
+    EmailTaken,
     change_password,
     create_api_token,
     create_session,
     create_user,
+    email_taken,
     get_credentials,
     get_session_user,
     get_token_user,
@@ -153,6 +155,50 @@ def test_an_address_changes_only_when_its_link_is_followed(engine: sa.Engine) ->
     user = get_user(engine, user_id=ada)
     assert user is not None and user.email == "ada@new.example.org"
     assert confirm_email_change(engine, token_hash="tok", now=NOW) is None
+
+
+def test_an_address_another_account_uses_is_refused_when_confirmed(engine: sa.Engine) -> None:
+    ada = _user(engine, "ada", "ada@example.org")
+    bob = _user(engine, "bob", "bob@example.org")
+    assert email_taken(engine, email="BOB@example.org", user_id=ada)
+    assert not email_taken(engine, email="bob@example.org", user_id=bob)  # one's own
+    # The link was mailed before bob took the address (or while his change was pending).
+    assert _issue(engine, ada, "tok", purpose="email", new_email="Bob@Example.org")
+    with pytest.raises(EmailTaken, match="Bob@Example.org"):
+        confirm_email_change(engine, token_hash="tok", now=NOW)
+    user = get_user(engine, user_id=ada)
+    assert user is not None and user.email == "ada@example.org"
+    # Once bob moves elsewhere the link still works.
+    with engine.begin() as conn:
+        conn.execute(sa.update(users).where(users.c.user_id == bob).values(email="b@x.org"))
+    change = confirm_email_change(engine, token_hash="tok", now=NOW)
+    assert change is not None and change.new_email == "Bob@Example.org"
+
+
+def test_two_accounts_confirming_one_address_at_once_get_it_once(engine: sa.Engine) -> None:
+    # Twelve at once: without the address lock, PostgreSQL let two of them through in two
+    # runs out of three.
+    accounts = [_user(engine, f"user{n}", f"user{n}@example.org") for n in range(12)]
+    for user_id in accounts:
+        assert _issue(engine, user_id, f"tok{user_id}", purpose="email", new_email="x@example.org")
+    barrier = threading.Barrier(len(accounts))
+    outcomes: list[str] = []
+
+    def confirm(user_id: int) -> None:
+        barrier.wait()
+        try:
+            confirm_email_change(engine, token_hash=f"tok{user_id}", now=NOW)
+            outcomes.append("changed")
+        except EmailTaken:
+            outcomes.append("taken")
+
+    threads = [threading.Thread(target=confirm, args=(u,)) for u in accounts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["changed"] + ["taken"] * 11
+    assert len(users_with_email(engine, email="x@example.org")) == 1
 
 
 def test_changing_the_password_keeps_only_the_session_that_asked(engine: sa.Engine) -> None:

@@ -241,6 +241,45 @@ def test_a_new_address_is_used_only_once_its_link_is_followed(
     assert again.status_code == 404
 
 
+def test_an_address_another_account_uses_is_refused_on_asking_and_on_confirming(
+    mail_client: TestClient, smtp: SmtpServer
+) -> None:
+    page = "/settings/account"
+
+    def ask(email: str) -> tuple[int, str]:
+        return _post(mail_client, page, "/settings/email", email=email, password=PASSWORD)
+
+    def confirm(url: str) -> tuple[int, str]:
+        token = csrf_from(mail_client.get(url).text)
+        done = mail_client.post(
+            "/settings/email/confirm", data={"t": _token(url), "csrf_token": token}
+        )
+        return done.status_code, done.text
+
+    _sign_up(mail_client, "bob", "bob@example.org")
+    mail_client.cookies.clear()
+    _sign_up(mail_client, "ada", "ada@example.org")
+    status, text = ask("BOB@example.org")
+    assert status == 409 and smtp.mailbox.messages == []
+    assert (
+        '<p class="error" role="alert" id="email-error">email: the address '
+        "&#39;BOB@example.org&#39; is used by another account</p>"
+    ) in text
+    # Both ask for a free address; the second to confirm finds it taken.
+    assert ask("new@example.org")[0] == 200
+    mail_client.cookies.clear()
+    assert _log_in(mail_client, "bob", PASSWORD) == 303
+    assert ask("new@example.org")[0] == 200
+    adas, bobs = (_link(m, "/settings/email/confirm") for m in smtp.mailbox.to("new@example.org"))
+    assert confirm(bobs)[0] == 200
+    status, text = confirm(adas)
+    assert status == 409 and "new@example.org&#39; is used by another account" in text
+    assert "new@example.org" in mail_client.get(page).text  # bob's changed
+    mail_client.cookies.clear()
+    assert _log_in(mail_client, "ada", PASSWORD) == 303
+    assert "ada@example.org" in mail_client.get(page).text  # ada's stayed
+
+
 def test_mail_forms_without_a_public_address_answer_503(site_home: Path, smtp: SmtpServer) -> None:
     with _client(
         site_home,

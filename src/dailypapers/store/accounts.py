@@ -18,6 +18,14 @@ class UsernameTaken(ValueError):
     """Sign-up with a name that an account already has (case-insensitively)."""
 
 
+class EmailTaken(ValueError):
+    """An address change to an address another account uses (case-insensitively)."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(f"the address {email!r} is used by another account")
+        self.email = email
+
+
 @dataclass(slots=True, frozen=True)
 class Credentials:
     """A user with the stored password hash, for checking a login."""
@@ -238,6 +246,22 @@ def change_password(
             sa.update(users).where(users.c.user_id == user_id).values(password_hash=password_hash)
         )
         conn.execute(others)
+
+
+def used_by_another(email: str, user_id: int) -> sa.Exists:
+    """Whether an account other than `user_id` (not deleted) has `email`, in any case."""
+    other = users.alias("other")
+    return sa.exists().where(
+        sa.func.lower(other.c.email) == email.lower(),
+        other.c.user_id != user_id,
+        other.c.deleted_at.is_(None),
+    )
+
+
+def email_taken(engine: sa.Engine, *, email: str, user_id: int) -> bool:
+    """Whether another account than `user_id` uses `email` (any case)."""
+    with engine.connect() as conn:
+        return bool(conn.execute(sa.select(used_by_another(email, user_id))).scalar())
 
 
 def users_with_email(engine: sa.Engine, *, email: str, limit: int = 5) -> list[User]:

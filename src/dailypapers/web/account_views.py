@@ -34,6 +34,7 @@ from dailypapers.store.account_tokens import (
     token_user_id,
 )
 from dailypapers.store.accounts import (
+    EmailTaken,
     LoginFailures,
     UsernameTaken,
     change_password,
@@ -41,6 +42,7 @@ from dailypapers.store.accounts import (
     create_session,
     create_user,
     delete_session,
+    email_taken,
     forget_login_attempt,
     get_account_summary,
     get_credentials,
@@ -259,6 +261,9 @@ def request_email_change(
     followed. False when one was mailed in the last few minutes (nothing sent again)."""
     email = _email(new_email, "email")
     _checked_password(state, user, password, "password")
+    # Asked only of whoever knows the account's password; checked again on confirmation.
+    if email_taken(state.engine, email=email, user_id=user.user_id):
+        raise ApiError(409, f"email: {EmailTaken(email)}", field="email")
     site = _mail_site(state, base_url)
     now = datetime.now(UTC)
     token = _issue_token(state, user.user_id, "email", EMAIL_CHANGE_LIFETIME, now, new_email=email)
@@ -277,9 +282,13 @@ def request_email_change(
 
 def confirm_email_view(state: AppState, token: str, *, base_url: str) -> EmailChange:
     """Make the mailed address the account's and tell the old one (when there was one and
-    mail can go out); 404 for a spent, expired or unknown link."""
+    mail can go out); 404 for a spent, expired or unknown link, 409 when another account
+    took the address meanwhile."""
     now = datetime.now(UTC)
-    changed = confirm_email_change(state.engine, token_hash=token_hash(token), now=now)
+    try:
+        changed = confirm_email_change(state.engine, token_hash=token_hash(token), now=now)
+    except EmailTaken as taken:
+        raise ApiError(409, f"{taken}: your account keeps its address", field="t") from None
     if changed is None:
         raise ApiError(404, "this link is not valid: it was used already or has expired", field="t")
     if changed.old_email and changed.old_email.lower() != changed.new_email.lower():
