@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -17,11 +18,19 @@ from dailypapers.cli import main
 from dailypapers.config import load_settings
 from dailypapers.index.build import build_indexes
 from dailypapers.index.embeddings import Embedder
+from dailypapers.store.accounts import (
+    create_session,
+    create_user,
+    get_credentials,
+    get_session_user,
+)
 from dailypapers.store.engine import open_store
 from dailypapers.store.migrate import schema_status
 from tests.conftest import PROJECT_ROOT
 from tests.replay_server import closed_port_url
 from tests.search.conftest import import_files
+
+FAR = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def run(home: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
@@ -98,6 +107,8 @@ def test_db_migrate_and_status(tmp_path: Path) -> None:
         ("digest", "status"),
         ("digest", "run", "--dry-run"),
         ("users", "admin", "alice"),
+        ("users", "disable", "alice"),
+        ("users", "list"),
     ],
 )
 def test_read_only_commands_on_a_home_without_a_database_say_so(
@@ -109,6 +120,36 @@ def test_read_only_commands_on_a_home_without_a_database_say_so(
     assert err.startswith(f"error: no database at {home.resolve()}/dailypapers.sqlite3 (run ")
     assert "db migrate" in err and out == ""
     assert not (tmp_path / "nonexistent").exists()  # nothing was made
+
+
+def test_users_are_disabled_enabled_and_listed(tmp_path: Path) -> None:
+    engine = open_store(load_settings({}, home=tmp_path))
+    then = datetime(2026, 12, 1, tzinfo=UTC)
+    alice = create_user(engine, username="Alice", password_hash="h", email="a@x.org", now=then)
+    create_user(engine, username="bob", password_hash="h", email=None, now=then, is_admin=True)
+    create_session(engine, user_id=alice.user_id, token_hash="s", now=then, expires_at=FAR)
+    code, _, err = run(tmp_path, "users", "disable", "alice")
+    assert (code, err) == (0, "Alice is now disabled: logged out everywhere, cannot log in\n")
+    creds = get_credentials(engine, username="alice")
+    assert creds is not None and creds.disabled
+    assert get_session_user(engine, token_hash="s", now=then) is None
+    assert run(tmp_path, "users", "disable", "ALICE")[1:] == ("", "Alice is already disabled\n")
+    code, out, err = run(tmp_path, "users", "list")
+    assert code == 0 and err == "2 accounts\n"
+    assert out.splitlines()[0].startswith(
+        "Alice  a@x.org  created 2026-12-01  last login 2026-12-01  disabled 20"
+    )
+    assert out.splitlines()[1] == "bob  -  created 2026-12-01  admin"
+    code, out, _ = run(tmp_path, "users", "list", "--json")
+    listed = orjson.loads(out)
+    assert [(u["username"], u["is_admin"]) for u in listed] == [("Alice", False), ("bob", True)]
+    assert listed[0]["disabled_at"] is not None and listed[1]["disabled_at"] is None
+    assert run(tmp_path, "users", "enable", "alice") == (0, "", "Alice is enabled again\n")
+    creds = get_credentials(engine, username="alice")
+    assert creds is not None and not creds.disabled
+    code, out, err = run(tmp_path, "users", "enable", "carol")
+    assert (code, out, err) == (5, "", "error: no user named 'carol'\n")
+    engine.dispose()
 
 
 def test_writing_commands_still_create_the_home(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import logging
 import os
@@ -12,16 +13,26 @@ import uvicorn
 
 from dailypapers.cli.common import (
     ExitCode,
+    echo_json,
     fail,
     pass_settings,
     store,
     sync_keyword_index_logged,
+    utc_now,
 )
 from dailypapers.config import Settings
 from dailypapers.jobs.service import start_job_process, stop_job_process
-from dailypapers.store.accounts import set_admin
+from dailypapers.store.accounts import (
+    AccountSummary,
+    get_credentials,
+    list_users,
+    set_admin,
+    set_disabled,
+)
 
 log = logging.getLogger("dailypapers")
+# Accounts read per query by `users list`.
+USERS_PAGE = 500
 
 
 def register(group: click.Group) -> None:
@@ -114,3 +125,66 @@ def users_admin(settings: Settings, username: str, revoke: bool) -> None:
         if not set_admin(engine, username=username, is_admin=not revoke):
             fail(f"no user named {username!r}", ExitCode.NOT_FOUND)
     click.echo(f"{username} is {'no longer' if revoke else 'now'} an admin", err=True)
+
+
+def _disable(settings: Settings, username: str, *, disabled: bool) -> None:
+    with store(settings, create=False) as engine:
+        creds = get_credentials(engine, username=username)
+        if creds is None:
+            fail(f"no user named {username!r}", ExitCode.NOT_FOUND)
+        name = creds.user.username
+        if creds.disabled == disabled:
+            click.echo(f"{name} is already {'disabled' if disabled else 'enabled'}", err=True)
+            return
+        set_disabled(engine, user_id=creds.user.user_id, disabled=disabled, now=utc_now())
+    if disabled:
+        click.echo(f"{name} is now disabled: logged out everywhere, cannot log in", err=True)
+    else:
+        click.echo(f"{name} is enabled again", err=True)
+
+
+@users_group.command("disable")
+@click.argument("username")
+@pass_settings
+def users_disable(settings: Settings, username: str) -> None:
+    """Disable USERNAME's account: every session ends, logins and API tokens stop working."""
+    _disable(settings, username, disabled=True)
+
+
+@users_group.command("enable")
+@click.argument("username")
+@pass_settings
+def users_enable(settings: Settings, username: str) -> None:
+    """Let USERNAME's disabled account log in again."""
+    _disable(settings, username, disabled=False)
+
+
+def _account_line(account: AccountSummary) -> str:
+    facts = [account.username, account.email or "-", f"created {account.created_at:%Y-%m-%d}"]
+    if account.last_login_at:
+        facts.append(f"last login {account.last_login_at:%Y-%m-%d}")
+    if account.is_admin:
+        facts.append("admin")
+    if account.disabled_at:
+        facts.append(f"disabled {account.disabled_at:%Y-%m-%d}")
+    return "  ".join(facts)
+
+
+@users_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the accounts as JSON.")
+@pass_settings
+def users_list(settings: Settings, as_json: bool) -> None:
+    """List the accounts, oldest first: name, address, dates, admin, disabled."""
+    accounts: list[AccountSummary] = []
+    with store(settings, create=False) as engine:
+        while True:
+            page, total = list_users(engine, offset=len(accounts), limit=USERS_PAGE)
+            accounts.extend(page)
+            if not page or len(accounts) >= total:
+                break
+    if as_json:
+        echo_json([dataclasses.asdict(account) for account in accounts])
+        return
+    for account in accounts:
+        click.echo(_account_line(account))
+    click.echo(f"{len(accounts)} accounts", err=True)
