@@ -1,6 +1,7 @@
 """Follows and notifications on SQLite and PostgreSQL: following once however often it is asked,
 the papers a reader follows, replies notified as they are stored, the notifications task run
-twice storing each notification once, read state per reader."""
+twice storing each notification once, read state per reader, nothing shown about a hidden
+paper or reply, and notifications put in a digest once, with the digest's outbox row."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from dailypapers.models import PaperRecord, SourceName
 from dailypapers.store.accounts import create_user
 from dailypapers.store.collections import add_papers, create_collection, update_collection
-from dailypapers.store.comments import add_comment, delete_comment
+from dailypapers.store.comments import add_comment, delete_comment, set_comment_hidden
 from dailypapers.store.follows import (
     FollowError,
     count_followers,
@@ -24,14 +25,20 @@ from dailypapers.store.follows import (
     papers_by_authors,
     unfollow,
 )
+from dailypapers.store.lists import set_paper_hidden
 from dailypapers.store.notifications import (
     count_unread,
     create_follow_notifications,
+    get_notification,
     list_notifications,
     mark_read,
+    notifications_in_digest,
+    notifications_to_email,
+    set_notifications_in_digest,
 )
+from dailypapers.store.outbox import NotificationsTaken, OutboxMessage, queue_message
 from dailypapers.store.papers import LocatedRecord, upsert_papers
-from dailypapers.store.schema import follows, notifications
+from dailypapers.store.schema import follows, notifications, outbox
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -273,3 +280,136 @@ def test_read_state_is_per_reader_one_or_all(engine: sa.Engine) -> None:
     assert mark_read(engine, user_id=ada, now=NOW) == 2
     assert mark_read(engine, user_id=ada, now=NOW) == 0
     assert count_unread(engine, user_id=ada) == 0
+
+
+def _reader_with_two_notifications(engine: sa.Engine) -> tuple[int, int, int]:
+    """ada, who follows Alice Smith and has a reply from bob and her new paper to see;
+    (ada, the reply's id, bob)."""
+    ada, bob = _user(engine, "ada"), _user(engine, "bob")
+    follow(engine, user_id=ada, kind="author", target="alice smith", label="Alice Smith", now=NOW)
+    later = NOW + timedelta(hours=1)
+    _store(engine, _paper("2612.00001", ["Alice Smith"], NOW.date()), now=later)
+    _store(engine, _paper("2611.00009", ["Carl Ng"], NOW.date()))
+    mine = add_comment(
+        engine, paper_id="2611.00009", user_id=ada, body="q", body_html="<p>q</p>", now=NOW
+    )
+    reply = add_comment(
+        engine,
+        paper_id="2611.00009",
+        user_id=bob,
+        body="a",
+        body_html="<p>a</p>",
+        now=NOW,
+        parent_id=mine.comment_id,
+    )
+    since = NOW - timedelta(days=3)
+    create_follow_notifications(engine, since_day=since.date(), since=since, now=later)
+    assert count_unread(engine, user_id=ada) == 2
+    return ada, reply.comment_id, bob
+
+
+def _kinds(engine: sa.Engine, user_id: int) -> list[str]:
+    found, total = list_notifications(engine, user_id=user_id, limit=10)
+    assert total == len(found)
+    return sorted(n.kind for n in found)
+
+
+def test_nothing_is_shown_about_a_hidden_paper_or_a_hidden_or_deleted_reply(
+    engine: sa.Engine,
+) -> None:
+    ada, reply_id, bob = _reader_with_two_notifications(engine)
+    found, _ = list_notifications(engine, user_id=ada, limit=10)
+    by_kind = {n.kind: n for n in found}
+    paper_note = by_kind["author_paper"]
+    assert paper_note.describe() == (
+        "New paper by Alice Smith: “Paper 2612.00001”",
+        "/papers/2612.00001",
+    )
+    set_paper_hidden(engine, paper_id="2612.00001", hidden=True)
+    assert _kinds(engine, ada) == ["reply"]
+    assert count_unread(engine, user_id=ada) == 1
+    assert get_notification(engine, user_id=ada, notification_id=paper_note.notification_id) is None
+    assert all(
+        "2612.00001" not in n.describe()[0]
+        for n in list_notifications(engine, user_id=ada, limit=10)[0]
+    )
+    # Hiding the paper a reply is on hides the reply's notification too.
+    set_paper_hidden(engine, paper_id="2611.00009", hidden=True)
+    assert _kinds(engine, ada) == []
+    assert count_unread(engine, user_id=ada) == 0
+    set_paper_hidden(engine, paper_id="2611.00009", hidden=False)
+    set_paper_hidden(engine, paper_id="2612.00001", hidden=False)
+    assert _kinds(engine, ada) == ["author_paper", "reply"]
+    # A reply a moderator hid, or its writer deleted, is not news either.
+    set_comment_hidden(engine, comment_id=reply_id, hidden=True)
+    assert _kinds(engine, ada) == ["author_paper"]
+    set_comment_hidden(engine, comment_id=reply_id, hidden=False)
+    delete_comment(engine, comment_id=reply_id, user_id=bob)
+    assert _kinds(engine, ada) == ["author_paper"]
+    assert count_unread(engine, user_id=ada) == 1
+
+
+def _digest(key: str, ids: tuple[int, ...]) -> OutboxMessage:
+    return OutboxMessage(
+        message_key=key,
+        kind="digest",
+        subscription_id=None,
+        recipient="ada@example.org",
+        subject="s",
+        body_text="t",
+        body_html="<p>t</p>",
+        headers={},
+        notification_ids=ids,
+    )
+
+
+def _outbox_keys(engine: sa.Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(sa.select(outbox.c.message_key)).scalars())
+
+
+def test_notifications_go_into_one_digest_only_when_the_reader_chose_it(
+    engine: sa.Engine,
+) -> None:
+    ada, _, _ = _reader_with_two_notifications(engine)
+    assert notifications_in_digest(engine, user_id=ada) is False
+    assert notifications_to_email(engine, user_id=ada, limit=10) == []
+    assert set_notifications_in_digest(engine, user_id=ada, on=True) is True
+    assert set_notifications_in_digest(engine, user_id=ada, on=True) is False
+    assert notifications_in_digest(engine, user_id=ada) is True
+    found = notifications_to_email(engine, user_id=ada, limit=10)
+    assert sorted(n.kind for n in found) == ["author_paper", "reply"]
+    assert [n.kind for n in notifications_to_email(engine, user_id=ada, limit=1)] == [
+        "author_paper"
+    ]
+    ids = tuple(n.notification_id for n in found)
+    # Stored with its digest, in one transaction: then no other digest gets them.
+    assert queue_message(engine, message=_digest("digest:1:daily:a", ids), now=NOW) is True
+    assert notifications_to_email(engine, user_id=ada, limit=10) == []
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(notifications.c.emailed_key)).scalars().all()
+    assert rows == ["digest:1:daily:a", "digest:1:daily:a"]
+    # The same digest built again stores nothing; another one that selected them at the same
+    # time is refused whole (its row is not kept), to be built again without them.
+    assert queue_message(engine, message=_digest("digest:1:daily:a", ids), now=NOW) is False
+    with pytest.raises(NotificationsTaken):
+        queue_message(engine, message=_digest("digest:1:weekly:b", ids), now=NOW)
+    assert _outbox_keys(engine) == ["digest:1:daily:a"]
+    # Emailing changes nothing on the site: both are still unread there.
+    assert count_unread(engine, user_id=ada) == 2
+
+
+def test_read_or_hidden_notifications_are_not_emailed(engine: sa.Engine) -> None:
+    ada, _, _ = _reader_with_two_notifications(engine)
+    set_notifications_in_digest(engine, user_id=ada, on=True)
+    found, _ = list_notifications(engine, user_id=ada, limit=10)
+    reply = next(n for n in found if n.kind == "reply")
+    mark_read(engine, user_id=ada, now=NOW, notification_ids=[reply.notification_id])
+    assert [n.kind for n in notifications_to_email(engine, user_id=ada, limit=10)] == [
+        "author_paper"
+    ]
+    set_paper_hidden(engine, paper_id="2612.00001", hidden=True)
+    assert notifications_to_email(engine, user_id=ada, limit=10) == []
+    assert set_notifications_in_digest(engine, user_id=ada, on=False) is True
+    set_paper_hidden(engine, paper_id="2612.00001", hidden=False)
+    assert notifications_to_email(engine, user_id=ada, limit=10) == []

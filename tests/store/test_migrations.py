@@ -51,7 +51,7 @@ def test_migrating_twice_is_harmless(settings: Settings) -> None:
     first = open_store(settings)
     first.dispose()
     second = open_store(settings)
-    assert schema_status(second) == ("0012", "0012")
+    assert schema_status(second) == ("0013", "0013")
     second.dispose()
 
 

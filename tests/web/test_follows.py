@@ -11,6 +11,7 @@ from xml.etree import ElementTree
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from dailypapers.store.lists import set_paper_hidden
 from dailypapers.store.notifications import create_follow_notifications
 from dailypapers.store.schema import follows
 from tests.web.conftest import PASSWORD, csrf_cookie, csrf_from, sign_up
@@ -218,6 +219,84 @@ def test_the_json_twins_with_a_token(client: TestClient) -> None:
     gone = client.delete("/api/v1/follows/author/zesen cheng", headers=auth).json()
     assert gone == {"follow": None, "changed": True}
     notes = client.get("/api/v1/notifications", headers=auth).json()
-    assert notes == {"unread": 0, "page": 1, "pages": 1, "total": 0, "notifications": []}
+    assert notes == {
+        "unread": 0,
+        "in_digest": False,
+        "page": 1,
+        "pages": 1,
+        "total": 0,
+        "notifications": [],
+    }
+    chose = client.post("/api/v1/notifications/digest", json={"in_digest": True}, headers=auth)
+    assert chose.json() == {"in_digest": True}
+    assert client.get("/api/v1/notifications", headers=auth).json()["in_digest"] is True
+    bad = client.post("/api/v1/notifications/digest", json={"in_digest": "maybe"}, headers=auth)
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "in_digest"
     marked = client.post("/api/v1/notifications/read", json={}, headers=auth).json()
     assert marked == {"marked": 0, "unread": 0}
+
+
+def _reply_to_ada(client: TestClient) -> str:
+    """ada comments on PAPER and bob replies; ada is logged in again. Her notifications page."""
+    sign_up(client, "bob")
+    client.cookies.clear()
+    sign_up(client, "ada")
+    location = _post(client, "/comments", paper_id=PAPER, body="Does this scale to 1B?")
+    _log_in(client, "bob")
+    _post(
+        client, "/comments", paper_id=PAPER, body="It does.", parent_id=location.rsplit("-", 1)[1]
+    )
+    _log_in(client, "ada")
+    return client.get("/notifications").text
+
+
+def test_a_notifications_link_marks_it_read_and_opens_the_reply(client: TestClient) -> None:
+    page = _reply_to_ada(client)
+    match = re.search(r'<a href="(/notifications/(\d+))">bob replied', page)
+    assert match, page
+    opened = client.get(match.group(1), follow_redirects=False)
+    assert opened.status_code == 303
+    assert opened.headers["cache-control"] == "private, no-store"
+    target = opened.headers["location"]
+    assert re.fullmatch(rf"/papers/{PAPER}#comment-\d+", target)
+    assert f'id="{target.split("#")[1]}"' in client.get(target).text
+    assert _unread_badge(client.get("/").text) is None
+    # Again: harmless. Another reader's notification, or none: 404.
+    assert client.get(match.group(1), follow_redirects=False).headers["location"] == target
+    _log_in(client, "bob")
+    assert client.get(match.group(1)).status_code == 404
+    assert client.get("/notifications/999999").status_code == 404
+
+
+def test_a_notification_about_a_hidden_paper_shows_nothing_of_it(client: TestClient) -> None:
+    page = _reply_to_ada(client)
+    assert "Breaking the Memory Barrier" in page
+    assert _unread_badge(page) == "1"
+    engine: sa.Engine = client.app.state.dp.engine  # type: ignore[attr-defined]
+    set_paper_hidden(engine, paper_id=PAPER, hidden=True)
+    page = client.get("/notifications").text
+    assert "Breaking the Memory Barrier" not in page and PAPER not in page
+    assert _unread_badge(page) is None
+    assert "0 unread of 0" in page
+    twin = client.get("/api/v1/notifications").json()
+    assert (twin["unread"], twin["total"], twin["notifications"]) == (0, 0, [])
+    set_paper_hidden(engine, paper_id=PAPER, hidden=False)
+    assert _unread_badge(client.get("/notifications").text) == "1"
+
+
+def test_the_digest_choice_is_a_form_with_the_csrf_token(client: TestClient) -> None:
+    sign_up(client, "ada")
+    page = client.get("/notifications").text
+    assert 'action="/notifications/digest"' in page and "Put them in my digest" in page
+    assert 'href="/settings/subscription"' in page  # no digest yet: subscribe first
+    forged = client.post("/notifications/digest", data={"in_digest": "true"})
+    assert forged.status_code == 403
+    assert _post(client, "/notifications/digest", in_digest="true") == "/notifications"
+    page = client.get("/notifications").text
+    assert "Stop putting them in my digest" in page
+    assert client.get("/api/v1/notifications").json()["in_digest"] is True
+    data = {"in_digest": "perhaps", "csrf_token": csrf_cookie(client)}
+    refused = client.post("/notifications/digest", data=data)
+    assert refused.status_code == 422 and "in_digest" in refused.text
+    _post(client, "/notifications/digest", in_digest="false", next="/notifications?p=1")
+    assert client.get("/api/v1/notifications").json()["in_digest"] is False

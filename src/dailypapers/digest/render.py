@@ -9,7 +9,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from dailypapers.digest.periods import DigestPeriod, message_key
-from dailypapers.digest.select import DigestSection
+from dailypapers.digest.select import DigestNotices, DigestSection
 from dailypapers.digest.tokens import LinkSigner
 from dailypapers.latex import latex_to_text
 from dailypapers.store.outbox import OutboxMessage
@@ -74,19 +74,34 @@ def _list_headers(unsubscribe_url: str) -> dict[str, str]:
     }
 
 
+def _summary(papers: int, notices: DigestNotices | None) -> str:
+    """ "3 papers", "1 paper and 2 notifications"."""
+    text = f"{papers} paper{'' if papers == 1 else 's'}"
+    if notices is not None and notices.count:
+        text += f" and {notices.count} notification{'' if notices.count == 1 else 's'}"
+    return text
+
+
 def render_digest(
-    site: Site, subscription: Subscription, period: DigestPeriod, sections: list[DigestSection]
+    site: Site,
+    subscription: Subscription,
+    period: DigestPeriod,
+    sections: list[DigestSection],
+    notices: DigestNotices | None = None,
 ) -> OutboxMessage:
-    """The digest message for one subscriber and period (also when it has no papers)."""
+    """The digest message for one subscriber and period (also when it has no papers), with
+    the reader's notifications first when there are any."""
     count = sum(len(section.items) for section in sections)
     links = _links(site, subscription)
-    what = "paper" if count == 1 else "papers"
+    summary = _summary(count, notices)
     context: dict[str, Any] = {
         "site_name": site.name,
         "base_url": site.base_url.rstrip("/"),
         "period": period,
         "sections": sections,
         "count": count,
+        "summary": summary,
+        "notices": notices if notices is not None and notices.count else None,
         **links,
     }
     return OutboxMessage(
@@ -94,12 +109,13 @@ def render_digest(
         kind="digest",
         subscription_id=subscription.subscription_id,
         recipient=subscription.email,
-        subject=f"{site.name}: {count} {what} for {period.title}",
+        subject=f"{site.name}: {summary} for {period.title}",
         body_text=_text.get_template("digest.txt").render(context),
         body_html=_html.get_template("digest.html").render(context),
         headers=_list_headers(links["unsubscribe_url"]),
         period=period.label,
         paper_ids=tuple(item.paper.paper_id for s in sections for item in s.items),
+        notification_ids=notices.notification_ids if notices is not None else (),
     )
 
 

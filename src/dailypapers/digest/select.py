@@ -1,5 +1,5 @@
 """Select the papers of one subscriber's digest: from authors they follow, For you, saved
-searches, categories, trending.
+searches, categories, trending; and, when the reader chose it, their unread notifications.
 
 A selector serves one period: it reads that period's listed papers once and caches what every
 subscriber shares (the trending order, each saved search's matches, each category's papers),
@@ -22,11 +22,15 @@ from dailypapers.search.recommend import Recommender
 from dailypapers.search.service import Searcher
 from dailypapers.store.follows import followed, papers_by_authors
 from dailypapers.store.lists import list_window_papers
+from dailypapers.store.notifications import notifications_to_email
 from dailypapers.store.papers import get_papers
 from dailypapers.store.subscriptions import Subscription
 
 PAPER_CACHE_ENTRIES = 5000
 CATEGORY_CACHE_ENTRIES = 512
+# A digest accounts for at most this many notifications (the newest): it lists the first
+# `digest_section_papers` and counts the rest; older ones wait for the next digest.
+NOTIFICATIONS_PER_DIGEST = 100
 
 
 @dataclass(slots=True, frozen=True)
@@ -39,6 +43,26 @@ class DigestItem:
 class DigestSection:
     title: str
     items: list[DigestItem]
+
+
+@dataclass(slots=True, frozen=True)
+class DigestNotice:
+    text: str
+    path: str  # on the site
+
+
+@dataclass(slots=True, frozen=True)
+class DigestNotices:
+    """The notifications section: those listed, how many more are only counted, and every
+    notification the digest accounts for (marked emailed when it is stored)."""
+
+    items: list[DigestNotice]
+    more: int
+    notification_ids: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.items) + self.more
 
 
 class DigestSelector:
@@ -99,6 +123,28 @@ class DigestSelector:
             )
             for title, picks in chosen
         ]
+
+    def notices(
+        self, subscription: Subscription, sections: Sequence[DigestSection], already_sent: set[str]
+    ) -> DigestNotices | None:
+        """The reader's unread notifications not emailed before, newest first, when they chose
+        to get them; None otherwise. A new paper by a followed author that this digest lists,
+        or an earlier one sent, is accounted for without being told twice."""
+        if subscription.user_id is None:
+            return None
+        found = notifications_to_email(
+            self.engine, user_id=subscription.user_id, limit=NOTIFICATIONS_PER_DIGEST
+        )
+        if not found:
+            return None
+        known = already_sent | {i.paper.paper_id for section in sections for i in section.items}
+        told = [n for n in found if not (n.kind == "author_paper" and n.paper_id in known)]
+        shown = told[: self.per_section]
+        return DigestNotices(
+            items=[DigestNotice(*n.describe()) for n in shown],
+            more=len(told) - len(shown),
+            notification_ids=tuple(n.notification_id for n in found),
+        )
 
     def _by_followed_authors(self, user_id: int) -> list[tuple[str, str | None]]:
         """The period's papers by authors the reader follows, most upvoted first, each with

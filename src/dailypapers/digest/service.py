@@ -26,6 +26,7 @@ from dailypapers.index.build import sync_keyword_index
 from dailypapers.search.service import Searcher
 from dailypapers.store.outbox import (
     ClaimedMessage,
+    NotificationsTaken,
     OutboxMessage,
     claim_due_messages,
     count_waiting_messages,
@@ -48,6 +49,7 @@ from dailypapers.store.subscriptions import (
 logger = logging.getLogger(__name__)
 MAX_RETRY_DELAY = timedelta(hours=6)
 CONFIRM_RESEND_AFTER = timedelta(minutes=10)
+NOTIFICATION_RACE_ATTEMPTS = 3
 # Links in a dry run's previews when the site's address is not known (never sent).
 PREVIEW_BASE_URL = "http://127.0.0.1:8000"
 Clock = Callable[[], datetime]
@@ -142,21 +144,47 @@ def build_digests(
                 selectors[frequency] = DigestSelector(
                     engine, settings, periods[frequency], searcher
                 )
-            sections = selectors[frequency].sections(
-                subscription, sent.get(subscription.subscription_id, set())
-            )
-            message = render_digest(site, subscription, periods[frequency], sections)
-            if dry_run:
-                report.previews.append(message)
-                continue
-            empty = not message.paper_ids and not subscription.preferences.send_empty
-            if not queue_message(engine, message=message, now=now, empty=empty):
-                report.already_built += 1  # another builder got there first
-            elif empty:
-                report.empty += 1
-            else:
-                report.built += 1
+            already_sent = sent.get(subscription.subscription_id, set())
+            selector = selectors[frequency]
+            _build_one(engine, site, selector, subscription, already_sent, now, report, dry_run)
     return report
+
+
+def _build_one(
+    engine: sa.Engine,
+    site: Site,
+    selector: DigestSelector,
+    subscription: Subscription,
+    already_sent: set[str],
+    now: datetime,
+    report: BuildReport,
+    dry_run: bool,
+) -> None:
+    """Select, render and store one subscriber's digest. Selected again when another digest
+    took one of its notifications in the meantime (two periods built at once), so none is
+    emailed twice."""
+    sections = selector.sections(subscription, already_sent)
+    for attempt in range(1, NOTIFICATION_RACE_ATTEMPTS + 1):
+        notices = selector.notices(subscription, sections, already_sent)
+        message = render_digest(site, subscription, selector.period, sections, notices)
+        if dry_run:
+            report.previews.append(message)
+            return
+        empty = not (message.paper_ids or message.notification_ids)
+        empty = empty and not subscription.preferences.send_empty
+        try:
+            queued = queue_message(engine, message=message, now=now, empty=empty)
+        except NotificationsTaken:
+            if attempt == NOTIFICATION_RACE_ATTEMPTS:
+                raise
+            continue
+        if not queued:
+            report.already_built += 1  # another builder got there first
+        elif empty:
+            report.empty += 1
+        else:
+            report.built += 1
+        return
 
 
 def _not_built(

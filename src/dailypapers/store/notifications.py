@@ -9,6 +9,11 @@ task run again, two nodes) stores one row:
 - `collection-paper:{collection}:{paper}`: a paper added to a public collection they follow,
   both found by the `notifications` task (`create_follow_notifications`), which looks at the
   papers listed, and collection papers added, in the last few days after the follow began.
+
+A notification about a paper a moderator has since hidden, or about a reply since hidden or
+deleted, is not shown, counted or emailed (its row stays, and comes back if the paper does).
+A reader who chose to (`users.notifications_in_digest`) gets their unread notifications in
+their digest, each once: `mark_emailed` runs in the digest's outbox transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from dailypapers.dates import as_utc
+from dailypapers.latex import latex_to_text
 from dailypapers.store.dialects import conflict_insert
 from dailypapers.store.schema import (
     collection_items,
@@ -52,6 +58,21 @@ class Notification:
     collection_name: str | None
     collection_slug: str | None
     author_name: str | None  # the followed author, as written on the paper
+
+    def describe(self) -> tuple[str, str]:
+        """What happened, in a sentence, and the path to see it."""
+        title = latex_to_text(self.paper_title or "a paper")
+        paper = f"/papers/{self.paper_id}"
+        if self.kind == "reply":
+            who = self.actor or "someone"
+            return (
+                f"{who} replied to your comment on “{title}”",
+                f"{paper}#comment-{self.comment_id}",
+            )
+        if self.kind == "author_paper":
+            return f"New paper by {self.author_name or 'an author you follow'}: “{title}”", paper
+        name = self.collection_name or "a collection you follow"
+        return f"“{title}” was added to {name}", paper
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,10 +191,29 @@ def _collection_papers(conn: sa.Connection, since: datetime, now: datetime) -> l
     ]
 
 
+_reply = comments.alias("reply")
+# The paper and the reply a notification is about, when it is about one (both may be absent).
+_ABOUT = notifications.outerjoin(papers, papers.c.paper_id == notifications.c.paper_id).outerjoin(
+    _reply, _reply.c.comment_id == notifications.c.comment_id
+)
+# Nothing about a paper a moderator hid, or a reply hidden or deleted since: no title, no link
+# to a page that is gone.
+_SHOWN = sa.and_(
+    sa.or_(notifications.c.paper_id.is_(None), papers.c.hidden == sa.false()),
+    sa.or_(
+        notifications.c.comment_id.is_(None),
+        sa.and_(_reply.c.hidden == sa.false(), _reply.c.deleted == sa.false()),
+    ),
+)
+
+
 def count_unread(engine: sa.Engine, *, user_id: int) -> int:
-    """How many of the reader's notifications are unread: one COUNT over an index."""
-    query = sa.select(sa.func.count()).where(
-        notifications.c.user_id == user_id, notifications.c.read_at.is_(None)
+    """How many of the reader's notifications are unread and shown: one COUNT over an index
+    (a reader's unread rows), each joined to its paper and reply by primary key."""
+    query = (
+        sa.select(sa.func.count())
+        .select_from(_ABOUT)
+        .where(notifications.c.user_id == user_id, notifications.c.read_at.is_(None), _SHOWN)
     )
     with engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
@@ -181,7 +221,6 @@ def count_unread(engine: sa.Engine, *, user_id: int) -> int:
 
 def _select() -> sa.Select[Any]:
     replier = users.alias("replier")
-    reply = comments.alias("reply")
     author_name = (
         sa.select(sa.func.max(paper_authors.c.name))
         .where(
@@ -199,10 +238,10 @@ def _select() -> sa.Select[Any]:
             collections.c.slug.label("collection_slug"),
             author_name.label("author_name"),
         )
-        .outerjoin(papers, papers.c.paper_id == notifications.c.paper_id)
-        .outerjoin(reply, reply.c.comment_id == notifications.c.comment_id)
-        .outerjoin(replier, replier.c.user_id == reply.c.user_id)
+        .select_from(_ABOUT)
+        .outerjoin(replier, replier.c.user_id == _reply.c.user_id)
         .outerjoin(collections, collections.c.collection_id == notifications.c.collection_id)
+        .where(_SHOWN)
     )
 
 
@@ -227,7 +266,8 @@ def _notification(row: sa.RowMapping) -> Notification:
 def list_notifications(
     engine: sa.Engine, *, user_id: int, limit: int, offset: int = 0, unread_only: bool = False
 ) -> tuple[list[Notification], int]:
-    """The reader's notifications, newest first, and how many there are."""
+    """The reader's notifications, newest first, and how many there are (both without those
+    about a hidden paper or reply)."""
     condition = notifications.c.user_id == user_id
     if unread_only:
         condition = sa.and_(condition, notifications.c.read_at.is_(None))
@@ -238,11 +278,23 @@ def list_notifications(
         .limit(limit)
         .offset(offset)
     )
-    count = sa.select(sa.func.count()).select_from(notifications).where(condition)
+    count = sa.select(sa.func.count()).select_from(_ABOUT).where(condition, _SHOWN)
     with engine.connect() as conn:
         rows = conn.execute(query).mappings().all()
         total = int(conn.execute(count).scalar_one())
     return [_notification(row) for row in rows], total
+
+
+def get_notification(
+    engine: sa.Engine, *, user_id: int, notification_id: int
+) -> Notification | None:
+    """One of the reader's notifications, if it is theirs and shown."""
+    query = _select().where(
+        notifications.c.user_id == user_id, notifications.c.notification_id == notification_id
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).mappings().first()
+    return _notification(row) if row else None
 
 
 def mark_read(
@@ -256,3 +308,64 @@ def mark_read(
     statement = sa.update(notifications).where(condition).values(read_at=now)
     with engine.begin() as conn:
         return int(conn.execute(statement).rowcount)
+
+
+# -- by email ----------------------------------------------------------------------------------
+
+
+def notifications_in_digest(engine: sa.Engine, *, user_id: int) -> bool:
+    """Whether the reader chose to get their unread notifications in their digest."""
+    query = sa.select(users.c.notifications_in_digest).where(users.c.user_id == user_id)
+    with engine.connect() as conn:
+        return bool(conn.execute(query).scalar_one_or_none())
+
+
+def set_notifications_in_digest(engine: sa.Engine, *, user_id: int, on: bool) -> bool:
+    """Turn the choice on or off; True if it changed."""
+    statement = (
+        sa.update(users)
+        .where(users.c.user_id == user_id, users.c.notifications_in_digest != on)
+        .values(notifications_in_digest=on)
+    )
+    with engine.begin() as conn:
+        return conn.execute(statement).rowcount == 1
+
+
+def notifications_to_email(engine: sa.Engine, *, user_id: int, limit: int) -> list[Notification]:
+    """The reader's shown, unread notifications that no digest has held yet, newest first (at
+    most `limit`); none unless the reader chose to get them by email."""
+    owner = users.alias("owner")
+    query = (
+        _select()
+        .join(owner, owner.c.user_id == notifications.c.user_id)
+        .where(
+            notifications.c.user_id == user_id,
+            owner.c.notifications_in_digest == sa.true(),
+            notifications.c.read_at.is_(None),
+            notifications.c.emailed_at.is_(None),
+        )
+        .order_by(notifications.c.created_at.desc(), notifications.c.notification_id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [_notification(row) for row in rows]
+
+
+def mark_emailed(
+    conn: sa.Connection, *, notification_ids: Iterable[int], message_key: str, now: datetime
+) -> int:
+    """Record that the digest `message_key` holds these notifications, in the caller's
+    transaction (the one that stores the digest); how many were not emailed before."""
+    ids = list(set(notification_ids))
+    if not ids:
+        return 0
+    statement = (
+        sa.update(notifications)
+        .where(
+            notifications.c.notification_id.in_(ids),
+            notifications.c.emailed_at.is_(None),
+        )
+        .values(emailed_at=now, emailed_key=message_key)
+    )
+    return int(conn.execute(statement).rowcount)

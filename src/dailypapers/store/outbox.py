@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from dailypapers.dates import as_utc
 from dailypapers.store.dialects import conflict_insert
+from dailypapers.store.notifications import mark_emailed
 from dailypapers.store.schema import outbox, papers, sent_papers, subscriptions
 
 # An "account" message (password reset, address change) belongs to a user, not a subscription.
@@ -48,6 +49,11 @@ class OutboxMessage:
     period: str | None = None
     paper_ids: tuple[str, ...] = ()
     user_id: int | None = None
+    notification_ids: tuple[int, ...] = ()  # a digest's notifications (marked emailed with it)
+
+
+class NotificationsTaken(RuntimeError):
+    """Another digest holds some of this digest's notifications already: build it again."""
 
 
 @dataclass(slots=True, frozen=True)
@@ -92,8 +98,10 @@ def _values(message: OutboxMessage, status: OutboxStatus, now: datetime) -> dict
 def queue_message(
     engine: sa.Engine, *, message: OutboxMessage, now: datetime, empty: bool = False
 ) -> bool:
-    """Put a message in the outbox with its papers marked sent to the subscriber, in one
-    transaction; False (and nothing written) if a message with its key exists already.
+    """Put a message in the outbox with its papers marked sent to the subscriber and its
+    notifications marked emailed, in one transaction; False (and nothing written) if a message
+    with its key exists already. NotificationsTaken (and nothing written) if another digest
+    got one of its notifications first.
 
     `empty` records a period that had nothing to send, so it is not rebuilt and not sent.
     """
@@ -117,6 +125,15 @@ def queue_message(
                 for paper_id in message.paper_ids
             ]
             conn.execute(conflict_insert(conn, sent_papers).on_conflict_do_nothing(), rows)
+        if message.notification_ids:
+            marked = mark_emailed(
+                conn,
+                notification_ids=message.notification_ids,
+                message_key=message.message_key,
+                now=now,
+            )
+            if marked != len(set(message.notification_ids)):
+                raise NotificationsTaken(f"{message.message_key}: a notification was emailed")
     return True
 
 

@@ -105,6 +105,9 @@ users = sa.Table(
     sa.Column("last_login_at", sa.DateTime(timezone=True)),
     sa.Column("disabled_at", sa.DateTime(timezone=True)),
     sa.Column("deleted_at", sa.DateTime(timezone=True)),
+    # Whether unread notifications go into the reader's digest (migration 0013; off until
+    # they turn it on, on /notifications).
+    sa.Column("notifications_in_digest", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 user_sessions = sa.Table(
@@ -593,6 +596,10 @@ notifications = sa.Table(
     sa.Column("author_key", sa.String(300)),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("read_at", sa.DateTime(timezone=True)),
+    # Put in a digest (migration 0013): set with the digest's outbox row, in its transaction,
+    # so a notification is emailed at most once, and not lost to a build that did not commit.
+    sa.Column("emailed_at", sa.DateTime(timezone=True)),
+    sa.Column("emailed_key", sa.String(200)),  # the digest's outbox key
     sa.UniqueConstraint("user_id", "subject", name="uq_notifications_user_subject"),
     # The header's unread count is one COUNT over this index.
     sa.Index("ix_notifications_unread", "user_id", "read_at"),

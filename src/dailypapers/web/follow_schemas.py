@@ -54,6 +54,9 @@ class NotificationPublic(BaseModel):
 
 class NotificationsPage(BaseModel):
     unread: int
+    in_digest: bool = Field(
+        description="Whether your unread notifications go into your digest (each once)."
+    )
     page: int
     pages: int
     total: int
@@ -71,6 +74,12 @@ class NotificationsRead(BaseModel):
         if self.ids is not None and any(not 1 <= i <= MAX_ROW_ID for i in self.ids):
             raise ValueError("ids: each must be a notification id")
         return self.ids
+
+
+class NotificationsByEmail(BaseModel):
+    in_digest: bool = Field(
+        description="Put your unread notifications in your digest, each once (off at first)."
+    )
 
 
 class NotificationsMarked(BaseModel):

@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import Request
 
 from dailypapers.ids import author_key
-from dailypapers.latex import latex_to_text
 from dailypapers.models import User
 from dailypapers.store.authors import author_summary
 from dailypapers.store.collections import get_collection
@@ -30,10 +29,14 @@ from dailypapers.store.follows import (
 from dailypapers.store.notifications import (
     Notification,
     count_unread,
+    get_notification,
     list_notifications,
     mark_read,
+    notifications_in_digest,
+    set_notifications_in_digest,
 )
 from dailypapers.store.secrets import get_or_create_secret
+from dailypapers.store.subscriptions import get_user_subscription
 from dailypapers.web.author_views import author_url
 from dailypapers.web.category_views import check_category
 from dailypapers.web.errors import ApiError
@@ -44,6 +47,7 @@ from dailypapers.web.follow_schemas import (
     FollowPublic,
     FollowResult,
     NotificationPublic,
+    NotificationsByEmail,
     NotificationsMarked,
     NotificationsPage,
 )
@@ -187,20 +191,8 @@ def following_feed_view(state: AppState, user_id: int, key: str) -> Feed:
 # -- notifications -----------------------------------------------------------------------------
 
 
-def _described(item: Notification) -> tuple[str, str]:
-    title = latex_to_text(item.paper_title or "a paper")
-    paper = f"/papers/{item.paper_id}"
-    if item.kind == "reply":
-        who = item.actor or "someone"
-        return f"{who} replied to your comment on “{title}”", f"{paper}#comment-{item.comment_id}"
-    if item.kind == "author_paper":
-        return f"New paper by {item.author_name or 'an author you follow'}: “{title}”", paper
-    name = item.collection_name or "a collection you follow"
-    return f"“{title}” was added to {name}", paper
-
-
 def _notification(item: Notification) -> NotificationPublic:
-    text, url = _described(item)
+    text, url = item.describe()
     return NotificationPublic(
         id=item.notification_id,
         kind=item.kind,
@@ -222,11 +214,34 @@ def notifications_view(state: AppState, user: User, *, page: int = 1) -> Notific
     )
     return NotificationsPage(
         unread=count_unread(state.engine, user_id=user.user_id),
+        in_digest=notifications_in_digest(state.engine, user_id=user.user_id),
         page=page,
         pages=_pages(total, NOTIFICATIONS_PAGE_SIZE),
         total=total,
         notifications=[_notification(n) for n in found],
     )
+
+
+def open_notification_view(state: AppState, user: User, notification_id: int) -> str:
+    """Mark one of the reader's notifications read and give the path it points to; 404 for
+    another reader's, one that does not exist, or one about a hidden paper or reply."""
+    found = get_notification(state.engine, user_id=user.user_id, notification_id=notification_id)
+    if found is None:
+        raise ApiError(404, f"no notification {notification_id}", field="notification_id")
+    mark_read(state.engine, user_id=user.user_id, now=_now(), notification_ids=[notification_id])
+    return found.describe()[1]
+
+
+def digest_choice_view(state: AppState, user: User, *, on: bool) -> NotificationsByEmail:
+    """Turn the notifications section of the reader's digest on or off."""
+    set_notifications_in_digest(state.engine, user_id=user.user_id, on=on)
+    return NotificationsByEmail(in_digest=on)
+
+
+def has_digest(state: AppState, user: User) -> bool:
+    """Whether the reader gets a digest (a confirmed subscription of their account)."""
+    subscription = get_user_subscription(state.engine, user_id=user.user_id)
+    return subscription is not None and subscription.status == "active"
 
 
 def mark_read_view(state: AppState, user: User, ids: list[int] | None) -> NotificationsMarked:

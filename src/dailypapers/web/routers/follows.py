@@ -17,6 +17,7 @@ from dailypapers.web.follow_schemas import (
     FollowingPage,
     FollowKindName,
     FollowResult,
+    NotificationsByEmail,
     NotificationsMarked,
     NotificationsPage,
     NotificationsRead,
@@ -138,8 +139,35 @@ def notifications_page(
 ) -> HTMLResponse:
     page = follow_views.notifications_view(state, user, page=p)
     request.state.unread_notifications = page.unread  # the header shows the same count
-    context = {"page": page, "json_url": f"/api/v1/notifications?p={p}"}
+    context = {
+        "page": page,
+        "json_url": f"/api/v1/notifications?p={p}",
+        "subscribed": follow_views.has_digest(state, user),
+    }
     return render(request, "notifications.html", context)
+
+
+@router.get("/notifications/{notification_id}")
+def open_notification(
+    state: StateDep,
+    user: RequiredUser,
+    notification_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+) -> RedirectResponse:
+    """Follow a notification's link: it is marked read, then the page it is about opens (a
+    link, not a form, so it opens in a new tab too; marking read twice changes nothing)."""
+    target = follow_views.open_notification_view(state, user, notification_id)
+    return RedirectResponse(target, status_code=303, headers={"cache-control": PRIVATE})
+
+
+@router.post("/notifications/digest", dependencies=[CsrfChecked])
+def digest_form(
+    state: StateDep,
+    user: RequiredUser,
+    in_digest: Annotated[bool, Form()],
+    next: Next = None,
+) -> RedirectResponse:
+    follow_views.digest_choice_view(state, user, on=in_digest)
+    return _back(next, "/notifications")
 
 
 @router.post("/notifications/read", dependencies=[CsrfChecked])
@@ -158,6 +186,14 @@ def read_form(
 def api_notifications(state: StateDep, user: RequiredUser, p: Page = 1) -> NotificationsPage:
     """Your notifications, newest first (50 a page), and how many are unread."""
     return follow_views.notifications_view(state, user, page=p)
+
+
+@api.post("/notifications/digest", response_model=NotificationsByEmail, dependencies=[CsrfChecked])
+def api_digest(
+    state: StateDep, user: RequiredUser, body: NotificationsByEmail
+) -> NotificationsByEmail:
+    """Put your unread notifications in your digest (each once), or stop."""
+    return follow_views.digest_choice_view(state, user, on=body.in_digest)
 
 
 @api.post("/notifications/read", response_model=NotificationsMarked, dependencies=[CsrfChecked])
