@@ -47,6 +47,18 @@ def test_each_bad_value_is_one_line_naming_the_variable_value_and_what_is_allowe
     assert str(raised.value) == "\n".join(raised.value.problems)
 
 
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    settings = load_settings({"DAILYPAPERS_FORWARDED_ALLOW_IPS": " 10.0.0.5, 10.1.0.0/16,::1 "})
+    assert settings.forwarded_allow_ips == "10.0.0.5,10.1.0.0/16,::1"
+    assert load_settings({}).forwarded_allow_ips == ""  # nobody is trusted
+    with pytest.raises(SettingsError) as raised:
+        load_settings({"DAILYPAPERS_FORWARDED_ALLOW_IPS": "10.0.0.5,proxy.lan"})
+    assert raised.value.problems == [
+        "DAILYPAPERS_FORWARDED_ALLOW_IPS='10.0.0.5,proxy.lan': 'proxy.lan' is not an IP "
+        "address or network (write 10.0.0.1, 10.0.0.0/8, ::1 or *)"
+    ]
+
+
 def test_the_web_app_refuses_to_start_with_a_bad_setting(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
     env |= {"DAILYPAPERS_HOME": str(tmp_path), "DAILYPAPERS_DIGEST_HOUR_UTC": "24"}

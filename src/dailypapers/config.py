@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -112,6 +113,14 @@ class Settings(BaseSettings):
         description=(
             "Mark session cookies Secure even when a request arrives over plain HTTP (set it "
             "behind a TLS-terminating proxy); requests over HTTPS always get Secure cookies."
+        ),
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For "
+            "and X-Forwarded-Proto headers `serve` believes (the client's address for login "
+            "throttling, https for cookies and links); '*' trusts any sender, empty none."
         ),
     )
     session_days: int = Field(
@@ -406,6 +415,22 @@ class Settings(BaseSettings):
                     "127.0.0.1, [::1] or *, without scheme or port)"
                 )
         return ",".join(entry for entry in entries if entry)
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_forwarded_allow_ips(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (write 10.0.0.1, "
+                    "10.0.0.0/8, ::1 or *)"
+                ) from None
+        return ",".join(entries)
 
     @property
     def resolved_database_url(self) -> str:

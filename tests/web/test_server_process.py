@@ -16,9 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from dailypapers.config import load_settings
 from dailypapers.store.engine import open_store
+from dailypapers.store.schema import login_failures
 from tests.pg_server import PostgresServer, find_pg_bindir
 from tests.replay_server import ReplayServer, closed_port_url
 from tests.search.conftest import import_files
@@ -306,6 +308,35 @@ def test_an_unreachable_arxiv_is_a_502_not_a_500(site_home: Path) -> None:
             assert "127.0.0.1:" not in page.text.replace(server.url, "")  # no upstream URL
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    ("trusted", "client_address", "secure"),
+    [("", "127.0.0.1", False), ("10.0.0.0/8,127.0.0.1", "203.0.113.7", True)],
+)
+def test_only_a_trusted_proxy_says_who_the_client_is(
+    site_home: Path, trusted: str, client_address: str, secure: bool
+) -> None:
+    server = LiveServer(site_home, DAILYPAPERS_FORWARDED_ALLOW_IPS=trusted)
+    forwarded = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"}
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            form = {"username": "ada", "password": "not the password"}
+            form["csrf_token"] = csrf_from(client.get("/login").text)
+            assert client.post("/login", data=form, headers=forwarded).status_code == 401
+            form = {"username": "ada", "password": "a long passphrase"}
+            form["csrf_token"] = csrf_from(client.get("/signup").text)
+            done = client.post("/signup", data=form, headers=forwarded, follow_redirects=False)
+            assert done.status_code == 303
+            session = next(c for c in done.headers.get_list("set-cookie") if "dp_session" in c)
+            assert ("; Secure" in session) is secure
+    finally:
+        server.stop()
+    engine = open_store(site_settings(site_home))
+    with engine.connect() as conn:
+        keys = set(conn.execute(sa.select(login_failures.c.key)).scalars())
+    engine.dispose()
+    assert f"addr:{client_address}" in keys and len(keys) == 2
 
 
 def test_head_answers_like_get_without_a_body(live_server: LiveServer) -> None:

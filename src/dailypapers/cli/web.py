@@ -103,7 +103,9 @@ def serve_command(settings: Settings, host: str, port: int, workers: int, no_job
             port=port,
             workers=workers,
             log_level="warning",
-            proxy_headers=False,
+            # Only the listed proxies may say who the client is (login throttling keys on it).
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=settings.forwarded_allow_ips or None,
         )
     finally:
         if jobs is not None:
