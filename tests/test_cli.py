@@ -4,6 +4,7 @@ user sees on a terminal matters (tracebacks, start-up)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -177,6 +178,45 @@ def test_a_bad_setting_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
     # Help does not need the settings.
     code, out, _ = run(tmp_path, "papers", "list", "--help", env=env)
     assert code == 0 and "--limit" in out
+
+
+def _postgres_url(port: int) -> str:
+    return f"postgresql+psycopg://papers:s3cret@127.0.0.1:{port}/papers"
+
+
+@pytest.mark.parametrize("command", [("papers", "list"), ("db", "migrate")])
+def test_an_unreachable_database_is_one_line_naming_it(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    port = int(closed_port_url().rsplit(":", 1)[1])
+    done = run_process(
+        "--home", str(tmp_path), *command, DAILYPAPERS_DATABASE_URL=_postgres_url(port)
+    )
+    assert done.returncode == 3
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: cannot connect to the database at 127.0.0.1:{port}/papers: ")
+    assert "Connection refused" in line and "s3cret" not in line
+
+
+def test_a_database_host_that_never_answers_fails_within_the_connect_timeout(
+    tmp_path: Path,
+) -> None:
+    # The kernel completes the handshake for a listening socket nobody accepts from: the
+    # driver then waits for the server's first reply, which never comes.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        done = run_process(
+            "--home", str(tmp_path), "papers", "list",
+            DAILYPAPERS_DATABASE_URL=_postgres_url(port),
+            DAILYPAPERS_DATABASE_CONNECT_TIMEOUT_S="2",
+        )  # fmt: skip
+        elapsed = time.monotonic() - started
+    assert done.returncode == 3 and elapsed < 30, (elapsed, done.stderr)
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"error: cannot connect to the database at 127.0.0.1:{port}/papers: ")
 
 
 def test_serve_refuses_bad_settings_before_starting(tmp_path: Path) -> None:

@@ -34,6 +34,15 @@ class Settings(BaseSettings):
             "Empty means SQLite at HOME/dailypapers.sqlite3."
         ),
     )
+    database_connect_timeout_s: int = Field(
+        default=10,
+        ge=2,
+        le=600,
+        description=(
+            "Seconds to wait for a PostgreSQL server to accept a connection before giving up "
+            "with an error naming it (an unreachable host otherwise hangs for minutes)."
+        ),
+    )
     auto_migrate: bool = Field(
         default=True,
         description="Bring the database schema up to date when a command opens it.",

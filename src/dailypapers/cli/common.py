@@ -22,7 +22,12 @@ import sqlalchemy as sa
 
 from dailypapers.config import Settings, SettingsError, load_settings
 from dailypapers.index.build import sync_keyword_index
-from dailypapers.store.engine import DatabaseMissing, create_db_engine
+from dailypapers.store.engine import (
+    DatabaseMissing,
+    create_db_engine,
+    database_error_reason,
+    database_location,
+)
 from dailypapers.store.migrate import upgrade_database
 
 log = logging.getLogger("dailypapers")
@@ -151,14 +156,26 @@ def store(settings: Settings, *, create: bool, migrate: bool = True) -> Iterator
             upgrade_database(engine)
     except sa.exc.SQLAlchemyError as error:
         engine.dispose()
-        fail(f"cannot open the database: {error}", ExitCode.DATABASE)
+        database_failed(settings, error, "cannot open the database")
     try:
         yield engine
     except sa.exc.SQLAlchemyError as error:
         # Batches committed before the failure stay stored; rerunning the command is safe.
-        fail(f"database failure: {error}", ExitCode.DATABASE)
+        database_failed(settings, error, "database failure")
     finally:
         engine.dispose()
+
+
+def database_failed(settings: Settings, error: sa.exc.SQLAlchemyError, what: str) -> NoReturn:
+    """Exit 3 with one line: a connection that failed names the database it tried to reach."""
+    connecting = isinstance(error, sa.exc.DBAPIError) and error.statement is None
+    if connecting:
+        where = database_location(settings.resolved_database_url)
+        fail(
+            f"cannot connect to the database at {where}: {database_error_reason(error)}",
+            ExitCode.DATABASE,
+        )
+    fail(f"{what}: {error}", ExitCode.DATABASE)
 
 
 def sync_keyword_index_logged(engine: sa.Engine, settings: Settings) -> None:

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from dailypapers.cli.common import (
     ExitCode,
+    database_failed,
     echo_json,
     fail,
     pass_settings,
@@ -189,7 +190,7 @@ def db_migrate(settings: Settings) -> None:
             upgrade_database(engine)
             current, _head = schema_status(engine)
         except sa.exc.SQLAlchemyError as error:
-            fail(f"migration failed: {error}", ExitCode.DATABASE)
+            database_failed(settings, error, "migration failed")
     click.echo(f"schema at revision {current}")
 
 

@@ -68,8 +68,29 @@ def create_db_engine(settings: Settings, *, create: bool = True) -> sa.Engine:
         engine = sa.create_engine(url, pool_size=16, max_overflow=32)
         sa.event.listen(engine, "connect", _tune_sqlite)
     else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
+        connect_args: dict[str, Any] = {}
+        if url.get_backend_name() == "postgresql" and "connect_timeout" not in url.query:
+            # Without it the driver waits 130 s per address on a host that drops packets.
+            connect_args["connect_timeout"] = settings.database_connect_timeout_s
+        engine = sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     return engine
+
+
+def database_location(url: str) -> str:
+    """Where a database URL points, for messages: host:port/name, without the password."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    host = parsed.host or "localhost"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{host}{port}/{parsed.database or ''}"
+
+
+def database_error_reason(error: BaseException) -> str:
+    """The driver's reason for a database error, in one line (no SQL, no help link)."""
+    cause = getattr(error, "orig", None) or error
+    lines = [line.strip() for line in str(cause).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(cause).__name__
 
 
 def open_store(settings: Settings, *, create: bool = True) -> sa.Engine:
