@@ -33,6 +33,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 MOBILE: ViewportSize = {"width": 375, "height": 812}
+TIMEOUT_MS = 10_000
 
 
 @contextmanager
@@ -45,6 +46,15 @@ def launched_chromium() -> Iterator[Browser]:
         )
         yield browser
         browser.close()
+
+
+def new_page(browser: Browser, base_url: str, **options: object) -> Page:
+    """A page in a context of its own (its own cookies: another reader) on the site at
+    `base_url`, desktop-sized unless `viewport` is given; `options` go to new_context."""
+    options.setdefault("viewport", DESKTOP)
+    context = browser.new_context(base_url=base_url, **options)  # type: ignore[arg-type]
+    context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
 
 
 def require_chromium() -> Path:

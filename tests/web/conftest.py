@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -23,6 +24,9 @@ from dailypapers.ingest.files import ImportOptions, expand_paths, import_paths
 from dailypapers.store.engine import open_store
 from dailypapers.web.app import create_app
 from tests.ports import free_port
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"
@@ -153,3 +157,13 @@ def live_server(site_home: Path) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Chromium for one browser test module (skips without it, see `require_chromium`)."""
+    # Imported here: browser_fixtures imports this module, and only browser tests need it.
+    from tests.web.browser_fixtures import launched_chromium
+
+    with launched_chromium() as launched:
+        yield launched

@@ -24,7 +24,6 @@ from tests.web.browser_fixtures import (
     horizontal_overflow_px,
     icon_status,
     import_arxiv_papers,
-    launched_chromium,
     screenshot,
     sign_up_in_browser,
 )
@@ -63,12 +62,6 @@ QUIET_PAPER = "2410.17243"
 TIMEOUT_MS = 10_000
 
 OpenPage = Callable[..., Page]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")

@@ -16,23 +16,15 @@ from dailypapers.store.accounts import set_admin
 from dailypapers.store.engine import open_store
 from tests.smtp_server import SmtpServer
 from tests.web.browser_fixtures import (
-    DESKTOP,
     MOBILE,
     PageWatch,
     horizontal_overflow_px,
-    launched_chromium,
+    new_page,
     screenshot,
 )
 from tests.web.conftest import PASSWORD, LiveServer, site_settings
 
-TIMEOUT_MS = 10_000
 NEW_PASSWORD = "a much better passphrase"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
@@ -58,13 +50,6 @@ def site(
         smtp.stop()
 
 
-def _page(browser: Browser, server: LiveServer, **options: object) -> Page:
-    options.setdefault("viewport", DESKTOP)
-    context = browser.new_context(base_url=server.url, **options)  # type: ignore[arg-type]
-    context.set_default_timeout(TIMEOUT_MS)
-    return context.new_page()
-
-
 def _sign_up(page: Page, username: str, email: str) -> None:
     page.goto("/signup")
     page.get_by_label("Name").fill(username)
@@ -84,7 +69,7 @@ def test_reset_a_forgotten_password_from_the_mailed_link_and_log_in(
     browser: Browser, site: tuple[LiveServer, SmtpServer, Path]
 ) -> None:
     server, smtp, _ = site
-    page = _page(browser, server)
+    page = new_page(browser, server.url)
     watch = PageWatch(origin=server.url)
     watch.attach(page)
     _sign_up(page, "ada", "ada@example.org")
@@ -129,9 +114,9 @@ def test_account_pages_work_without_javascript_on_a_phone_in_dark_mode(
     browser: Browser, site: tuple[LiveServer, SmtpServer, Path]
 ) -> None:
     server, _, home = site
-    phone = _page(
+    phone = new_page(
         browser,
-        server,
+        server.url,
         viewport=MOBILE,
         is_mobile=True,
         has_touch=True,
@@ -142,7 +127,7 @@ def test_account_pages_work_without_javascript_on_a_phone_in_dark_mode(
     engine = open_store(site_settings(home))
     set_admin(engine, username="boss", is_admin=True)
     engine.dispose()
-    other = _page(browser, server)
+    other = new_page(browser, server.url)
     _sign_up(other, "reader", "reader@example.org")
     for path, name in [
         ("/settings/account", "account"),

@@ -9,27 +9,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.smtp_server import SmtpServer
 from tests.web.browser_fixtures import (
-    DESKTOP,
     MOBILE,
     PageWatch,
     horizontal_overflow_px,
-    launched_chromium,
+    new_page,
     screenshot,
     sign_up_in_browser,
 )
 from tests.web.conftest import LiveServer
-
-TIMEOUT_MS = 10_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
@@ -55,18 +46,11 @@ def site(
         smtp.stop()
 
 
-def _page(browser: Browser, server: LiveServer, **options: object) -> Page:
-    options.setdefault("viewport", DESKTOP)
-    context = browser.new_context(base_url=server.url, **options)  # type: ignore[arg-type]
-    context.set_default_timeout(TIMEOUT_MS)
-    return context.new_page()
-
-
 def test_subscribe_and_confirm_from_the_emailed_link(
     browser: Browser, site: tuple[LiveServer, SmtpServer]
 ) -> None:
     server, smtp = site
-    page = _page(browser, server)
+    page = new_page(browser, server.url)
     watch = PageWatch(origin=server.url)
     watch.attach(page)
     page.goto("/")
@@ -97,7 +81,7 @@ def test_for_you_marks_and_phone_width(
     browser: Browser, site: tuple[LiveServer, SmtpServer]
 ) -> None:
     server, _ = site
-    page = _page(browser, server)
+    page = new_page(browser, server.url)
     watch = PageWatch(origin=server.url)
     watch.attach(page)
     sign_up_in_browser(page, "reader")
@@ -126,7 +110,7 @@ def test_for_you_marks_and_phone_width(
     expect(page.locator("main article.card h3", has_text=saved_title)).to_have_count(0)
     page.goto(saved_url)
     expect(page.get_by_role("button", name="Saved")).to_be_visible()
-    phone = _page(browser, server, viewport=MOBILE, is_mobile=True, has_touch=True)
+    phone = new_page(browser, server.url, viewport=MOBILE, is_mobile=True, has_touch=True)
     sign_up_in_browser(phone, "phone-reader")
     for path in ("/for-you", "/subscribe", "/settings/subscription"):
         phone.goto(path)

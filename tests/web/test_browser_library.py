@@ -9,27 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.web.browser_fixtures import (
-    DESKTOP,
     MOBILE,
     PageWatch,
     horizontal_overflow_px,
-    launched_chromium,
+    new_page,
     screenshot,
     sign_up_in_browser,
 )
 from tests.web.conftest import LiveServer
 
-TIMEOUT_MS = 10_000
 PAPER = "2410.17243"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
@@ -44,15 +36,8 @@ def server(
         live.stop()
 
 
-def _page(browser: Browser, server: LiveServer, **options: object) -> Page:
-    options.setdefault("viewport", DESKTOP)
-    context = browser.new_context(base_url=server.url, **options)  # type: ignore[arg-type]
-    context.set_default_timeout(TIMEOUT_MS)
-    return context.new_page()
-
-
 def test_save_collect_share_and_import(browser: Browser, server: LiveServer) -> None:
-    page = _page(browser, server)
+    page = new_page(browser, server.url)
     watch = PageWatch(origin=server.url)
     watch.attach(page)
     sign_up_in_browser(page, "reader")
@@ -92,7 +77,7 @@ def test_save_collect_share_and_import(browser: Browser, server: LiveServer) -> 
     screenshot(page, "collection-owner")
 
     # Someone signed out: the secret link opens it, the bare address does not.
-    stranger = _page(browser, server)
+    stranger = new_page(browser, server.url)
     stranger.goto(link)
     expect(stranger.locator("h1")).to_contain_text("Reading group")
     expect(stranger.locator("main article.card h3")).to_have_text([title])
@@ -116,7 +101,7 @@ def test_save_collect_share_and_import(browser: Browser, server: LiveServer) -> 
 
 
 def test_collecting_without_javascript(browser: Browser, server: LiveServer) -> None:
-    page = _page(browser, server, java_script_enabled=False)
+    page = new_page(browser, server.url, java_script_enabled=False)
     sign_up_in_browser(page, "plain")
     page.goto("/collections")
     page.get_by_label("Name").fill("Offline list")
@@ -136,7 +121,7 @@ def test_collecting_without_javascript(browser: Browser, server: LiveServer) -> 
 
 
 def test_library_pages_fit_a_phone(browser: Browser, server: LiveServer) -> None:
-    phone = _page(browser, server, viewport=MOBILE, is_mobile=True, has_touch=True)
+    phone = new_page(browser, server.url, viewport=MOBILE, is_mobile=True, has_touch=True)
     sign_up_in_browser(phone, "phone")
     phone.goto("/collections")
     phone.get_by_label("Name").fill("A rather long collection name for a small screen")

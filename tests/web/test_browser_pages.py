@@ -19,7 +19,6 @@ from tests.web.browser_fixtures import (
     MOBILE,
     PageWatch,
     horizontal_overflow_px,
-    launched_chromium,
     screenshot,
     sign_up_in_browser,
 )
@@ -41,12 +40,6 @@ PAGES = {
 }
 
 OpenPage = Callable[..., Page]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")

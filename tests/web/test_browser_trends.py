@@ -20,7 +20,6 @@ from tests.web.browser_fixtures import (
     MOBILE,
     PageWatch,
     horizontal_overflow_px,
-    launched_chromium,
     screenshot,
 )
 from tests.web.conftest import LiveServer
@@ -30,12 +29,6 @@ from tests.web.trends_fixtures import build_trends_home
 TIMEOUT_MS = 10_000
 QUERIES = "/trends?q=agent&q=%22language+model%22&q=diffusion"
 OpenPage = Callable[..., Page]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")
