@@ -615,6 +615,15 @@ def _error(response: httpx.Response, status: int, field: str | None = None) -> N
     assert error["status"] == status and error["field"] == field
 
 
+def _error_page(response: httpx.Response, status: int, message: str) -> None:
+    """The site's HTML error page, with the reason and the security headers."""
+    assert response.status_code == status, response.text[:300]
+    assert response.headers["content-type"].startswith("text/html")
+    assert f"<title>Error {status}" in response.text
+    assert f'<p class="error" role="alert">{message}</p>' in response.text
+    assert response.headers["x-frame-options"] == "DENY"
+
+
 def test_oversized_bodies_get_413_with_and_without_content_length(client: TestClient) -> None:
     paper_id = seed_paper(client)
     token = user_with_token(client, "verbose")
@@ -630,7 +639,18 @@ def test_oversized_bodies_get_413_with_and_without_content_length(client: TestCl
 
     _error(client.post("/api/v1/comments", content=chunks(), headers=auth), 413)
     form = {"paper_id": paper_id, "body": "x" * limit, "csrf_token": csrf_cookie(client)}
-    _error(client.post("/comments", data=form), 413)
+    # A form on the site gets the error page; the API the JSON shape.
+    _error_page(client.post("/comments", data=form), 413, f"request body larger than {limit} bytes")
+
+    def form_chunks() -> Iterator[bytes]:
+        yield urlencode(form).encode()
+
+    response = client.post(
+        "/comments",
+        content=form_chunks(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    _error_page(response, 413, f"request body larger than {limit} bytes")
     assert _seed_state(client, paper_id) == before
 
 
@@ -654,8 +674,10 @@ def test_real_server_refuses_an_oversized_chunked_body(live_server: LiveServer) 
 
 
 def test_long_query_strings_get_414(client: TestClient) -> None:
-    for path in ("/search", "/api/v1/search", "/api/papers/search"):
+    for path in ("/api/v1/search", "/api/papers/search", "/search.json"):
         _error(client.get(path, params={"q": "x" * 5000}), 414)
+    page = client.get("/search", params={"q": "x" * 5000})
+    _error_page(page, 414, "query string longer than 4096 bytes")
 
 
 def test_over_long_parameters_get_422_naming_the_field(client: TestClient) -> None:

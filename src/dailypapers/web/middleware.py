@@ -12,12 +12,11 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-import orjson
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dailypapers.web.error_pages import error_response
-from dailypapers.web.errors import BodyTooLarge, error_body
+from dailypapers.web.errors import BodyTooLarge
 from dailypapers.web.hosts import AllowedHosts
 from dailypapers.web.security import SESSION_COOKIE
 from dailypapers.web.state import CachedResponse, CacheKey, Headers, PageCache
@@ -86,11 +85,17 @@ def _mark_private_if_it_sets_cookies(headers: Headers) -> None:
         headers.append((b"cache-control", PRIVATE))
 
 
-async def _send_error(send: Send, status: int, message: str) -> None:
-    body = orjson.dumps(error_body(status, message))
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+async def _send_error(
+    scope: Scope, receive: Receive, send: Send, status: int, message: str
+) -> None:
+    """Refuse a request the way every error is answered: the error page for the site, the JSON
+    shape for the API and feeds (error_pages.wants_html decides), with the security headers."""
+    request = Request(scope, receive)
+    if not hasattr(request.state, "user"):
+        request.state.user = None  # nobody is looked up for a request that is refused
+    response = error_response(request, status, message)
+    response.raw_headers.extend(SECURITY_HEADERS)
+    await response(scope, receive, send)
 
 
 class _Render:
@@ -136,11 +141,11 @@ class SiteMiddleware:
             return
         if len(scope.get("query_string", b"")) > MAX_QUERY_STRING_BYTES:
             message = f"query string longer than {MAX_QUERY_STRING_BYTES} bytes"
-            await _send_error(send, 414, message)
+            await _send_error(scope, receive, send, 414, message)
             return
         length = facts.length
         if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            await _send_error(send, 413, f"request body larger than {self.max_body_bytes} bytes")
+            await _send_error(scope, receive, send, 413, str(BodyTooLarge(self.max_body_bytes)))
             return
         head = scope["method"] == "HEAD"
         if head:  # the routes answer GET; the server below still knows it was HEAD
@@ -175,12 +180,8 @@ class SiteMiddleware:
     async def _refuse_host(self, scope: Scope, receive: Receive, send: Send, host: bytes) -> None:
         shown = host.decode("latin-1")
         logger.warning("refused a request for host %r (not in DAILYPAPERS_ALLOWED_HOSTS)", shown)
-        request = Request(scope, receive)
-        request.state.user = None  # nobody is looked up for a request that is refused
         message = f"this site does not answer to the host {shown!r} (see DAILYPAPERS_ALLOWED_HOSTS)"
-        response = error_response(request, 400, message)
-        response.raw_headers.extend(SECURITY_HEADERS)
-        await response(scope, receive, send)
+        await _send_error(scope, receive, send, 400, message)
 
     async def _forward(
         self, scope: Scope, receive: Receive, send: Send, key: CacheKey | None, head: bool
@@ -211,7 +212,7 @@ class SiteMiddleware:
             if too_large and not start:
                 # FastAPI turns a failed body read into its own 400; the client gets the reason.
                 refused = True
-                await _send_error(send, 413, str(BodyTooLarge(self.max_body_bytes)))
+                await _send_error(scope, receive, send, 413, str(BodyTooLarge(self.max_body_bytes)))
                 return
             if message["type"] == "http.response.start":
                 headers: Headers = [*message.get("headers", []), *SECURITY_HEADERS]
@@ -237,7 +238,5 @@ class SiteMiddleware:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
             if not start and not refused:
-                await _send_error(
-                    send, 413, f"request body larger than {self.max_body_bytes} bytes"
-                )
+                await _send_error(scope, receive, send, 413, str(BodyTooLarge(self.max_body_bytes)))
         return kept
