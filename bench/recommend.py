@@ -13,6 +13,13 @@ reader pastes the arXiv ids of N of their liked papers into a collection of thei
 beside today's cold start (the same reader before the import: most upvoted first). The
 collection is deleted before the votes rounds.
 
+The follows setting (--follows K, default 3) rides on the library round: before the import
+each reader follows the K authors of their liked papers with the most papers before the test
+window (the names a reader of that area knows; nothing from the test window decides) and is
+scored with no votes and no library (the cold start with follows: followed authors' papers
+first); after the import, with and without those follows (the For you boost on the library's
+classifier). The follows go before the votes rounds.
+
 The daily listing lines carry no dates (the importer leaves `published` empty and so the papers
 get no list day). The only date they hold is the arXiv id's year and month, so the benchmark
 writes the chosen papers as generic JSON lines with `published` = the first day of that month:
@@ -51,7 +58,7 @@ import sqlalchemy as sa
 import dailypapers.ranking.personal as personal
 import dailypapers.search.recommend as recommend_module
 from dailypapers.config import Settings, load_settings
-from dailypapers.ids import is_arxiv_category
+from dailypapers.ids import author_key, is_arxiv_category
 from dailypapers.index.build import build_indexes
 from dailypapers.index.embeddings import load_embedder
 from dailypapers.index.keys import paper_key
@@ -62,6 +69,7 @@ from dailypapers.search.service import Searcher
 from dailypapers.store.accounts import create_user
 from dailypapers.store.collections import create_collection, delete_collection
 from dailypapers.store.engine import open_store
+from dailypapers.store.follows import follow, papers_by_authors, unfollow
 from dailypapers.store.lists import ListedPaper, list_window_papers
 from dailypapers.store.marks import get_feedback
 from dailypapers.store.papers import get_papers
@@ -83,10 +91,12 @@ DEFAULTS: dict[str, Any] = {
     "likes": [5, 10, 20],
     "regularisation": [0.1, 1.0, 10.0],
     "library": 20,
+    "follows": 3,
 }
 QUICK = {**DEFAULTS, "test_papers": 120, "train_papers": 40, "areas": 3, "readers_per_area": 2}
 QUICK["likes"] = [5]
 QUICK["library"] = 5
+QUICK["follows"] = 2
 
 
 @dataclass(slots=True, frozen=True)
@@ -107,6 +117,7 @@ class Reader:
     area: str
     likes: list[str]  # earlier papers; the first N are upvoted in the round for N
     test_votes: list[str]
+    follows: list[str] = field(default_factory=list)  # author names, most prolific first
     user_id: int = 0
     voted_likes: int = 0
 
@@ -136,6 +147,11 @@ class Tally:
     cold_start: list[float] = field(default_factory=list)
     library: list[float] = field(default_factory=list)
     library_modes: Counter[str] = field(default_factory=Counter)
+    # The follows setting: no votes, no library, following authors; then with the library.
+    follows_cold: list[float] = field(default_factory=list)
+    follows_library: list[float] = field(default_factory=list)
+    followed_candidates: list[int] = field(default_factory=list)  # by a followed author
+    followed_liked: list[int] = field(default_factory=list)  # ... and in the reader's area
 
 
 def id_month(paper_id: str) -> date | None:
@@ -208,6 +224,33 @@ def draw_sample(rows: list[Listing], args: argparse.Namespace) -> Sample:
         "liked_papers": len({pid for r in readers for pid in r.likes}),
     }
     return Sample(test_month, pool, background, readers, sizes)
+
+
+def choose_follows(
+    readers: list[Reader], earlier: Sequence[Listing], count: int, size: int
+) -> None:
+    """Each reader follows the `count` authors of their first `size` liked papers who signed
+    the most papers before the test window (ties by name)."""
+    if count <= 0:
+        return
+    papers_by: Counter[str] = Counter()
+    names: dict[str, str] = {}
+    for row in earlier:
+        for name in orjson.loads(row.line).get("authors") or []:
+            key = author_key(name)
+            if key:
+                papers_by[key] += 1
+                names.setdefault(key, name)
+    lines = {row.paper_id: row.line for row in earlier}
+    for reader in readers:
+        keys = {
+            key
+            for pid in reader.likes[:size]
+            for name in orjson.loads(lines[pid]).get("authors") or []
+            if (key := author_key(name))
+        }
+        ranked = sorted(keys, key=lambda key: (-papers_by[key], key))
+        reader.follows = [names[key] for key in ranked[:count]]
 
 
 def write_generic(rows: Sequence[Listing], path: Path) -> int:
@@ -376,9 +419,44 @@ class Evaluation:
         self.tally.by_area["random", n, reader.area].append(len(liked) / len(candidates))
         self.tally.liked_in_background[n] += liked_among_background(self.recommender, reader, n)
 
+    def follow_authors(self, reader: Reader, *, on: bool) -> None:
+        for name in reader.follows:
+            if on:
+                follow(
+                    self.engine,
+                    user_id=reader.user_id,
+                    kind="author",
+                    target=author_key(name),
+                    label=name,
+                    now=datetime.now(UTC),
+                )
+            else:
+                unfollow(
+                    self.engine, user_id=reader.user_id, kind="author", target=author_key(name)
+                )
+
+    def followed_round(
+        self, reader: Reader, candidates: list[ListedPaper], liked: set[str]
+    ) -> None:
+        """The reader with no votes and no library, following their authors: cold start with
+        followed authors' papers first. Their follows stay on for the library's first score."""
+        self.follow_authors(reader, on=True)
+        by_followed = papers_by_authors(
+            self.engine,
+            author_keys=[author_key(name) for name in reader.follows],
+            paper_ids=[c.paper_id for c in candidates],
+        )
+        self.tally.followed_candidates.append(len(by_followed))
+        self.tally.followed_liked.append(len(by_followed.keys() & liked))
+        found = self.recommender.recommend(
+            user_id=reader.user_id, candidates=candidates, limit=TOP_K
+        )
+        self.tally.follows_cold.append(precision([p.paper_id for p in found.picks], liked))
+
     def library_round(self, readers: list[Reader], size: int) -> None:
         """Each reader with no votes: today's cold start, then For you from a library of `size`
-        liked papers imported as pasted arXiv ids into their own collection."""
+        liked papers imported as pasted arXiv ids into their own collection; with follows,
+        each of those with and without following the reader's authors."""
         for reader in readers:
             set_votes(self.engine, reader, reader.test_votes, on=False)
             candidates = self.candidates()
@@ -388,6 +466,8 @@ class Evaluation:
             )
             if cold.mode == "personal":
                 sys.exit(f"{reader.name}: a reader with no votes got personal picks")
+            if reader.follows:
+                self.followed_round(reader, candidates, liked)
             now = datetime.now(UTC)
             collection = create_collection(
                 self.engine, owner_id=reader.user_id, name="Library", now=now
@@ -403,6 +483,13 @@ class Evaluation:
             )
             if report.count("matched") != min(size, len(reader.likes)):
                 sys.exit(f"{reader.name}: library import went wrong: {report.counts}")
+            if reader.follows:
+                with_follows = self.recommender.recommend(
+                    user_id=reader.user_id, candidates=candidates, limit=TOP_K
+                )
+                picks = [p.paper_id for p in with_follows.picks]
+                self.tally.follows_library.append(precision(picks, liked))
+                self.follow_authors(reader, on=False)
             found = self.recommender.recommend(
                 user_id=reader.user_id, candidates=candidates, limit=TOP_K
             )
@@ -497,6 +584,28 @@ def _library_summary(tally: Tally, args: argparse.Namespace) -> dict[str, Any] |
         "paired_difference": mean_and_margin(paired),
         "modes": dict(tally.library_modes),
         "readers": len(tally.library),
+        "follows": _follows_summary(tally, args),
+    }
+
+
+def _follows_summary(tally: Tally, args: argparse.Namespace) -> dict[str, Any] | None:
+    """Following the reader's authors, against the same reader without follows: with no votes
+    and no library (cold start), and with the library."""
+    if not tally.follows_cold:
+        return None
+    cold = [a - b for a, b in zip(tally.follows_cold, tally.cold_start, strict=True)]
+    library = [a - b for a, b in zip(tally.follows_library, tally.library, strict=True)]
+    return {
+        "authors_followed": args.follows,
+        "cold_start_with_follows": mean_and_margin(tally.follows_cold),
+        "cold_start_paired_difference": mean_and_margin(cold),
+        "library_with_follows": mean_and_margin(tally.follows_library),
+        "library_paired_difference": mean_and_margin(library),
+        "candidates_by_followed_authors_mean": statistics.fmean(tally.followed_candidates),
+        "of_those_in_the_readers_area_mean": statistics.fmean(tally.followed_liked),
+        "readers_with_a_followed_candidate": sum(n > 0 for n in tally.followed_candidates),
+        "readers_changed_cold": sum(d != 0 for d in cold),
+        "readers_changed_library": sum(d != 0 for d in library),
     }
 
 
@@ -575,6 +684,28 @@ def print_library(summary: dict[str, Any]) -> None:
         f"{library[0]:>8.3f} ±{library[1]:.3f}"
         f"\n  paired difference {paired[0]:+.3f} ±{paired[1]:.3f}; modes {found['modes']}"
     )
+    follows = found["follows"]
+    if follows is None:
+        return
+    cold, library = follows["cold_start_with_follows"], follows["library_with_follows"]
+    cold_diff, library_diff = (
+        follows["cold_start_paired_difference"],
+        follows["library_paired_difference"],
+    )
+    print(
+        f"follows setting: each reader follows the {follows['authors_followed']} most prolific"
+        " authors of their library's papers (no votes), precision@10 (±95%):"
+        f"\n  {'cold start with follows':40}{cold[0]:>8.3f} ±{cold[1]:.3f}"
+        f"   vs without: {cold_diff[0]:+.3f} ±{cold_diff[1]:.3f}"
+        f" ({follows['readers_changed_cold']} readers changed)"
+        f"\n  {'library with follows':40}{library[0]:>8.3f} ±{library[1]:.3f}"
+        f"   vs without: {library_diff[0]:+.3f} ±{library_diff[1]:.3f}"
+        f" ({follows['readers_changed_library']} readers changed)"
+        f"\n  candidates by a followed author per reader: mean"
+        f" {follows['candidates_by_followed_authors_mean']:.2f}, of them in the reader's area"
+        f" {follows['of_those_in_the_readers_area_mean']:.2f};"
+        f" {follows['readers_with_a_followed_candidate']} readers have one"
+    )
 
 
 def print_sweep_and_timings(summary: dict[str, Any], candidates: int) -> None:
@@ -639,6 +770,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add("--min-area-papers", type=int, default=15, help="an area's fewest candidate papers")
     add("--regularisation", type=float, nargs="*", help="LogisticRegression C values to compare")
     add("--library", type=int, help="papers in each reader's imported library (0: skip)")
+    add("--follows", type=int, help="authors each reader follows in the library round (0: skip)")
     args = parser.parse_args(argv)
     for name, value in (QUICK if args.quick else DEFAULTS).items():
         if getattr(args, name) is None:
@@ -654,6 +786,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not sample.readers:
         sys.exit("no area has enough papers for these options")
     by_id = {row.paper_id: row for row in rows}
+    if args.library:
+        earlier = [row for row in rows if row.month < sample.test_month]
+        choose_follows(sample.readers, earlier, args.follows, args.library)
     liked = [by_id[pid] for reader in sample.readers for pid in reader.likes]
     del rows
     with tempfile.TemporaryDirectory(prefix="bench-recommend-") as scratch:
