@@ -157,6 +157,14 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body accepted; a larger one is refused with 413.",
     )
+    max_upload_bytes: int = Field(
+        default=10_485_760,
+        ge=1024,
+        description=(
+            "Largest library file (or pasted library) the import form and API accept, instead "
+            "of max_body_bytes; a larger one is refused with 413 naming this limit."
+        ),
+    )
     page_cache_s: float = Field(
         default=5.0,
         ge=0,

@@ -12,7 +12,9 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from lxml import etree
 
-from tests.web.conftest import csrf_cookie, csrf_from, sign_up
+from dailypapers.web.app import create_app
+from tests.web.conftest import csrf_cookie, csrf_from, sign_up, site_settings
+from tests.web.test_security import settings_of
 
 PAPERS = ["2410.17243", "2410.16251", "2410.18533", "2410.18693"]
 ATOM_NS = {"a": "http://www.w3.org/2005/Atom"}
@@ -301,3 +303,46 @@ def test_importing_a_library_through_the_form(client: TestClient, shared_data: P
     empty = client.post("/library/import", data=data, files={"file": ("", b"")})
     assert empty.status_code == 422 and "choose a file or paste your library" in empty.text
     del shared_data
+
+
+def test_a_library_larger_than_the_body_limit_imports(
+    client: TestClient, shared_data: Path
+) -> None:
+    bib = (shared_data / "bibtex" / "d2l.bib").read_bytes()  # 488 entries, 148 KB
+    assert len(bib) > settings_of(client).max_body_bytes
+    sign_up(client, "reader")
+    assert "File (up to 10 MB here" in client.get("/library/import").text
+    data = {"csrf_token": csrf_cookie(client), "collection": "new", "new_name": "D2L"}
+    report = client.post("/library/import", data=data, files={"file": ("d2l.bib", bib)})
+    assert report.status_code == 200, report.text[:300]
+    text = re.sub(r"\s+", " ", report.text)
+    assert "<strong>5</strong> matched" in text and "<strong>483</strong> unmatched" in text
+    assert "<strong>0</strong> failed" in text and "476 added to the collection" in text
+    # Any other form keeps the small limit.
+    comment = {"paper_id": PAPERS[0], "body": "x" * len(bib), "csrf_token": csrf_cookie(client)}
+    assert client.post("/comments", data=comment).status_code == 413
+
+
+def test_a_library_over_the_upload_limit_is_refused_naming_it(
+    site_home: Path, shared_data: Path
+) -> None:
+    bib = (shared_data / "bibtex" / "d2l.bib").read_bytes()
+    app = create_app(site_settings(site_home, max_upload_bytes=128 * 1024))
+    with TestClient(app, base_url="http://testserver") as small:
+        auth = {"Authorization": f"Bearer {_token(small, 'reader')}"}
+        cid = small.post("/api/v1/collections", json={"name": "L"}, headers=auth).json()["id"]
+        api = small.post(
+            f"/api/v1/collections/{cid}/import", json={"text": bib.decode()}, headers=auth
+        )
+        message = (
+            "the upload is larger than 128 KB, the most this site takes at once "
+            "(DAILYPAPERS_MAX_UPLOAD_BYTES): import a larger library with "
+            "`dailypapers library import`"
+        )
+        assert api.status_code == 413 and api.json()["error"]["message"] == message
+        sign_up(small, "writer")
+        data = {"csrf_token": csrf_cookie(small), "collection": "new"}
+        page = small.post("/library/import", data=data, files={"file": ("d2l.bib", bib)})
+        assert page.status_code == 413 and "the upload is larger than 128 KB" in page.text
+        assert page.headers["content-type"].startswith("text/html")
+    app.state.dp.engine.dispose()

@@ -8,15 +8,17 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.index.embeddings import Embedder
 from dailypapers.store.engine import open_store
+from dailypapers.web.deps import accept_upload
 from dailypapers.web.error_pages import install_error_handlers
 from dailypapers.web.hosts import AllowedHosts
-from dailypapers.web.middleware import SiteMiddleware
+from dailypapers.web.middleware import BodyLimits, SiteMiddleware
 from dailypapers.web.routers import (
     accounts,
     api,
@@ -86,9 +88,20 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     def api_docs(request: Request) -> HTMLResponse:
         return render(request, "api.html", {"endpoints": _endpoints(app.openapi())})
 
-    app.add_middleware(
-        SiteMiddleware, max_body_bytes=settings.max_body_bytes, cache=cache, hosts=hosts
+    # The routes as declared (app.routes holds FastAPI's wrappers of the included routers).
+    uploads = [
+        route
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        and any(depends.dependency is accept_upload for depends in route.dependencies)
+    ]
+    limits = BodyLimits(
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+        upload_routes=uploads,
     )
+    app.add_middleware(SiteMiddleware, limits=limits, cache=cache, hosts=hosts)
     return app
 
 

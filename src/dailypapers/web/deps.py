@@ -128,3 +128,12 @@ async def verify_csrf(request: Request) -> None:
 
 
 CsrfChecked = Depends(verify_csrf)
+
+
+def accept_upload() -> None:
+    """Marks a route that takes a library upload: its body may reach max_upload_bytes instead
+    of max_body_bytes. The site middleware refuses bodies before routing and asks the routes
+    that carry this mark (web/middleware.py BodyLimits)."""
+
+
+UploadAccepted = Depends(accept_upload)

@@ -52,6 +52,14 @@ class BodyTooLarge(Exception):
         super().__init__(f"request body larger than {limit} bytes")
 
 
+def byte_size(count: int) -> str:
+    """A size for people: "10 MB", "64 KB", "900 bytes" (powers of 1024)."""
+    for unit, factor in (("MB", 1 << 20), ("KB", 1 << 10)):
+        if count >= factor:
+            return f"{count / factor:.3g} {unit}"
+    return f"{count} bytes"
+
+
 def error_body(status: int, message: str, field: str | None = None) -> dict[str, Any]:
     """The one JSON error shape."""
     code = _CODES.get(status, "error")

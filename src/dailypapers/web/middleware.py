@@ -8,15 +8,17 @@ the list pages must serve thousands of requests a second on two cores.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import anyio
 import anyio.to_thread
 from starlette.requests import Request
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dailypapers.web.error_pages import error_response
-from dailypapers.web.errors import BodyTooLarge
+from dailypapers.web.errors import BodyTooLarge, byte_size
 from dailypapers.web.hosts import AllowedHosts
 from dailypapers.web.security import SESSION_COOKIE
 from dailypapers.web.state import CachedResponse, CacheKey, Headers, PageCache
@@ -98,6 +100,36 @@ async def _send_error(
     await response(scope, receive, send)
 
 
+class BodyLimits:
+    """How large a request body may be: max_body_bytes, or max_upload_bytes on the routes that
+    declare they take uploads (deps.UploadAccepted). The routes are asked only about a body
+    past max_body_bytes, so a normal request pays nothing for them."""
+
+    def __init__(
+        self, *, max_body_bytes: int, max_upload_bytes: int, upload_routes: Sequence[BaseRoute]
+    ) -> None:
+        self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max(max_upload_bytes, max_body_bytes)
+        self.upload_routes = tuple(upload_routes)
+
+    def for_request(self, scope: Scope) -> int:
+        """The limit of the route this request goes to."""
+        for route in self.upload_routes:
+            if route.matches(scope)[0] == Match.FULL:
+                return self.max_upload_bytes
+        return self.max_body_bytes
+
+    def refusal(self, limit: int) -> str:
+        """Why a body over `limit` is refused, naming the limit."""
+        if limit == self.max_body_bytes:
+            return str(BodyTooLarge(limit))
+        return (
+            f"the upload is larger than {byte_size(limit)}, the most this site takes at once "
+            "(DAILYPAPERS_MAX_UPLOAD_BYTES): import a larger library with "
+            "`dailypapers library import`"
+        )
+
+
 class _Render:
     """A page being rendered for the cache: what readers of the same page wait for."""
 
@@ -119,10 +151,10 @@ class SiteMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, cache: PageCache, hosts: AllowedHosts
+        self, app: ASGIApp, *, limits: BodyLimits, cache: PageCache, hosts: AllowedHosts
     ) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.limits = limits
         self.cache = cache
         self.hosts = hosts
         # One event loop per process, so this is only touched from one thread.
@@ -144,9 +176,13 @@ class SiteMiddleware:
             await _send_error(scope, receive, send, 414, message)
             return
         length = facts.length
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
-            await _send_error(scope, receive, send, 413, str(BodyTooLarge(self.max_body_bytes)))
-            return
+        if length is not None and (
+            not length.isdigit() or int(length) > self.limits.max_body_bytes
+        ):
+            limit = self.limits.for_request(scope)
+            if not length.isdigit() or int(length) > limit:
+                await _send_error(scope, receive, send, 413, self.limits.refusal(limit))
+                return
         head = scope["method"] == "HEAD"
         if head:  # the routes answer GET; the server below still knows it was HEAD
             scope = {**scope, "method": "GET"}
@@ -188,7 +224,8 @@ class SiteMiddleware:
     ) -> CachedResponse | None:
         """Answer through the app; the response if the cache may keep it (then kept)."""
         received = 0
-        too_large = refused = False
+        limit = self.limits.max_body_bytes
+        limit_known = too_large = refused = False
         start: dict[str, Any] = {}
         # Refused writes (forged, anonymous, malformed) leave the cache as it is.
         writes = scope["method"] not in ("GET", "OPTIONS")
@@ -196,13 +233,15 @@ class SiteMiddleware:
         kept: CachedResponse | None = None
 
         async def limited_receive() -> Message:
-            nonlocal received, too_large
+            nonlocal received, too_large, limit, limit_known
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > limit and not limit_known:
+                    limit, limit_known = self.limits.for_request(scope), True
+                if received > limit:
                     too_large = True
-                    raise BodyTooLarge(self.max_body_bytes)
+                    raise BodyTooLarge(limit)
             return message
 
         async def send_with_headers(message: Message) -> None:
@@ -212,7 +251,7 @@ class SiteMiddleware:
             if too_large and not start:
                 # FastAPI turns a failed body read into its own 400; the client gets the reason.
                 refused = True
-                await _send_error(scope, receive, send, 413, str(BodyTooLarge(self.max_body_bytes)))
+                await _send_error(scope, receive, send, 413, self.limits.refusal(limit))
                 return
             if message["type"] == "http.response.start":
                 headers: Headers = [*message.get("headers", []), *SECURITY_HEADERS]
@@ -238,5 +277,5 @@ class SiteMiddleware:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
             if not start and not refused:
-                await _send_error(scope, receive, send, 413, str(BodyTooLarge(self.max_body_bytes)))
+                await _send_error(scope, receive, send, 413, self.limits.refusal(limit))
         return kept

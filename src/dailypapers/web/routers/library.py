@@ -15,8 +15,15 @@ from dailypapers.ingest.library import LibraryFormat
 from dailypapers.models import User
 from dailypapers.store.collections import MAX_NOTE_CHARS
 from dailypapers.web import library_views
-from dailypapers.web.deps import CsrfChecked, CurrentUser, RequiredUser, StateDep, site_url
-from dailypapers.web.errors import ApiError
+from dailypapers.web.deps import (
+    CsrfChecked,
+    CurrentUser,
+    RequiredUser,
+    StateDep,
+    UploadAccepted,
+    site_url,
+)
+from dailypapers.web.errors import ApiError, byte_size
 from dailypapers.web.library_formats import MEDIA_TYPES, ExportFormat
 from dailypapers.web.library_schemas import (
     CollectionCreate,
@@ -374,7 +381,7 @@ def _import_context(state: AppState, user: User, **extra: object) -> dict[str, o
         "report": None,
         "error": None,
         "chosen": None,
-        "max_body_bytes": state.settings.max_body_bytes,
+        "upload_limit": byte_size(state.settings.max_upload_bytes),
         "lookup_online": state.settings.submit_lookup_online,
     }
     return context | extra
@@ -390,7 +397,7 @@ def import_page(
     return render(request, "library_import.html", _import_context(state, user, chosen=collection))
 
 
-@router.post("/library/import", dependencies=[CsrfChecked])
+@router.post("/library/import", dependencies=[CsrfChecked, UploadAccepted])
 async def import_library(
     request: Request,
     state: StateDep,
@@ -531,7 +538,7 @@ def api_remove_member(
 
 
 @api.post("/collections/{collection_id}/import", response_model=LibraryImportReport,
-          dependencies=[CsrfChecked])  # fmt: skip
+          dependencies=[CsrfChecked, UploadAccepted])  # fmt: skip
 def api_import(
     state: StateDep, user: RequiredUser, collection_id: CollectionId, body: LibraryImportCreate
 ) -> LibraryImportReport:
