@@ -28,6 +28,7 @@ from schemathesis import GenerationMode, checks
 
 from dailypapers.store.accounts import set_admin
 from dailypapers.web.app import create_app
+from tests.replay_server import closed_port_url
 from tests.web.conftest import site_settings
 from tests.web.test_security import bearer, user_with_token
 
@@ -177,3 +178,27 @@ def test_api_answers_generated_requests_as_its_schema_says(
     succeeded = {label for label, status in statuses if status < 300}
     for label in ("GET /api/v1/papers/date/{day}", "GET /api/v1/papers/{paper_id}"):
         assert label in succeeded  # and found real things, not only 404s and 422s
+
+
+def test_a_submission_arxiv_cannot_answer_is_a_502_the_schema_declares(site_home: Path) -> None:
+    settings = site_settings(
+        site_home,
+        submit_lookup_online=True,
+        arxiv_api_url=closed_port_url() + "/api/query",
+        arxiv_request_interval_s=0,
+    )
+    app = create_app(settings)
+    try:
+        with TestClient(app, base_url="http://testserver") as client:
+            token = user_with_token(client, "submitter")
+        schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=CONFIG)
+        operation = schema["/api/v1/submissions"]["POST"]
+        case = operation.Case(body={"paper": "1707.08567"})  # not stored here
+        response = case.call(headers=bearer(token))
+        assert response.status_code == 502
+        # A 502 is what the operation answers here: the check is that the schema says so.
+        case.validate_response(
+            response, headers=bearer(token), excluded_checks=[checks.not_a_server_error]
+        )
+    finally:
+        app.state.dp.engine.dispose()

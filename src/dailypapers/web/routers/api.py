@@ -165,7 +165,11 @@ def api_delete_comment(state: StateDep, user: RequiredUser, comment_id: CommentI
 
 
 @router.post(
-    "/submissions", response_model=PaperPublic, status_code=201, dependencies=[CsrfChecked]
+    "/submissions",
+    response_model=PaperPublic,
+    status_code=201,
+    dependencies=[CsrfChecked],
+    responses={502: {"model": ErrorPublic, "description": "arXiv could not be reached."}},
 )
 def api_submit(state: StateDep, user: RequiredUser, submission: SubmissionCreate) -> PaperPublic:
     """Put a paper on today's list by arXiv id or URL."""
