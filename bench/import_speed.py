@@ -96,24 +96,51 @@ def _read_status_kb(pid: int, key: str) -> int | None:
     return None
 
 
-def _input_position(pid: int, target: Path) -> int | None:
-    """How far the child has read into `target` (the file offset of its open descriptor)."""
-    with suppress(OSError):
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            with suppress(OSError):
-                if os.readlink(f"/proc/{pid}/fd/{fd}") == str(target):
-                    with open(f"/proc/{pid}/fdinfo/{fd}") as info:
-                        return int(info.readline().split()[1])
+def _process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (the import's parsing and keyword indexing processes)."""
+    found = [pid]
+    for parent in found:
+        with suppress(OSError):
+            for task in os.listdir(f"/proc/{parent}/task"):
+                with suppress(OSError), open(f"/proc/{parent}/task/{task}/children") as kids:
+                    found.extend(int(kid) for kid in kids.read().split())
+    return found
+
+
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: a forked child's pages shared with its parent count once."""
+    with suppress(OSError), open(f"/proc/{pid}/smaps_rollup") as rollup:
+        for line in rollup:
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _input_position(pids: list[int], target: Path) -> int | None:
+    """How far the import has read into `target` (the offset of a descriptor open on it)."""
+    for pid in pids:
+        with suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") == str(target):
+                        with open(f"/proc/{pid}/fdinfo/{fd}") as info:
+                            return int(info.readline().split()[1])
     return None
 
 
 def _note_progress(pid: int, data: DataSet, notes: dict[str, float]) -> None:
     # VmHWM, not getrusage: Linux carries the parent's high-water mark into a forked child.
+    # With helper processes the memory is the import's and its children's summed PSS (as
+    # sampled), when that is more than the import's own high-water mark.
+    pids = _process_tree(pid)
     peak_kb = _read_status_kb(pid, "VmHWM")
+    tree_kb = sum(_pss_kb(each) for each in pids) if len(pids) > 1 else 0
     if peak_kb is not None:
-        notes["peak"] = max(notes.get("peak", 0.0), peak_kb / 1024)
-    position = _input_position(pid, data.path)
+        notes["peak"] = max(notes.get("peak", 0.0), peak_kb / 1024, tree_kb / 1024)
+    position = _input_position(pids, data.path)
     rss_kb = _read_status_kb(pid, "VmRSS")
+    if tree_kb:
+        rss_kb = tree_kb
     if position is None or rss_kb is None:
         return
     done = 100 * position / max(data.bytes_on_disk, 1)

@@ -27,7 +27,13 @@ from dailypapers.cli.common import (
 )
 from dailypapers.config import Settings
 from dailypapers.harvest.http import HarvestError, PoliteClient, client_from_settings
-from dailypapers.ingest.files import ImportOptions, expand_paths, import_paths
+from dailypapers.index.follower import following_keyword_index
+from dailypapers.ingest.files import (
+    PARALLEL_MIN_BYTES,
+    ImportOptions,
+    expand_paths,
+    import_paths,
+)
 from dailypapers.ingest.harvesting import (
     OaiHarvest,
     harvest_arxiv_ids,
@@ -92,21 +98,28 @@ def import_command(
 ) -> None:
     """Import files or folders of dumps (gzip and bzip2 are read transparently)."""
     now = utc_now()
+    files = list(expand_paths(paths))
+    total = sum(p.stat().st_size for p in files if p.is_file())
+    parallel = total >= PARALLEL_MIN_BYTES
     options = ImportOptions(
         format=format_name,
         reference_date=reference_date.date() if reference_date else now.date(),
         batch_size=settings.import_batch_size,
+        parallel=parallel,
     )
-    files = list(expand_paths(paths))
-    total = sum(p.stat().st_size for p in files if p.is_file())
     with (
         store(settings, create=True) as engine,
+        following_keyword_index(settings, parallel=parallel) as keyword,
         tqdm(
             total=total, unit="B", unit_scale=True, disable=None, desc="import", file=sys.stderr
         ) as bar,
     ):
         summary = import_paths(engine, files, options, now=now, on_read=bar.update)
-        sync_keyword_index_logged(engine, settings)
+        indexed = keyword.finish(engine)
+    if indexed is None:
+        log.info("the index builder running now will index them")
+    elif indexed:
+        log.info("keyword index: %d papers indexed", indexed)
     _report(summary, as_json=as_json)
     sys.exit(ExitCode.PARTIAL if summary.failed else ExitCode.OK)
 

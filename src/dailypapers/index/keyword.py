@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Protocol
 
 import sqlalchemy as sa
 import tantivy
@@ -23,6 +24,7 @@ from dailypapers.latex import latex_to_text
 from dailypapers.store.changes import (
     IndexRow,
     Removal,
+    changed_keys_since,
     changes_since,
     count_changed_papers,
     iter_changed_papers,
@@ -243,6 +245,16 @@ class KeywordState:
         )
 
 
+class Follow(Protocol):
+    """A writer the keyword index follows while it stores papers (an import)."""
+
+    def finished(self) -> bool:
+        """True once the writer has committed its last change."""
+
+    def wait(self) -> None:
+        """Block until the writer may have committed more (or a short while has passed)."""
+
+
 def _apply_changes(
     engine: sa.Engine,
     directory: Path,
@@ -250,6 +262,7 @@ def _apply_changes(
     *,
     fresh: bool,
     on_progress: Progress | None,
+    follow: Follow | None = None,
 ) -> int:
     index = open_keyword_index(directory)
     writer = index.writer(heap_size=WRITER_HEAP_BYTES)
@@ -262,15 +275,10 @@ def _apply_changes(
     removals = list_removals(engine, since=since)
     if not fresh:
         _delete_removed(writer, removals)
-    window: deque[datetime] = deque()  # times of the rows within the overlap of the newest
+    # (time, id) of the rows read within the overlap of the newest
+    window: deque[tuple[datetime, str]] = deque()
     for batch in iter_changed_papers(engine, since=since):
-        for row in batch:
-            if not fresh:
-                writer.delete_documents_by_term("paper_id", row.paper_id)
-            writer.add_document(_document(row))
-            window.append(row.modified_at)
-            while window[0] < row.modified_at - WATERMARK_OVERLAP:
-                window.popleft()
+        _add_rows(writer, batch, window, delete=not fresh)
         newest = batch[-1].modified_at
         pending += len(batch)
         written += len(batch)
@@ -280,15 +288,109 @@ def _apply_changes(
             state.settled = False
             _commit(writer, index, directory, state, newest)
             pending = 0
+    if follow is not None:
+        newest, more, read_started = _follow(
+            engine, writer, window, removals, newest, follow, fresh=fresh
+        )
+        written += more
     if removals and (newest is None or removals[-1].removed_at > newest):
         newest = removals[-1].removed_at
     cutoff = newest - WATERMARK_OVERLAP if newest is not None else None
-    state.window_rows = sum(1 for time in window if cutoff is None or time >= cutoff)
+    state.window_rows = len({pid for time, pid in window if cutoff is None or time >= cutoff})
     state.window_removals = sum(1 for r in removals if cutoff is None or r.removed_at >= cutoff)
     state.settled = newest is not None and read_started - newest > WATERMARK_OVERLAP
     _commit(writer, index, directory, state, newest)
     writer.wait_merging_threads()
     return written
+
+
+def _add_rows(
+    writer: tantivy.IndexWriter,
+    rows: list[IndexRow],
+    window: deque[tuple[datetime, str]],
+    *,
+    delete: bool,
+    removed: set[str] | None = None,
+) -> int:
+    """Index `rows`, noting their times. With `delete` each replaces its earlier document;
+    with `removed` (ids that left the store) only a paper that may have one does: stored
+    before this change, or under an id that was removed (and may be indexed still)."""
+    for row in rows:
+        if delete or (removed is not None and (not row.first_stored or row.paper_id in removed)):
+            writer.delete_documents_by_term("paper_id", row.paper_id)
+        writer.add_document(_document(row))
+        window.append((row.modified_at, row.paper_id))
+        while window[0][0] < row.modified_at - WATERMARK_OVERLAP:
+            window.popleft()
+    return len(rows)
+
+
+def _follow(
+    engine: sa.Engine,
+    writer: tantivy.IndexWriter,
+    window: deque[tuple[datetime, str]],
+    removals: list[Removal],
+    newest: datetime | None,
+    follow: Follow,
+    *,
+    fresh: bool,
+) -> tuple[datetime | None, int, datetime]:
+    """Index papers stored after `newest` as they are committed, until `follow.finished()`.
+
+    Each pass reads only changes newer than the last one read (an import stamps its batches
+    in order). At the end the overlap window before the newest change is read again only if
+    it holds a change that was not read (a late commit of another writer): reading it again
+    regardless would re-index seconds of a fast import. Returns the newest change read, how
+    many papers were indexed and when the last read began.
+
+    A fresh index holds only what this call added: a paper first stored after the first pass
+    needs no delete before it is added (2.8 M deletes would cost more than they check).
+    """
+    written = 0
+    # Ids removed since this call began reading (a fresh build indexed none it read before).
+    removed: set[str] | None = set() if fresh else None
+    while True:
+        read_started = datetime.now(UTC)
+        finished = follow.finished()  # asked first: the pass below sees every commit before it
+        # Inclusive: a removal committed with the last changes read may have been missed.
+        _note_removals(writer, removals, list_removals(engine, since=newest), removed)
+        count = 0
+        for batch in iter_changed_papers(engine, since=newest, inclusive=newest is None):
+            count += _add_rows(writer, batch, window, delete=not fresh, removed=removed)
+            newest = batch[-1].modified_at
+        written += count
+        if finished:
+            break
+        if count == 0:
+            follow.wait()
+    if newest is None:
+        return newest, written, read_started
+    since = newest - WATERMARK_OVERLAP
+    _note_removals(writer, removals, list_removals(engine, since=since), removed)
+    read = {(pid, time) for time, pid in window}
+    if not read.issuperset(changed_keys_since(engine, since=since)):
+        read_started = datetime.now(UTC)
+        while window and window[-1][0] >= since:
+            window.pop()  # read again below
+        for batch in iter_changed_papers(engine, since=since):
+            written += _add_rows(writer, batch, window, delete=True)
+            newest = max(newest, batch[-1].modified_at)
+    return newest, written, read_started
+
+
+def _note_removals(
+    writer: tantivy.IndexWriter,
+    removals: list[Removal],
+    found: list[Removal],
+    removed: set[str] | None,
+) -> None:
+    """Delete the documents of removals not seen before, and note them."""
+    seen = set(removals)
+    new = [removal for removal in found if removal not in seen]
+    _delete_removed(writer, new)
+    removals.extend(new)
+    if removed is not None:
+        removed.update(removal.paper_id for removal in new)
 
 
 def _delete_removed(writer: tantivy.IndexWriter, removals: list[Removal]) -> None:
@@ -319,11 +421,13 @@ def update_keyword_index(
     rebuild: bool = False,
     on_total: Callable[[int], None] | None = None,
     on_progress: Progress | None = None,
+    follow: Follow | None = None,
 ) -> int:
     """Bring the keyword index up to date with the store; returns how many papers were (re)indexed.
 
     The caller holds the layout's writer lock. Without a live index, or with `rebuild`, a new
-    version is built from scratch and published only when complete.
+    version is built from scratch and published only when complete. With `follow`, it goes
+    on indexing what a running writer stores until that writer has finished.
     """
     live = layout.live("keyword")
     state = KeywordState.read(live) if live is not None else None
@@ -333,13 +437,13 @@ def update_keyword_index(
         if on_total:
             on_total(count_changed_papers(engine, since=None))
         written = _apply_changes(
-            engine, directory, fresh_state, fresh=True, on_progress=on_progress
+            engine, directory, fresh_state, fresh=True, on_progress=on_progress, follow=follow
         )
         layout.publish("keyword", directory)
         return written
-    if state.is_current(engine):
+    if follow is None and state.is_current(engine):
         return 0
     if on_total:
         since = None if state.watermark is None else state.watermark - WATERMARK_OVERLAP
         on_total(count_changed_papers(engine, since=since))
-    return _apply_changes(engine, live, state, fresh=False, on_progress=on_progress)
+    return _apply_changes(engine, live, state, fresh=False, on_progress=on_progress, follow=follow)

@@ -6,7 +6,7 @@ import bz2
 import gzip
 import io
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -14,7 +14,9 @@ from typing import BinaryIO, cast
 
 import sqlalchemy as sa
 
+from dailypapers.child_process import fork_context
 from dailypapers.ingest.batching import located, store_records
+from dailypapers.ingest.parallel import parse_in_child
 from dailypapers.models import ImportSummary, RecordError
 from dailypapers.sources.registry import (
     FORMATS,
@@ -25,6 +27,10 @@ from dailypapers.sources.registry import (
 )
 
 ProgressCallback = Callable[[int], object]
+
+# Inputs at least this large (on disk, all files together) are parsed and keyword-indexed by
+# helper processes beside the import; below it, starting them costs more than it saves.
+PARALLEL_MIN_BYTES = 1 << 20
 
 
 class UnreadableFileError(ValueError):
@@ -38,6 +44,8 @@ class ImportOptions:
     format: str
     reference_date: date
     batch_size: int
+    # Parse in a second process (where processes can be forked) while this one stores.
+    parallel: bool = False
 
 
 class _CountingReader(io.RawIOBase):
@@ -114,6 +122,13 @@ def import_file(
     origin = str(path)
     try:
         format_name = _choose_format(path, options.format)
+        context = fork_context() if options.parallel else None
+        if context is not None:
+            items = parse_in_child(
+                context, path, format_name, options.reference_date, on_read=on_read
+            )
+            with closing(items):
+                return store_records(engine, items, now=now, batch_size=options.batch_size)
         with open_input(path, on_read) as stream:
             parse = FORMATS[format_name].parse
             records = parse(stream, origin, options.reference_date)

@@ -23,6 +23,7 @@ _INDEX_COLUMNS = (
     papers.c.published,
     papers.c.modified_at,
     papers.c.code_url,
+    (papers.c.created_at == papers.c.modified_at).label("first_stored"),
 )
 
 
@@ -38,10 +39,12 @@ class IndexRow:
     published: datetime | None
     modified_at: datetime
     has_code: bool = False
+    # This change stored the paper for the first time (no index can hold it from before).
+    first_stored: bool = False
 
 
 def _index_row(db_row: Sequence[Any]) -> IndexRow:
-    paper_id, title, abstract, authors, categories, published, modified_at, code_url = db_row
+    paper_id, title, abstract, authors, categories, published, modified_at, code_url, first = db_row
     assert isinstance(modified_at, datetime)
     return IndexRow(
         paper_id=str(paper_id),
@@ -52,16 +55,19 @@ def _index_row(db_row: Sequence[Any]) -> IndexRow:
         published=as_utc(published) if isinstance(published, datetime) else None,
         modified_at=as_utc(modified_at),
         has_code=code_url is not None,
+        first_stored=bool(first),
     )
 
 
 def iter_changed_papers(
-    engine: sa.Engine, *, since: datetime | None, batch_size: int = 2000
+    engine: sa.Engine, *, since: datetime | None, batch_size: int = 2000, inclusive: bool = True
 ) -> Iterator[list[IndexRow]]:
-    """Papers modified at or after `since` (all when None), oldest change first, in batches."""
+    """Papers modified at or after `since` (all when None; with `inclusive` off: strictly
+    after), oldest change first, in batches."""
     query = sa.select(*_INDEX_COLUMNS).order_by(papers.c.modified_at, papers.c.paper_id)
     if since is not None:
-        query = query.where(papers.c.modified_at >= since)
+        newer = papers.c.modified_at >= since if inclusive else papers.c.modified_at > since
+        query = query.where(newer)
     with engine.connect() as conn:
         result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
         for partition in result.partitions(batch_size):
@@ -79,6 +85,14 @@ def count_changed_papers(
         query = query.where(newer)
     with engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
+
+
+def changed_keys_since(engine: sa.Engine, *, since: datetime) -> set[tuple[str, datetime]]:
+    """(paper id, modification time) of the papers modified at or after `since`: what a
+    reader of those changes must have seen."""
+    query = sa.select(papers.c.paper_id, papers.c.modified_at).where(papers.c.modified_at >= since)
+    with engine.connect() as conn:
+        return {(str(pid), as_utc(time)) for pid, time in conn.execute(query)}
 
 
 def changes_since(engine: sa.Engine, *, since: datetime) -> tuple[int, datetime | None]:

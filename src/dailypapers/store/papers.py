@@ -267,18 +267,20 @@ def _backlog_defaults(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows; on SQLite straight through the driver's executemany.
+    """Insert many rows; on SQLite straight through the driver's executemany, on PostgreSQL
+    with COPY.
 
     SQLAlchemy's per-row parameter processing costs about as much as SQLite's own work, so
     for SQLite the column types' bind processors are applied here once per value instead.
-    PostgreSQL keeps SQLAlchemy's insert (psycopg's pipelined executemany); COPY would be
-    faster there and is the next step for PostgreSQL import speed.
     """
     dialect = conn.dialect
+    names = [column.name for column in table.columns]
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        _copy_rows(conn, table.name, names, rows)
+        return
     if dialect.name != "sqlite":
         conn.execute(sa.insert(table), rows)
         return
-    names = [column.name for column in table.columns]
     converters = [
         (position, process)
         for position, column in enumerate(table.columns)
@@ -294,6 +296,23 @@ def _bulk_insert(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]
     marks = ", ".join("?" for _ in names)
     statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})"
     conn.exec_driver_sql(statement, params)
+
+
+def _copy_rows(
+    conn: sa.Connection, table: str, names: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """Rows into a PostgreSQL table with COPY (psycopg adapts the values), in the caller's
+    transaction: several times faster than a pipelined executemany of INSERTs."""
+    statement = f"COPY {table} ({', '.join(names)}) FROM STDIN"
+    values_of = operator.itemgetter(*names)
+    driver_connection: Any = conn.connection.dbapi_connection
+    try:
+        with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(values_of(row))
+    except conn.dialect.loaded_dbapi.Error as error:
+        # As SQLAlchemy reports a refused INSERT, so one bad record fails alone.
+        raise sa.exc.DBAPIError(statement, None, error) from error
 
 
 def _update_rows(conn: sa.Connection, rows: list[Row]) -> None:
