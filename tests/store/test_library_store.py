@@ -38,7 +38,7 @@ from dailypapers.store.library import EntryKeys, Match, match_papers
 from dailypapers.store.lists import set_paper_hidden
 from dailypapers.store.marks import get_feedback, set_mark
 from dailypapers.store.papers import LocatedRecord, upsert_papers
-from dailypapers.store.schema import collection_items
+from dailypapers.store.schema import collection_items, paper_categories, papers
 from dailypapers.store.votes import PaperMissing, record_vote
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -287,3 +287,48 @@ def test_entries_match_by_arxiv_id_doi_then_title(engine: sa.Engine) -> None:
     ]
     assert found[4] is not None and found[4].by == "title"
     assert found[5:] == [None, None, None, None]
+
+
+def test_an_entry_title_with_latex_matches_the_clean_stored_title(engine: sa.Engine) -> None:
+    _store(
+        engine,
+        PaperRecord(SourceName.GENERIC, "BERT: Pre-training of Deep Bidirectional Transformers",
+                    "1810.04805"),
+        PaperRecord(SourceName.GENERIC, "Attention is all you need", "1706.03762"),
+        PaperRecord(SourceName.BIBTEX, r"The \emph{Marked} Title Stays"),
+    )  # fmt: skip
+    found = match_papers(
+        engine,
+        [
+            EntryKeys(title=r"{B}{ERT}: Pre-training of Deep Bidirectional Transformers"),
+            EntryKeys(title=r"\emph{Attention} is {All} you \textit{Need}"),
+            EntryKeys(title=r"The \emph{Marked} Title Stays"),  # stored as written
+            EntryKeys(title=r"\emph{Nothing} like it"),
+        ],
+    )
+    assert found[:2] == [Match("1810.04805", "title"), Match("1706.03762", "title")]
+    assert found[2] is not None and found[2].paper_id.startswith("title:")
+    assert found[3] is None
+
+
+def test_a_title_only_paper_re_keyed_with_nothing_new_takes_the_kind_of_its_id(
+    engine: sa.Engine,
+) -> None:
+    def entry(paper_id: str | None) -> PaperRecord:
+        return PaperRecord(
+            SourceName.BIBTEX,
+            "Heat-bath random walks with Markov bases",
+            paper_id,
+            categories=["math.CO"],
+            abs_url="https://arxiv.org/abs/1605.08386",
+            pdf_url="https://arxiv.org/pdf/1605.08386",
+        )
+
+    _store(engine, entry(None))
+    # The same entry again, now with its arXiv id: the row shows nothing new but its id.
+    _store(engine, entry("1605.08386"))
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(papers.c.paper_id, papers.c.id_kind)).all()
+        categories = conn.execute(sa.select(paper_categories.c.paper_id)).scalars().all()
+    assert [tuple(row) for row in rows] == [("1605.08386", "arxiv")]
+    assert categories == ["1605.08386"]

@@ -1,5 +1,6 @@
 """Matching a reader's library to stored papers: by arXiv id, then DOI, then normalised title
-(`papers.title_key`), a few hundred entries per query, so 5,000 entries take a few queries.
+(`papers.title_key`, tried for the entry's title with its LaTeX read as text and as written), a
+few hundred entries per query, so 5,000 entries take a few queries.
 
 A title match is refused where the entry's own id says it is another paper (a different arXiv
 id or DOI), and where it would land on a paper known only by its title while the entry has an
@@ -16,6 +17,7 @@ from typing import Literal
 import sqlalchemy as sa
 
 from dailypapers.ids import normalize_title
+from dailypapers.latex import latex_to_text
 from dailypapers.store.schema import papers
 
 MatchKind = Literal["arxiv", "doi", "title"]
@@ -33,9 +35,14 @@ class EntryKeys:
     title: str | None = None
 
     @property
-    def title_key(self) -> str | None:
-        key = normalize_title(self.title) if self.title else ""
-        return key or None
+    def title_keys(self) -> tuple[str, ...]:
+        """The title's matching keys: of the text its LaTeX shows (`{B}ERT`, `\\emph{...}`:
+        the same paper from another source is stored with a clean title), then of the title
+        as written (a stored title with the same markup)."""
+        if not self.title:
+            return ()
+        keys = (normalize_title(latex_to_text(self.title)), normalize_title(self.title))
+        return tuple(key for key in dict.fromkeys(keys) if key)
 
 
 @dataclass(slots=True, frozen=True)
@@ -63,8 +70,8 @@ def match_papers(engine: sa.Engine, entries: Sequence[EntryKeys]) -> list[Match 
         wanted_titles = {
             key
             for e in entries
-            if (key := e.title_key)
-            and not (e.arxiv_id in by_id or (e.doi is not None and e.doi in by_doi))
+            if not (e.arxiv_id in by_id or (e.doi is not None and e.doi in by_doi))
+            for key in e.title_keys
         }
         by_title = _stored_titles(conn, wanted_titles)
     return [_match(entry, by_id, by_doi, by_title) for entry in entries]
@@ -80,9 +87,10 @@ def _match(
         return Match(entry.arxiv_id, "arxiv")
     if entry.doi and entry.doi in by_doi:
         return Match(by_doi[entry.doi], "doi")
-    for stored in by_title.get(entry.title_key or "", ()):
-        if _title_match_allowed(entry, stored):
-            return Match(stored.paper_id, "title")
+    for key in entry.title_keys:
+        for stored in by_title.get(key, ()):
+            if _title_match_allowed(entry, stored):
+                return Match(stored.paper_id, "title")
     return None
 
 

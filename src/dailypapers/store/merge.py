@@ -318,7 +318,11 @@ def _versions_json(versions: list[PaperVersion]) -> list[list[Any]]:
 
 
 def same_content(row: Row, other: Row) -> bool:
-    """True if the two rows show a user exactly the same paper."""
+    """True if the two rows show a user exactly the same paper under the same id. A paper
+    re-keyed from its title to a real id is a change even when the record says nothing new:
+    its row must be written under the new id and kind."""
+    if (row["paper_id"], row["id_kind"]) != (other["paper_id"], other["id_kind"]):
+        return False
     return all(row[name] == other[name] for name in VISIBLE_COLUMNS)
 
 
