@@ -219,6 +219,34 @@ def test_a_database_host_that_never_answers_fails_within_the_connect_timeout(
     assert line.startswith(f"error: cannot connect to the database at 127.0.0.1:{port}/papers: ")
 
 
+KEYWORD_COMMANDS = """
+import sys
+from click.testing import CliRunner
+from dailypapers.cli import main
+home, sample = sys.argv[1:]
+for args in (["import", sample], ["papers", "show", "2410.17243"],
+             ["search", "attention", "--mode", "keyword"]):
+    result = CliRunner().invoke(main, ["--home", home, *args])
+    assert result.exit_code == 0, (args, result.output)
+print(sorted(name for name in ("onnxruntime", "usearch", "torch") if name in sys.modules))
+"""
+
+
+def test_keyword_commands_load_no_vector_libraries(tmp_path: Path, shared_data: Path) -> None:
+    sample = shared_data / "hf-daily-papers" / "daily_papers-2024-10-25.first4.json"
+    done = subprocess.run(
+        [sys.executable, "-c", KEYWORD_COMMANDS, str(tmp_path), str(sample)],
+        env={k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
 def test_serve_refuses_bad_settings_before_starting(tmp_path: Path) -> None:
     done = run_process("--home", str(tmp_path), "serve", DAILYPAPERS_SESSION_DAYS="0")
     assert done.returncode == 2

@@ -27,15 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-# onnxruntime must be loaded before usearch: loaded after it, its import crashes the process
-# (segmentation fault, onnxruntime 1.32.0 with usearch 2.26.6). The query encoder needs it.
-import onnxruntime  # noqa: F401
 import sqlalchemy as sa
-from usearch.index import Index as HnswIndex
 
 from dailypapers.dates import parse_iso_datetime
 from dailypapers.index.embeddings import Embedder
+from dailypapers.index.hnsw import hnsw_index
 from dailypapers.index.keys import paper_key
 from dailypapers.index.layout import IndexLayout, read_json, write_json_atomic
 from dailypapers.store.vectors import StoredVector, count_vectors_since, iter_vectors_since
@@ -239,7 +235,7 @@ def update_ann(directory: Path, state: VectorState) -> None:
     """Add the chunks embedded since the last update to the HNSW graph and swap the new graph
     file in atomically (a missing graph is built from every chunk)."""
     path = directory / "ann.usearch"
-    index = HnswIndex(
+    index = hnsw_index()(
         ndim=state.dimensions,
         metric="cos",
         dtype="i8",

@@ -17,11 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-# onnxruntime must be loaded before usearch: loaded after it, its import crashes the process
-# (segmentation fault, onnxruntime 1.32.0 with usearch 2.26.6). The query encoder needs it.
-import onnxruntime  # noqa: F401
-from usearch.index import Index as HnswIndex
-
+from dailypapers.index.hnsw import hnsw_index
 from dailypapers.index.vectors import VectorState, read_chunk
 
 EXACT_FILTER_CAP = 10_000
@@ -46,7 +42,7 @@ class VectorSearcher:
         self.state = state
         ann_path = directory / "ann.usearch"
         graph = state.ann_chunks and ann_path.exists() and state.vectors > EXACT_SEARCH_MAX
-        self._ann = HnswIndex.restore(str(ann_path), view=True) if graph else None
+        self._ann = hnsw_index().restore(str(ann_path), view=True) if graph else None
         self._ann_chunks = state.ann_chunks if self._ann is not None else 0
         self._delta_keys, self._delta_vectors = self._load_delta(state.chunks)
 
