@@ -311,13 +311,19 @@ def test_a_library_larger_than_the_body_limit_imports(
     bib = (shared_data / "bibtex" / "d2l.bib").read_bytes()  # 488 entries, 148 KB
     assert len(bib) > settings_of(client).max_body_bytes
     sign_up(client, "reader")
-    assert "File (up to 10 MB here" in client.get("/library/import").text
+    assert "File or pasted text (up to 10 MB here" in client.get("/library/import").text
     data = {"csrf_token": csrf_cookie(client), "collection": "new", "new_name": "D2L"}
     report = client.post("/library/import", data=data, files={"file": ("d2l.bib", bib)})
     assert report.status_code == 200, report.text[:300]
     text = re.sub(r"\s+", " ", report.text)
     assert "<strong>5</strong> matched" in text and "<strong>483</strong> unmatched" in text
     assert "<strong>0</strong> failed" in text and "476 added to the collection" in text
+    # Pasted, past the 1 MB a form field may hold by default: one id a line, 1.1 MB.
+    pasted = f"{PAPERS[0]}\n" * 100_000
+    data = {"csrf_token": csrf_cookie(client), "collection": "new", "text": pasted}
+    report = client.post("/library/import", data=data, files={"file": ("", b"")})
+    assert report.status_code == 200, report.text[-300:]
+    assert "<strong>100000</strong> matched" in re.sub(r"\s+", " ", report.text)
     # Any other form keeps the small limit.
     comment = {"paper_id": PAPERS[0], "body": "x" * len(bib), "csrf_token": csrf_cookie(client)}
     assert client.post("/comments", data=comment).status_code == 413

@@ -26,6 +26,7 @@ from dailypapers.web.deps import (
 from dailypapers.web.errors import ApiError, byte_size
 from dailypapers.web.library_formats import MEDIA_TYPES, ExportFormat
 from dailypapers.web.library_schemas import (
+    MAX_IMPORT_CHARS,
     CollectionCreate,
     CollectionPage,
     CollectionPublic,
@@ -397,7 +398,13 @@ def import_page(
     return render(request, "library_import.html", _import_context(state, user, chosen=collection))
 
 
-@router.post("/library/import", dependencies=[CsrfChecked, UploadAccepted])
+# A pasted library is a form field: Starlette would cut it at 1 MB, below the upload limit
+# that the site middleware enforces for the whole body.
+@router.post(
+    "/library/import",
+    dependencies=[CsrfChecked, UploadAccepted],
+    form_limits={"max_part_size": MAX_IMPORT_CHARS},
+)
 async def import_library(
     request: Request,
     state: StateDep,
