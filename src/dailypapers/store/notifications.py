@@ -93,6 +93,26 @@ def _insert(conn: sa.Connection, values: dict[str, Any]) -> bool:
     return conn.execute(statement).first() is not None
 
 
+# Rows per INSERT of the notifications task: six columns each stays far below SQLite's limit
+# of bound parameters per statement.
+_INSERT_ROWS = 500
+
+
+def _insert_many(conn: sa.Connection, rows: list[dict[str, Any]]) -> int:
+    """Store rows that all have the same columns, a multi-row INSERT per _INSERT_ROWS, skipping
+    those that exist; returns how many were new."""
+    stored = 0
+    for start in range(0, len(rows), _INSERT_ROWS):
+        statement = (
+            conflict_insert(conn, notifications)
+            .values(rows[start : start + _INSERT_ROWS])
+            .on_conflict_do_nothing(index_elements=["user_id", "subject"])
+            .returning(notifications.c.notification_id)
+        )
+        stored += len(conn.execute(statement).all())
+    return stored
+
+
 def notify_reply(
     conn: sa.Connection,
     *,
@@ -128,8 +148,8 @@ def create_follow_notifications(
     to the public collections they follow (from `since` on, after the follow began). Safe to
     run again: what exists is not stored twice."""
     with engine.begin() as conn:
-        authors = sum(_insert(conn, values) for values in _author_papers(conn, since_day, now))
-        added = sum(_insert(conn, values) for values in _collection_papers(conn, since, now))
+        authors = _insert_many(conn, _author_papers(conn, since_day, now))
+        added = _insert_many(conn, _collection_papers(conn, since, now))
     return CreatedNotifications(author_papers=authors, collection_papers=added)
 
 
