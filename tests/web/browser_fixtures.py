@@ -101,7 +101,10 @@ class PageWatch:
             self.problems.append(f"console error: {message.text} ({where})")
 
     def _failed(self, request: Request) -> None:
-        if request.url.startswith(self.origin):
+        # ERR_ABORTED is the browser itself cancelling a request it no longer needs (a favicon
+        # or a page load overtaken by the next navigation): timing on a busy machine, not the
+        # site. A refused, reset or empty answer has its own error code and is still reported.
+        if request.url.startswith(self.origin) and request.failure != "net::ERR_ABORTED":
             self.problems.append(f"request failed: {request.url} ({request.failure})")
 
     def _response(self, response: Response) -> None:
