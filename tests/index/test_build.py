@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from dailypapers.config import Settings, load_settings
 from dailypapers.index import keyword as keyword_index
+from dailypapers.index import vectors as vector_index
 from dailypapers.index.build import (
     build_indexes,
     index_status,
@@ -27,11 +28,11 @@ from dailypapers.index.build import (
 )
 from dailypapers.index.embeddings import Embedder
 from dailypapers.index.layout import IndexLayout
-from dailypapers.index.vectors import VectorState
+from dailypapers.index.vectors import VectorState, embedded_papers
 from dailypapers.search.service import Searcher
 from dailypapers.store.engine import open_store
 from dailypapers.store.schema import paper_vectors, papers
-from dailypapers.store.vectors import count_backlog, count_vectors
+from dailypapers.store.vectors import count_backlog, count_vectors, store_vectors
 from tests.search.conftest import import_files
 
 
@@ -346,4 +347,57 @@ def test_keyword_sync_skips_a_settled_window(
     assert sync_keyword_index(engine, settings) >= 1
     hits = Searcher(engine, settings).search("alpha", mode="keyword").hits
     assert [h.paper.title for h in hits] == ["Alpha paper renamed"]
+    engine.dispose()
+
+
+def test_vector_sync_skips_a_settled_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node does not re-read the vectors of the overlap window on every pass once it has
+    settled, and still picks up a vector written later (also one re-embedded in the window)."""
+    monkeypatch.setattr(vector_index, "WATERMARK_OVERLAP", timedelta(seconds=0.5))
+    settings = _settings(tmp_path)
+    engine = open_store(settings)
+    layout = IndexLayout.under(settings.home)
+    model = "test-model@8"
+    directory = layout.root / "vectors-test"
+    directory.mkdir(parents=True)
+    state = VectorState(model=model, dimensions=8)
+    rng = np.random.default_rng(7)
+
+    def write(paper_id: str, text_hash: int) -> None:
+        vector = rng.standard_normal(8).astype(np.float32)
+        store_vectors(
+            engine,
+            token="test",
+            model=model,
+            vectors=[(paper_id, text_hash, vector)],
+            done=[],
+            now=datetime.now(UTC),
+        )
+
+    def sync() -> int:
+        read: list[int] = []
+        assert vector_index.sync_from_store(engine, directory, state, on_total=read.append)
+        return read[0]
+
+    import_files(engine, [_new_paper(tmp_path, "2501.00001", "Alpha", "About alpha.")])
+    import_files(engine, [_new_paper(tmp_path, "2501.00002", "Beta", "About beta.")])
+    write("2501.00001", 1)
+    assert sync() == 1
+    assert sync() == 1  # the window may still receive late commits: read again...
+    time.sleep(0.6)
+    assert sync() == 1  # ...until a pass finds it settled,
+    assert sync() == 0  # then nothing is read,
+    assert state.is_current(engine)
+    write("2501.00002", 2)  # and a new vector is.
+    assert not state.is_current(engine)
+    assert sync() >= 1
+    time.sleep(0.6)
+    sync()
+    assert sync() == 0
+    write("2501.00002", 3)  # the same paper embedded again (new text): read again
+    assert sync() >= 1
+    assert state.vectors == 3
+    assert embedded_papers(directory, state) == 2
     engine.dispose()

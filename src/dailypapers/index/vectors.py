@@ -20,9 +20,10 @@ import functools
 import hashlib
 import os
 import shutil
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,12 @@ from dailypapers.index.embeddings import Embedder
 from dailypapers.index.hnsw import hnsw_index
 from dailypapers.index.keys import paper_key
 from dailypapers.index.layout import IndexLayout, read_json, write_json_atomic
-from dailypapers.store.vectors import StoredVector, count_vectors_since, iter_vectors_since
+from dailypapers.store.vectors import (
+    StoredVector,
+    count_vectors_since,
+    iter_vectors_since,
+    vectors_window,
+)
 
 # 2: the watermark follows paper_vectors.embedded_at in the database (1 embedded locally).
 VECTORS_FORMAT = 2
@@ -62,6 +68,22 @@ class VectorState:
     vectors: int = 0  # vector rows written, a paper embedded again counting twice
     ann_chunks: int = 0
     ann_vectors: int = 0
+    # The vectors read within the overlap before the watermark, once no late commit can still
+    # land there (None: not settled). See `is_current`.
+    window_rows: int | None = None
+
+    def is_current(self, engine: sa.Engine) -> bool:
+        """True when the store holds no vector this directory has not read.
+
+        Without this every sync re-read the overlap window: after a bulk embedding (a GPU
+        worker, a benchmark) that is tens of thousands of vectors every 30 s in every process.
+        """
+        if self.watermark is None or self.window_rows is None:
+            return False
+        count, newest = vectors_window(
+            engine, model=self.model, since=self.watermark - WATERMARK_OVERLAP
+        )
+        return count == self.window_rows and (newest is None or newest <= self.watermark)
 
     @classmethod
     def read(cls, directory: Path) -> VectorState | None:
@@ -77,6 +99,7 @@ class VectorState:
             vectors=int(data["vectors"]),
             ann_chunks=int(data.get("ann_chunks", 0)),
             ann_vectors=int(data.get("ann_vectors", 0)),
+            window_rows=data.get("window_rows"),
         )
 
     def write(self, directory: Path) -> None:
@@ -89,6 +112,7 @@ class VectorState:
             "vectors": self.vectors,
             "ann_chunks": self.ann_chunks,
             "ann_vectors": self.ann_vectors,
+            "window_rows": self.window_rows,
         }
         write_json_atomic(directory / "state.json", data)
 
@@ -189,15 +213,26 @@ def sync_from_store(
     on). Vectors already held with the same text are skipped, so the overlap window re-read
     after each sync costs nothing.
     """
+    if state.is_current(engine):
+        if on_total:
+            on_total(0)
+        return True
+    state.window_rows = None
     since = None if state.watermark is None else state.watermark - WATERMARK_OVERLAP
     if on_total:
         on_total(count_vectors_since(engine, model=state.model, since=since))
     known_keys, known_hashes = latest_hashes(directory, state.chunks)
     pending: list[tuple[int, int, np.ndarray]] = []
     newest = state.watermark
+    read_started = datetime.now(UTC)
+    window: deque[datetime] = deque()  # times of the rows within the overlap of the newest
     for batch in iter_vectors_since(engine, model=state.model, since=since, batch_size=chunk_rows):
         pending.extend(_new_vectors(batch, known_keys, known_hashes))
         newest = batch[-1].embedded_at
+        for vector in batch:
+            window.append(vector.embedded_at)
+        while window[0] < newest - WATERMARK_OVERLAP:
+            window.popleft()
         while len(pending) >= chunk_rows:
             _flush(directory, state, pending[:chunk_rows], None)
             pending = pending[chunk_rows:]
@@ -209,6 +244,9 @@ def sync_from_store(
         if should_stop and should_stop():
             _flush(directory, state, pending, newest)
             return False
+    # Trusted only once no commit can still land in the window behind the newest row.
+    settled = newest is not None and read_started - newest > WATERMARK_OVERLAP
+    state.window_rows = len(window) if settled else None
     _flush(directory, state, pending, newest)
     return True
 

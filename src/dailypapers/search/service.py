@@ -329,6 +329,15 @@ class Searcher:
         paper = get_paper(self.engine, paper_id=paper_id)
         if paper is None:
             raise PaperNotFound(f"no paper with id {paper_id!r}")
+        return self._with_papers(self._similar(paper, limit))
+
+    def similar_ids(self, paper: Paper, *, limit: int = 10) -> list[str]:
+        """The ids `similar` would answer for a paper the caller has read already, without
+        reading the papers (a paper page reads them itself, with its own rules)."""
+        _check_page(limit, 0)
+        return [paper_id for paper_id, *_ in self._similar(paper, limit)]
+
+    def _similar(self, paper: Paper, limit: int) -> list[Scored]:
         keyword = self._keyword_searcher()
         vectors = self._vector_searcher()
         key = paper_key(paper.paper_id)
@@ -337,15 +346,14 @@ class Searcher:
             return self._similar_by_keywords(keyword, paper, limit)
         hits = vectors.search(vector, limit=limit, exclude=key)
         ids = keyword.paper_ids_for([hit.key for hit in hits])
-        scored: list[Scored] = [(ids[h.key], h.score, None, h.score) for h in hits if h.key in ids]
-        return self._with_papers(scored)
+        return [(ids[h.key], h.score, None, h.score) for h in hits if h.key in ids]
 
     def _similar_by_keywords(
         self, keyword: KeywordSearcher, paper: Paper, limit: int
-    ) -> list[SearchHit]:
+    ) -> list[Scored]:
         query = ParsedQuery(text=paper.title, words=tuple(paper.title.split()))
         hits, _ = keyword.search(query, limit=limit + 1)
         scored: list[Scored] = [
             (h.paper_id, h.score, h.score, None) for h in hits if h.paper_id != paper.paper_id
         ]
-        return self._with_papers(scored[:limit])
+        return scored[:limit]

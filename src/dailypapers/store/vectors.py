@@ -253,6 +253,18 @@ def count_vectors_since(engine: sa.Engine, *, model: str, since: datetime | None
         return int(conn.execute(query).scalar_one())
 
 
+def vectors_window(
+    engine: sa.Engine, *, model: str, since: datetime
+) -> tuple[int, datetime | None]:
+    """How many vectors of `model` were written at or after `since`, and the newest time."""
+    query = sa.select(sa.func.count(), sa.func.max(paper_vectors.c.embedded_at)).where(
+        paper_vectors.c.model == model, paper_vectors.c.embedded_at >= since
+    )
+    with engine.connect() as conn:
+        count, newest = conn.execute(query).one()
+    return int(count), as_utc(newest) if newest is not None else None
+
+
 def count_vectors(engine: sa.Engine, *, model: str) -> int:
     """How many papers have a vector by `model`."""
     query = (

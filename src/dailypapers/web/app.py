@@ -73,8 +73,10 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     )
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    # The pages router comes last: its /papers/{paper_id:path} would swallow other paths.
-    routers = [api.router, inbox.api, jobs.api, hf.router, feeds.router, accounts.router]
+    # The most read pages are matched first (no other router answers their paths); the rest of
+    # the pages come last: their /authors/{name} would swallow /authors/{name}.atom.
+    routers = [pages.reading, api.router, inbox.api, jobs.api, hf.router, feeds.router]
+    routers.append(accounts.router)
     routers.append(accounts.api)
     routers += [inbox.router, jobs.router]
     routers += [library.api, library.router]

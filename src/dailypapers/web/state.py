@@ -18,6 +18,7 @@ from dailypapers.index.embeddings import Embedder
 from dailypapers.index.keeper import NodeIndexKeeper
 from dailypapers.index.layout import IndexLayout
 from dailypapers.index.onnx_encoder import load_query_encoder
+from dailypapers.models import Paper
 from dailypapers.search.recommend import Recommender
 from dailypapers.search.service import Searcher
 from dailypapers.web.hosts import AllowedHosts
@@ -128,20 +129,20 @@ class SharedSearcher:
         """Whether this process has its query encoder in memory."""
         return self._query_vectors.loaded
 
-    def similar_ids(self, paper_id: str, limit: int) -> list[str]:
-        """Ids of the papers most like `paper_id`, remembered for SIMILAR_TTL_S.
+    def similar_ids(self, paper: Paper, limit: int) -> list[str]:
+        """Ids of the papers most like `paper`, remembered for SIMILAR_TTL_S.
 
         Neighbours change only when many papers arrive, and every paper page asks for them, so
         each worker keeps the recent answers instead of searching the vectors on each view.
         """
-        key = (paper_id, limit)
+        key = (paper.paper_id, limit)
         now = time.monotonic()
         with self._similar_lock:
             cached = self._similar.get(key)
             if cached is not None and cached[0] > now:
                 self._similar.move_to_end(key)
                 return cached[1]
-        ids = self.run(lambda s: [hit.paper_id for hit in s.similar(paper_id, limit=limit)])
+        ids = self.run(lambda s: s.similar_ids(paper, limit=limit))
         with self._similar_lock:
             self._similar[key] = (now + SIMILAR_TTL_S, ids)
             while len(self._similar) > SIMILAR_CACHE_ENTRIES:

@@ -135,7 +135,7 @@ def paper_view(state: AppState, paper_id: str, user: User | None) -> PaperDetail
     """A paper with its similar papers, comments, BibTeX and the reader's vote."""
     paper = find_paper(state, paper_id, user=user)
     try:
-        ids = state.search.similar_ids(paper.paper_id, SIMILAR_COUNT)
+        ids = state.search.similar_ids(paper, SIMILAR_COUNT)
         found = get_papers(state.engine, paper_ids=ids)
         similar = [found[i] for i in ids if i in found and not found[i].hidden]
     except (SearchUnavailable, PaperNotFound):

@@ -23,6 +23,10 @@ from dailypapers.web.schemas import MAX_ROW_ID, PapersPage
 from dailypapers.web.templating import absolute_url, render
 
 router = APIRouter(include_in_schema=False)
+# The pages read most, in a router of their own that the app tries first: FastAPI matches a
+# request against the routes one by one (about 2 us each), so the paper page, last of ~150
+# routes, paid ~0.4 ms a request for matching alone. No other router answers these paths.
+reading = APIRouter(include_in_schema=False)
 
 Page = Annotated[int, Query(ge=1, le=views.MAX_PAGE)]
 Sort = Annotated[Literal["score", "published"], Query()]
@@ -112,7 +116,7 @@ def _list_page(
     return render(request, "list.html", context)
 
 
-@router.get("/")
+@reading.get("/")
 def home(
     request: Request, state: StateDep, user: CurrentUser, code: WithCode = False
 ) -> HTMLResponse:
@@ -121,7 +125,7 @@ def home(
     return _list_page(request, state, user, "date", day, 1, "score", home=True, only=only)
 
 
-@router.get("/papers/date/{day}")
+@reading.get("/papers/date/{day}")
 def daily(
     request: Request,
     state: StateDep,
@@ -135,7 +139,7 @@ def daily(
     return _list_page(request, state, user, "date", day, p, sort, only=only)
 
 
-@router.get("/papers/week/{week}")
+@reading.get("/papers/week/{week}")
 def weekly(
     request: Request,
     state: StateDep,
@@ -149,7 +153,7 @@ def weekly(
     return _list_page(request, state, user, "week", week, p, sort, only=only)
 
 
-@router.get("/papers/month/{month}")
+@reading.get("/papers/month/{month}")
 def monthly(
     request: Request,
     state: StateDep,
@@ -244,7 +248,7 @@ def author(
     return render(request, "author.html", context)
 
 
-@router.get("/search")
+@reading.get("/search")
 def search(
     request: Request,
     state: StateDep,
@@ -308,7 +312,7 @@ def _paper_page(
     return render(request, "paper.html", context, status_code=status)
 
 
-@router.get("/papers/{paper_id:path}")
+@reading.get("/papers/{paper_id:path}")
 def paper_page(request: Request, state: StateDep, user: CurrentUser, paper_id: str) -> HTMLResponse:
     return _paper_page(request, state, user, paper_id)
 
