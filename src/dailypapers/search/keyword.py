@@ -303,12 +303,13 @@ class KeywordSearcher:
             ]
             query = tantivy.Query.boolean_query([(_MUST, within), *either])
             hits = self._searcher.search(query, limit=len(keys), count=False).hits
-            found = self._searcher.fast_field_values("key", [a for _, a in hits]) if hits else []
-            for (score, _), key in zip(hits, found, strict=True):
-                mask = int(round(score))
-                row = row_of[int(key or 0)]
-                for bit in range(len(chunk)):
-                    matched[row, start + bit] = bool(mask >> bit & 1)
+            if not hits:
+                continue
+            found = self._searcher.fast_field_values("key", [a for _, a in hits])
+            rows = [row_of[int(key or 0)] for key in found]
+            masks = np.rint([score for score, _ in hits]).astype(np.int64)
+            bits = (masks[:, None] >> np.arange(len(chunk))) & 1
+            matched[rows, start : start + len(chunk)] = bits.astype(bool)
         return matched
 
     def _word_pairs(self, words: tuple[str, ...]) -> list[list[str]]:

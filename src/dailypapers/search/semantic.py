@@ -78,23 +78,26 @@ class VectorSearcher:
 
     def vectors_for(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(keys found, their vectors) for the given keys."""
-        found_keys: list[int] = []
+        keys = np.asarray(keys, np.uint64)
+        # Whole blocks, joined once: stacking a row at a time cost more than the lookups.
+        found_keys: list[np.ndarray] = []
         found: list[np.ndarray] = []
         in_delta = np.isin(keys, self._delta_keys)
         if in_delta.any():
             positions = np.searchsorted(self._delta_keys, keys[in_delta])
-            found_keys.extend(int(k) for k in keys[in_delta])
-            found.extend(self._delta_vectors[positions])
+            found_keys.append(keys[in_delta])
+            found.append(self._delta_vectors[positions])
         rest = keys[~in_delta]
         if self._ann is not None and len(rest):
             present = np.asarray(self._ann.contains(rest), bool)
             rest = rest[present]
             if len(rest):
-                found_keys.extend(int(k) for k in rest)
-                found.extend(np.asarray(self._ann.get(rest, dtype="f32"), np.float32))
+                found_keys.append(rest)
+                vectors = np.asarray(self._ann.get(rest, dtype="f32"), np.float32)
+                found.append(vectors.reshape(len(rest), -1))
         if not found:
             return np.empty(0, np.uint64), np.empty((0, self.state.dimensions), np.float32)
-        return np.asarray(found_keys, np.uint64), np.vstack(found)
+        return np.concatenate(found_keys), np.concatenate(found).astype(np.float32, copy=False)
 
     def search(
         self,
