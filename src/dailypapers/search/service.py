@@ -50,7 +50,8 @@ class _Candidates:
     fused: np.ndarray
     bm25: dict[int, float]  # keyword top `depth` only
     cosine: dict[int, float]  # embedded papers only
-    vectors: dict[int, np.ndarray]
+    vector_keys: np.ndarray  # the embedded candidates' keys, in no particular order
+    vectors: np.ndarray  # their vectors, as rows in `vector_keys` order
     keyword_rank: dict[int, int]
     semantic_rank: dict[int, int]
 
@@ -65,10 +66,15 @@ class PaperNotFound(LookupError):
 
 def _vector_rows(found: _Candidates) -> np.ndarray:
     """The candidates' vectors as rows in `found.keys` order; zeros for papers without one."""
-    dimensions = next((len(vector) for vector in found.vectors.values()), 1)
-    missing = np.zeros(dimensions, np.float32)
-    rows = [found.vectors.get(key, missing) for key in found.keys]
-    return np.vstack(rows) if rows else np.zeros((0, dimensions), np.float32)
+    dimensions = found.vectors.shape[1] if found.vectors.ndim == 2 else 1
+    rows = np.zeros((len(found.keys), dimensions), np.float32)
+    if len(found.vector_keys):
+        order = np.argsort(found.vector_keys)
+        keys = np.asarray(found.keys, np.uint64)
+        at = np.minimum(np.searchsorted(found.vector_keys, keys, sorter=order), len(order) - 1)
+        embedded = found.vector_keys[order[at]] == keys
+        rows[embedded] = found.vectors[order[at[embedded]]]
+    return rows
 
 
 def _check_page(limit: int, offset: int) -> None:
@@ -257,7 +263,8 @@ class Searcher:
             fused=np.array([score for _, score in fused]),
             bm25=bm25,
             cosine=cosine,
-            vectors=dict(zip(found_keys.tolist(), found_vectors, strict=True)),
+            vector_keys=found_keys,
+            vectors=found_vectors,
             keyword_rank={key: rank for rank, (key, _) in enumerate(keyword_hits, start=1)},
             semantic_rank={key: rank for rank, (key, _) in enumerate(semantic, start=1)},
         )
