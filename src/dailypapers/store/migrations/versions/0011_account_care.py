@@ -51,11 +51,20 @@ def upgrade() -> None:
 def downgrade() -> None:
     schema.metadata.drop_all(op.get_bind(), tables=[schema.account_tokens])
     op.execute("DELETE FROM outbox WHERE subscription_id IS NULL")
+    # A database made from scratch got `outbox.user_id` from today's schema (0004), whose
+    # foreign key has the database's own name (PostgreSQL) or none (SQLite, where the table
+    # copy leaves it out with the column); one upgraded here has ours.
+    foreign_keys = sa.inspect(op.get_bind()).get_foreign_keys("outbox")
+    names = [fk["name"] for fk in foreign_keys if fk["constrained_columns"] == ["user_id"]]
     with op.batch_alter_table("outbox") as batch:
         batch.drop_index("ix_outbox_user")
-        batch.drop_constraint("fk_outbox_user_id_users", type_="foreignkey")
+        for name in names:
+            if name:
+                batch.drop_constraint(name, type_="foreignkey")
         batch.drop_column("user_id")
         batch.alter_column("subscription_id", existing_type=sa.Integer, nullable=False)
-    with op.batch_alter_table("users") as batch:
-        for name in reversed(USER_COLUMNS):
-            batch.drop_column(name)
+    # Plain DROP COLUMN (SQLite 3.35+), not a batch copy: on SQLite a copy drops the old
+    # `users` table, and with foreign keys on that deletes every user's sessions, votes,
+    # comments and collections by cascade.
+    for name in reversed(USER_COLUMNS):
+        op.execute(f"ALTER TABLE users DROP COLUMN {name}")
