@@ -362,6 +362,7 @@ def test_the_export_holds_everything_but_secrets(engine: sa.Engine) -> None:
     data = export_account(engine, user_id=ada)
     assert data is not None
     assert data["account"]["username"] == "ada" and "password_hash" not in data["account"]
+    assert data["account"]["notifications_in_digest"] is False  # the reader's own setting
     assert [v["paper_id"] for v in data["votes"]] == ["2501.00001"]
     assert [(m["paper_id"], m["mark"]) for m in data["marks"]] == [("2501.00002", "saved")]
     by_name = {c["name"]: c for c in data["collections"]}

@@ -254,6 +254,7 @@ def export_account(engine: sa.Engine, *, user_id: int) -> dict[str, Any] | None:
         users.c.is_admin,
         users.c.created_at,
         users.c.last_login_at,
+        users.c.notifications_in_digest,
     ).where(users.c.user_id == user_id, users.c.deleted_at.is_(None))
     with engine.connect() as conn:
         found = _rows(conn, account)
