@@ -155,3 +155,25 @@ def test_a_digest_of_notifications_alone_is_sent(store: Store, smtp: SmtpServer)
     assert _sections(text) == ["Your notifications"]
     assert f"New paper by Grace Hopper: “{TITLE}”\n  {SITE}/papers/{PAPER}\n" in text
     assert "Nothing new matched your subscription this time." in text
+
+
+def test_a_digest_refused_for_good_leaves_its_notifications_for_the_next(
+    store: Store, smtp: SmtpServer
+) -> None:
+    engine, settings = store
+    ada = _reader_with_news(engine, opted_in=True, include_trending=False)
+    smtp.mailbox.rcpt_replies["ada@example.org"] = "550 5.1.1 no such mailbox"
+    refused = run_digests(engine, settings, day=DAY)
+    assert refused.delivery is not None and refused.delivery.failed == 1
+    assert count_outbox(engine)["failed"] == 1
+    # Not told: the notifications wait for the next digest (and stay unread on the site).
+    assert _emailed(engine) == [None, None]
+    assert len(notifications_to_email(engine, user_id=ada, limit=10)) == 2
+
+    del smtp.mailbox.rcpt_replies["ada@example.org"]
+    run_digests(engine, settings, day=DAY + timedelta(days=1))
+    (mail,) = _mails(smtp, "ada@example.org")
+    text = _part(mail, "plain")
+    assert _sections(text)[0] == "Your notifications"
+    assert text.count("bob replied to your comment") == 1
+    assert all(key is not None and key.endswith(":daily:2026-05-02") for key in _emailed(engine))

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from dailypapers.dates import as_utc
 from dailypapers.store.dialects import conflict_insert
 from dailypapers.store.notifications import mark_emailed
-from dailypapers.store.schema import outbox, papers, sent_papers, subscriptions
+from dailypapers.store.schema import notifications, outbox, papers, sent_papers, subscriptions
 
 # An "account" message (password reset, address change) belongs to a user, not a subscription.
 MessageKind = Literal["digest", "confirm", "account"]
@@ -227,7 +227,14 @@ def _message(row: sa.RowMapping) -> OutboxMessage:
     )
 
 
-def _finish(engine: sa.Engine, *, key: str, token: str, values: dict[str, Any]) -> bool:
+def _finish(
+    engine: sa.Engine,
+    *,
+    key: str,
+    token: str,
+    values: dict[str, Any],
+    undelivered: bool = False,
+) -> bool:
     # Only the sender holding the claim may record the outcome (a slow sender whose lease
     # ran out must not overwrite what the sender that took over recorded).
     statement = (
@@ -236,7 +243,16 @@ def _finish(engine: sa.Engine, *, key: str, token: str, values: dict[str, Any]) 
         .values(claim_token=None, lease_until=None, **values)
     )
     with engine.begin() as conn:
-        return conn.execute(statement).rowcount == 1
+        finished = conn.execute(statement).rowcount == 1
+        if finished and undelivered:
+            # The notifications this digest was to tell go in the reader's next one instead.
+            release = (
+                sa.update(notifications)
+                .where(notifications.c.emailed_key == key)
+                .values(emailed_at=None, emailed_key=None)
+            )
+            conn.execute(release)
+        return finished
 
 
 ONE_TIME_LINK_REMOVED = "(removed once sent: it held a one-time link)"
@@ -252,13 +268,15 @@ def mark_sent(engine: sa.Engine, *, key: str, token: str, now: datetime) -> bool
 
 
 def mark_failed(engine: sa.Engine, *, key: str, token: str, error: str) -> bool:
-    """A permanent failure: recorded for the admin, never retried."""
-    return _finish(engine, key=key, token=token, values={"status": "failed", "last_error": error})
+    """A permanent failure: recorded for the admin, never retried. The notifications it
+    held are released for the reader's next digest (they are still unread on the site)."""
+    values = {"status": "failed", "last_error": error}
+    return _finish(engine, key=key, token=token, values=values, undelivered=True)
 
 
 def mark_cancelled(engine: sa.Engine, *, key: str, token: str, reason: str) -> bool:
     values = {"status": "cancelled", "last_error": reason}
-    return _finish(engine, key=key, token=token, values=values)
+    return _finish(engine, key=key, token=token, values=values, undelivered=True)
 
 
 def mark_retry(
