@@ -300,3 +300,21 @@ def test_the_digest_choice_is_a_form_with_the_csrf_token(client: TestClient) -> 
     assert refused.status_code == 422 and "in_digest" in refused.text
     _post(client, "/notifications/digest", in_digest="false", next="/notifications?p=1")
     assert client.get("/api/v1/notifications").json()["in_digest"] is False
+
+
+def test_a_followed_author_far_down_a_byline_is_named_on_the_following_card(
+    client: TestClient,
+) -> None:
+    paper = client.get(f"/api/v1/papers/{PAPER}").json()["paper"]
+    fifth = paper["authors"][4]
+    hidden = len(paper["authors"]) - 3
+    sign_up(client, "ada")
+    listed = client.get("/papers/date/" + paper["list_date"]).text
+    assert f'aria-label="and {hidden} more authors">+{hidden}</a>' in listed
+    _post(client, "/follow", kind="author", target=fifth, next="/following")
+    following = client.get("/following").text
+    card = following[following.index(f'<h3><a href="/papers/{PAPER}"') :]
+    byline = re.search(r'<p class="meta byline">(.*?)</p>', card, flags=re.DOTALL)
+    assert byline is not None
+    assert ", …, <a href=" in byline.group(1) and f">{fifth}</a>" in byline.group(1)
+    assert f"+{hidden - 1}</a>" in byline.group(1)

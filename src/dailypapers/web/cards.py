@@ -5,12 +5,12 @@ Each returns escaped HTML; every link from data goes through `ids.http_url`."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from markupsafe import Markup, escape
 
-from dailypapers.ids import author_slug, http_url, is_arxiv_category
+from dailypapers.ids import author_key, author_slug, http_url, is_arxiv_category
 from dailypapers.latex import latex_to_html
 
 CARD_AUTHORS = 3
@@ -46,18 +46,24 @@ def author_link(name: str) -> Markup:
     return Markup(_author(name))
 
 
-def byline(paper: PaperLike, limit: int = CARD_AUTHORS) -> Markup:
+def byline(paper: PaperLike, featured: Collection[str] = (), limit: int = CARD_AUTHORS) -> Markup:
     """The first `limit` authors, linked, then "+N" for the rest ("11 authors" when a source
-    gave only the count)."""
-    return _byline(tuple(paper.authors[:limit]), paper.author_count, paper.url)
+    gave only the count). Authors further down whose key (ids.author_key) is in `featured`,
+    the ones a reader follows, are shown after an ellipsis instead of counted in "+N"."""
+    later: tuple[str, ...] = ()
+    if featured and len(paper.authors) > limit:
+        later = tuple(a for a in paper.authors[limit:] if author_key(a) in featured)
+    return _byline(tuple(paper.authors[:limit]), later, paper.author_count, paper.url)
 
 
 @functools.lru_cache(maxsize=16_384)
-def _byline(shown: tuple[str, ...], count: int, url: str) -> Markup:
-    more = count - len(shown)
+def _byline(shown: tuple[str, ...], later: tuple[str, ...], count: int, url: str) -> Markup:
+    more = count - len(shown) - len(later)
     if not shown:
         return Markup(f"{more} authors" if more > 0 else "")
     html = ", ".join(_author(name) for name in shown)
+    if later:
+        html += ", …, " + ", ".join(_author(name) for name in later)
     if more > 0:
         html += (
             f' <a class="more-authors" href="{escape(url)}#authors"'
