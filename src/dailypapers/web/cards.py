@@ -53,21 +53,24 @@ def byline(paper: PaperLike, featured: Collection[str] = (), limit: int = CARD_A
     later: tuple[str, ...] = ()
     if featured and len(paper.authors) > limit:
         later = tuple(a for a in paper.authors[limit:] if author_key(a) in featured)
-    return _byline(tuple(paper.authors[:limit]), later, paper.author_count, paper.url)
+    gap = tuple(paper.authors[limit : limit + len(later)]) != later  # anyone skipped?
+    return _byline(tuple(paper.authors[:limit]), later, gap, paper.author_count, paper.url)
 
 
 @functools.lru_cache(maxsize=16_384)
-def _byline(shown: tuple[str, ...], later: tuple[str, ...], count: int, url: str) -> Markup:
+def _byline(
+    shown: tuple[str, ...], later: tuple[str, ...], gap: bool, count: int, url: str
+) -> Markup:
     more = count - len(shown) - len(later)
     if not shown:
         return Markup(f"{more} authors" if more > 0 else "")
     html = ", ".join(_author(name) for name in shown)
     if later:
-        html += ", …, " + ", ".join(_author(name) for name in later)
+        html += (", …, " if gap else ", ") + ", ".join(_author(name) for name in later)
     if more > 0:
         html += (
             f' <a class="more-authors" href="{escape(url)}#authors"'
-            f' aria-label="and {more} more authors">+{more}</a>'
+            f' aria-label="and {more} more {"author" if more == 1 else "authors"}">+{more}</a>'
         )
     return Markup(html)
 
