@@ -11,6 +11,7 @@ from alembic import command
 from dailypapers.config import Settings
 from dailypapers.store.engine import create_db_engine
 from dailypapers.store.migrate import _alembic_config, schema_status, upgrade_database
+from tests.store.migration_rows import add_user_with_session
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 
@@ -27,21 +28,7 @@ def test_going_back_below_0011_keeps_sessions_and_votes(settings: Settings) -> N
     engine = create_db_engine(settings)
     upgrade_database(engine)
     with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO users (username, username_key, password_hash, created_at)"
-                " VALUES ('ada', 'ada', 'x', :now)"
-            ),
-            {"now": NOW},
-        )
-        user_id = conn.execute(sa.text("SELECT user_id FROM users")).scalar_one()
-        conn.execute(
-            sa.text(
-                "INSERT INTO user_sessions (token_hash, user_id, created_at, expires_at)"
-                " VALUES ('h', :user, :now, :now)"
-            ),
-            {"user": user_id, "now": NOW},
-        )
+        user_id = add_user_with_session(conn, NOW)
         conn.execute(
             sa.text(
                 "INSERT INTO papers (paper_id, id_kind, title, title_key, created_at, modified_at)"
