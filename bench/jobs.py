@@ -248,19 +248,36 @@ JOIN_CHILD = """
 import json, sys, time
 from pathlib import Path
 from dailypapers.config import load_settings
-from dailypapers.index.build import sync_local_indexes
+from dailypapers.index.build import Progress, sync_local_indexes
 from dailypapers.store.engine import open_store
 home, database = Path(sys.argv[1]), sys.argv[2]
 settings = load_settings({}, home=home, database_url=database)
 engine = open_store(settings)
+
+class Stages(Progress):
+    # Seconds from each stage's start to the next stage's (or the end), summed by name.
+    def __init__(self):
+        self.seconds, self.current, self.since = {}, None, time.perf_counter()
+    def stage(self, name, total):
+        self.close()
+        self.current = name
+    def close(self):
+        now = time.perf_counter()
+        if self.current:
+            self.seconds[self.current] = self.seconds.get(self.current, 0) + now - self.since
+        self.since = now
+
+stages = Stages()
 started = time.perf_counter()
-report = sync_local_indexes(engine, settings)
+report = sync_local_indexes(engine, settings, progress=stages)
+stages.close()
 seconds = time.perf_counter() - started
 # VmHWM, not ru_maxrss: the latter keeps the high-water mark of the process that started us.
 status = Path("/proc/self/status").read_text().splitlines()
 peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 print(json.dumps({"seconds": seconds, "keyword": report.keyword_indexed,
-                  "vectors": report.vectors, "peak_rss_mb": peak}))
+                  "vectors": report.vectors, "peak_rss_mb": peak,
+                  "stages_s": {k: round(v, 1) for k, v in stages.seconds.items()}}))
 """
 
 
@@ -320,6 +337,7 @@ def join(source: str, repeats: int, smoke: bool) -> dict[str, Any]:
         "join_s": [round(r["seconds"], 1) for r in runs],
         "join_median_s": round(statistics.median(r["seconds"] for r in runs), 1),
         "peak_rss_mb": round(max(r["peak_rss_mb"] for r in runs)),
+        "stages_s": runs[0]["stages_s"],
     }
     return result
 
