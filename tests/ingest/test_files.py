@@ -7,16 +7,20 @@ import random
 import shutil
 import struct
 import zlib
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import orjson
+import pytest
 import sqlalchemy as sa
 
 from dailypapers.config import Settings
+from dailypapers.ingest.batching import located, store_records
 from dailypapers.ingest.files import ImportOptions, import_paths
+from dailypapers.sources.arxiv_listing import parse_arxiv_listing
 from dailypapers.store.engine import open_store
-from dailypapers.store.papers import count_papers, get_paper
+from dailypapers.store.papers import LocatedRecord, count_papers, get_paper
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 AUTO = ImportOptions(format="auto", reference_date=date(2026, 11, 23), batch_size=500)
@@ -245,4 +249,37 @@ def test_a_binary_file_read_with_a_named_format_is_one_error(
         options = ImportOptions(format=name, reference_date=date(2026, 11, 23), batch_size=500)
         summary = import_paths(engine, [picture], options, now=NOW)
         assert [(f.location, f.reason) for f in summary.failures] == [("file", "binary, not text")]
+    engine.dispose()
+
+
+def test_ctrl_c_while_reading_writes_nothing_more_and_a_rerun_completes(
+    sqlite_settings: Settings, shared_data: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C stops an import where it is: the batch being gathered is not written on the way
+    out (a write after an interrupt could wait on the interrupted transaction's lock for the
+    whole busy timeout), whole batches before it stay, and running the import again completes."""
+    path = shared_data / "arxiv-cs-2025" / "arxiv-cs-2025-03_2026-07.jsonl.gz"
+    engine = open_store(sqlite_settings)
+
+    read: list[str | None] = []
+
+    def interrupted() -> Iterator[LocatedRecord]:
+        with gzip.open(path, "rb") as stream:
+            records = parse_arxiv_listing(stream, origin=str(path))
+            for item in located(records, str(path)):
+                if len(read) == 250:
+                    raise KeyboardInterrupt
+                assert isinstance(item, LocatedRecord)
+                read.append(item.record.paper_id)
+                yield item
+
+    with pytest.raises(KeyboardInterrupt):
+        store_records(engine, interrupted(), now=NOW, batch_size=100)
+    assert len(set(read)) == 250
+    assert count_papers(engine) == 200  # two whole batches; the third was being gathered
+    head = tmp_path / "head.jsonl"
+    with gzip.open(path, "rb") as stream:
+        head.write_bytes(b"".join(stream.readline() for _ in range(300)))
+    summary = import_paths(engine, [head], AUTO, now=NOW)
+    assert (summary.failed, summary.unchanged, summary.imported) == (0, 200, 100)
     engine.dispose()

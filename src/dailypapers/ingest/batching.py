@@ -91,22 +91,32 @@ def _store_all(
 ) -> None:
     pending: list[LocatedRecord] = []
     written = 0
-    try:
-        for item in items:
-            if isinstance(item, RecordError):
-                summary.failed += 1
-                summary.failures.append(item)
-                continue
-            pending.append(item)
-            if len(pending) >= batch_size:
+    records = iter(items)
+    while True:
+        try:
+            item = next(records)
+        except StopIteration:
+            break
+        except Exception:
+            # Reading the input failed part-way (a truncated archive): what was read is stored
+            # before the error propagates. Only then: after a failed write or an interrupt
+            # (Ctrl-C), writing again could wait on the interrupted transaction's lock.
+            if pending:
                 summary.add(upsert_papers(engine, pending, now=_batch_time(now)))
-                pending = []
-                written += 1
-                if written % COLLECT_EVERY_BATCHES == 0:
-                    gc.collect()
-    finally:
-        if pending:
+            raise
+        if isinstance(item, RecordError):
+            summary.failed += 1
+            summary.failures.append(item)
+            continue
+        pending.append(item)
+        if len(pending) >= batch_size:
             summary.add(upsert_papers(engine, pending, now=_batch_time(now)))
+            pending = []
+            written += 1
+            if written % COLLECT_EVERY_BATCHES == 0:
+                gc.collect()
+    if pending:
+        summary.add(upsert_papers(engine, pending, now=_batch_time(now)))
 
 
 def _batch_time(start: datetime) -> datetime:
