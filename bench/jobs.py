@@ -255,22 +255,19 @@ settings = load_settings({}, home=home, database_url=database)
 engine = open_store(settings)
 
 class Stages(Progress):
-    # Seconds from each stage's start to the next stage's (or the end), summed by name.
+    # Seconds from each stage's start to its end, summed by name (stages may overlap).
     def __init__(self):
-        self.seconds, self.current, self.since = {}, None, time.perf_counter()
+        self.seconds, self.started = {}, {}
     def stage(self, name, total):
-        self.close()
-        self.current = name
-    def close(self):
-        now = time.perf_counter()
-        if self.current:
-            self.seconds[self.current] = self.seconds.get(self.current, 0) + now - self.since
-        self.since = now
+        self.started.setdefault(name, time.perf_counter())
+    def done(self, name):
+        began = self.started.pop(name, None)
+        if began is not None:
+            self.seconds[name] = self.seconds.get(name, 0) + time.perf_counter() - began
 
 stages = Stages()
 started = time.perf_counter()
 report = sync_local_indexes(engine, settings, progress=stages)
-stages.close()
 seconds = time.perf_counter() - started
 # VmHWM, not ru_maxrss: the latter keeps the high-water mark of the process that started us.
 status = Path("/proc/self/status").read_text().splitlines()

@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,15 +19,18 @@ import pytest
 import sqlalchemy as sa
 
 from dailypapers.config import Settings, load_settings
+from dailypapers.index import build
 from dailypapers.index import keyword as keyword_index
 from dailypapers.index import vectors as vector_index
 from dailypapers.index.build import (
+    Progress,
     build_indexes,
     index_status,
     sync_keyword_index,
     sync_local_indexes,
 )
 from dailypapers.index.embeddings import Embedder
+from dailypapers.index.hnsw import hnsw_index
 from dailypapers.index.layout import IndexLayout
 from dailypapers.index.vectors import VectorState, embedded_papers
 from dailypapers.search.service import Searcher
@@ -215,10 +219,81 @@ def test_a_node_without_its_index_folder_rebuilds_and_serves_the_same_results(
     before = results()
     shutil.rmtree(settings.home / "index")
     searcher = Searcher(engine, settings, embedder=minilm)
-    report = sync_local_indexes(engine, settings)  # what every process does on its next sync
+    stages = StageLog()
+    report = sync_local_indexes(engine, settings, progress=stages)  # every process's next sync
     assert (report.keyword_indexed, report.vectors) == (200, 200)
     assert results() == before
+    # The keyword index is built beside the vector copy, in its own thread; each stage that
+    # began has ended, and the units it counted add up to the papers.
+    assert stages.threads["keyword index"] != stages.threads["vectors"]
+    assert stages.threads["vectors"] == threading.get_ident()
+    assert stages.open == set()
+    assert (stages.units["keyword index"], stages.units["vectors"]) == (200, 200)
     engine.dispose()
+
+
+def test_a_long_copy_folds_vectors_into_the_graph_in_passes_and_ends_as_one_build(
+    shared_data: Path, minilm: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node copying many vectors folds them into its graph every so often (searchable on
+    the way) and keeps the graph in memory between passes: the graph file it ends with holds
+    every paper once and answers as a graph built in one pass."""
+    settings = _settings(tmp_path, embedding_chunk_rows=16)
+    engine = open_store(settings)
+    import_files(engine, [_snapshot(shared_data)])
+    build_indexes(engine, settings, embedder=minilm)  # one pass: 200 < 100,000
+    searcher = Searcher(engine, settings, embedder=minilm)
+    queries = ["black holes", "stellar evolution of massive stars", "graph colouring"]
+
+    def results() -> list[list[str]]:
+        hits = [searcher.search(q, mode="semantic", limit=10).hits for q in queries]
+        return [[hit.paper_id for hit in found] for found in hits]
+
+    one_pass = results()
+    shutil.rmtree(settings.home / "index")
+    monkeypatch.setattr(build, "ANN_UPDATE_EVERY_VECTORS", 48)
+    monkeypatch.setattr(build, "ANN_UPDATE_GROWTH", 0.0)
+    stages = StageLog()
+    report = sync_local_indexes(engine, settings, progress=stages)
+    assert report.vectors == 200
+    assert stages.passes["vector index"] == 5  # 48, 96, 144, 192, then the last 8
+    directory = IndexLayout.under(settings.home).live("vectors")
+    assert directory is not None
+    state = VectorState.read(directory)
+    assert state is not None and (state.ann_vectors, state.ann_chunks) == (200, state.chunks)
+    graph = hnsw_index()(ndim=state.dimensions, metric="cos", dtype="i8")
+    graph.load(str(directory / "ann.usearch"))
+    keys, _ = vector_index.latest_hashes(directory, state.chunks)
+    assert graph.size == 200 and bool(np.all(graph.contains(keys)))
+    searcher = Searcher(engine, settings, embedder=minilm)
+    assert results() == one_pass
+    engine.dispose()
+
+
+class StageLog(Progress):
+    """Records which thread reported each build stage, and what it counted."""
+
+    def __init__(self) -> None:
+        self.threads: dict[str, int] = {}
+        self.units: dict[str, int] = {}
+        self.passes: dict[str, int] = {}
+        self.open: set[str] = set()
+        self.lock = threading.Lock()
+
+    def stage(self, name: str, total: int | None) -> None:  # noqa: ARG002
+        with self.lock:
+            self.threads[name] = threading.get_ident()
+            self.passes[name] = self.passes.get(name, 0) + 1
+            self.open.add(name)
+
+    def advance(self, name: str, units: int) -> None:
+        with self.lock:
+            assert name in self.open
+            self.units[name] = self.units.get(name, 0) + units
+
+    def done(self, name: str) -> None:
+        with self.lock:
+            self.open.discard(name)
 
 
 class Cli:

@@ -164,23 +164,44 @@ def similar_command(settings: Settings, paper_id: str, limit: int, as_json: bool
 
 
 class _BarProgress(Progress):
-    """Draws each build stage as a tqdm bar on standard error (only on a terminal)."""
+    """Draws each build stage as a tqdm bar on standard error (only on a terminal); stages
+    that run at the same time get a line each."""
 
     def __init__(self) -> None:
-        self._bar: tqdm[Any] | None = None
+        self._bars: dict[str, tqdm[Any]] = {}
+        self._lock = threading.Lock()  # stages report from more than one thread
 
     def stage(self, name: str, total: int | None) -> None:
-        self.close()
-        self._bar = tqdm(total=total, desc=name, unit="paper", disable=None, file=sys.stderr)
+        with self._lock:
+            self._close(name)
+            self._bars[name] = tqdm(
+                total=total,
+                desc=name,
+                unit="paper",
+                disable=None,
+                file=sys.stderr,
+                position=len(self._bars),
+            )
 
-    def advance(self, units: int) -> None:
-        if self._bar is not None:
-            self._bar.update(units)
+    def advance(self, name: str, units: int) -> None:
+        with self._lock:
+            bar = self._bars.get(name)
+            if bar is not None:
+                bar.update(units)
+
+    def done(self, name: str) -> None:
+        with self._lock:
+            self._close(name)
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        with self._lock:
+            for name in list(self._bars):
+                self._close(name)
+
+    def _close(self, name: str) -> None:
+        bar = self._bars.pop(name, None)
+        if bar is not None:
+            bar.close()
 
 
 @click.group("index")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,13 +37,20 @@ CLAIMED_BY_OTHERS_POLL_S = 2.0
 
 
 class Progress:
-    """Hooks a build reports to (the CLI draws them as progress bars)."""
+    """Hooks a build reports to (the CLI draws them as progress bars).
+
+    Stages may run at the same time (a node's keyword index is built while its vectors are
+    copied), so every call names its stage.
+    """
 
     def stage(self, name: str, total: int | None) -> None:
-        """A new stage begins with `total` units of work (None when unknown)."""
+        """Stage `name` begins (or begins again) with `total` units of work (None: unknown)."""
 
-    def advance(self, units: int) -> None:
-        """`units` more units of the current stage are done."""
+    def advance(self, name: str, units: int) -> None:
+        """`units` more units of stage `name` are done."""
+
+    def done(self, name: str) -> None:
+        """Stage `name` has ended."""
 
 
 @dataclass(slots=True)
@@ -87,35 +96,74 @@ def sync_local_indexes(
     with layout.writer_lock(wait=wait) as acquired:
         if not acquired:
             raise IndexBusy(f"another process is writing the indexes in {layout.root}")
-        indexed = update_keyword_index(
+        # The keyword index is built in a thread while the vectors are copied and the graph is
+        # built: each leaves a core idle much of the time (SQLite reads and Python on one side,
+        # the graph's native threads on the other), so a node joining a large database is
+        # ready sooner. Neither touches the other's directory.
+        with ThreadPoolExecutor(1, thread_name_prefix="dailypapers-keyword-index") as pool:
+            keyword = pool.submit(_sync_keyword_stage, engine, layout, rebuild, hooks)
+            directory, state, finished, added = _sync_vector_stage(
+                engine, layout, settings, rebuild, hooks, should_stop
+            )
+            indexed = keyword.result()
+    unique = embedded_papers(directory, state)
+    return SyncReport(indexed, added, unique, finished)
+
+
+def _sync_keyword_stage(
+    engine: sa.Engine, layout: IndexLayout, rebuild: bool, hooks: Progress
+) -> int:
+    name = "keyword index"
+    try:
+        return update_keyword_index(
             engine,
             layout,
             rebuild=rebuild,
-            on_total=lambda total: hooks.stage("keyword index", total),
-            on_progress=hooks.advance,
+            on_total=lambda total: hooks.stage(name, total),
+            on_progress=functools.partial(hooks.advance, name),
         )
-        model = load_embedder(settings.embedding_model)  # its name only: nothing is loaded
-        directory, state, live = open_vector_directory(layout, model, rebuild=rebuild)
-        before = state.vectors
-        while True:
+    finally:
+        hooks.done(name)
+
+
+def _sync_vector_stage(
+    engine: sa.Engine,
+    layout: IndexLayout,
+    settings: Settings,
+    rebuild: bool,
+    hooks: Progress,
+    should_stop: Callable[[], bool] | None,
+) -> tuple[Path, VectorState, bool, int]:
+    """Copy the stored vectors this node lacks and fold them into its graph; returns the
+    directory, its state, whether it caught up, and how many vector rows it added."""
+    model = load_embedder(settings.embedding_model)  # its name only: nothing is loaded
+    directory, state, live = open_vector_directory(layout, model, rebuild=rebuild)
+    before = state.vectors
+    graph = None  # kept between passes of a long copy, not read back from its file each time
+    while True:
+        try:
             finished = sync_from_store(
                 engine,
                 directory,
                 state,
                 on_total=lambda total: hooks.stage("vectors", total),
-                on_progress=hooks.advance,
+                on_progress=functools.partial(hooks.advance, "vectors"),
                 should_stop=lambda: _should_pause(state, should_stop),
                 chunk_rows=settings.embedding_chunk_rows,
             )
-            if state.chunks > state.ann_chunks:
-                hooks.stage("vector index", None)
-                update_ann(directory, state)
-            if finished or (should_stop and should_stop()):
-                break
-        if finished and not live:
-            layout.publish("vectors", directory)
-    unique = embedded_papers(directory, state)
-    return SyncReport(indexed, state.vectors - before, unique, finished)
+        finally:
+            hooks.done("vectors")
+        if state.chunks > state.ann_chunks:
+            hooks.stage("vector index", None)
+            try:
+                graph = update_ann(directory, state, graph)
+            finally:
+                hooks.done("vector index")
+        if finished or (should_stop and should_stop()):
+            break
+    if finished and not live:
+        layout.publish("vectors", directory)
+    return directory, state, finished, state.vectors - before
 
 
 def build_indexes(
@@ -137,6 +185,7 @@ def build_indexes(
     model = embedder or load_embedder(settings.embedding_model)
     queue_for_model(engine, model=model.name, now=datetime.now(UTC))
     hooks.stage("embedding", count_backlog(engine))
+    advance = functools.partial(hooks.advance, "embedding")
     embedded = 0
     while True:
         report = embed_backlog(
@@ -145,7 +194,7 @@ def build_indexes(
             batch_size=settings.embedding_batch_papers,
             lease_s=settings.embedding_lease_s,
             should_stop=should_stop,
-            on_progress=hooks.advance,
+            on_progress=advance,
         )
         embedded += report.embedded
         stopped = should_stop is not None and should_stop()
@@ -153,6 +202,7 @@ def build_indexes(
         if stopped or not report.finished or count_backlog(engine) == 0:
             break
         time.sleep(CLAIMED_BY_OTHERS_POLL_S)
+    hooks.done("embedding")
     synced = sync_local_indexes(
         engine,
         settings,

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -41,6 +41,9 @@ from dailypapers.store.vectors import (
     iter_vectors_since,
     vectors_window,
 )
+
+if TYPE_CHECKING:
+    from usearch.index import Index
 
 # 2: the watermark follows paper_vectors.embedded_at in the database (1 embedded locally).
 VECTORS_FORMAT = 2
@@ -269,22 +272,27 @@ def _flush(
     state.write(directory)
 
 
-def update_ann(directory: Path, state: VectorState) -> None:
+def update_ann(directory: Path, state: VectorState, graph: Index | None = None) -> Index:
     """Add the chunks embedded since the last update to the HNSW graph and swap the new graph
-    file in atomically (a missing graph is built from every chunk)."""
+    file in atomically (a missing graph is built from every chunk). Returns the graph: a
+    caller updating again soon passes it back instead of having the file read again."""
     path = directory / "ann.usearch"
-    index = hnsw_index()(
-        ndim=state.dimensions,
-        metric="cos",
-        dtype="i8",
-        connectivity=HNSW_CONNECTIVITY,
-        expansion_add=HNSW_EXPANSION_ADD,
-        expansion_search=HNSW_EXPANSION_SEARCH,
-    )
     first = 1
-    if state.ann_chunks and path.exists():
-        index.load(str(path))
+    if graph is not None and graph.size == state.ann_vectors and state.ann_chunks:
+        index = graph
         first = state.ann_chunks + 1
+    else:
+        index = hnsw_index()(
+            ndim=state.dimensions,
+            metric="cos",
+            dtype="i8",
+            connectivity=HNSW_CONNECTIVITY,
+            expansion_add=HNSW_EXPANSION_ADD,
+            expansion_search=HNSW_EXPANSION_SEARCH,
+        )
+        if state.ann_chunks and path.exists():
+            index.load(str(path))
+            first = state.ann_chunks + 1
     for number in range(first, state.chunks + 1):
         chunk = read_chunk(directory, number)
         if index.size:
@@ -298,6 +306,7 @@ def update_ann(directory: Path, state: VectorState) -> None:
     state.ann_chunks = state.chunks
     state.ann_vectors = int(index.size)
     state.write(directory)
+    return index
 
 
 def open_vector_directory(
