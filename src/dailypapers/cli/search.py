@@ -164,44 +164,35 @@ def similar_command(settings: Settings, paper_id: str, limit: int, as_json: bool
 
 
 class _BarProgress(Progress):
-    """Draws each build stage as a tqdm bar on standard error (only on a terminal); stages
-    that run at the same time get a line each."""
+    """Draws each build stage as a tqdm bar on standard error (only on a terminal)."""
 
     def __init__(self) -> None:
         self._bars: dict[str, tqdm[Any]] = {}
-        self._lock = threading.Lock()  # stages report from more than one thread
 
     def stage(self, name: str, total: int | None) -> None:
-        with self._lock:
-            self._close(name)
-            self._bars[name] = tqdm(
-                total=total,
-                desc=name,
-                unit="paper",
-                disable=None,
-                file=sys.stderr,
-                position=len(self._bars),
-            )
+        self.done(name)
+        self._bars[name] = tqdm(
+            total=total,
+            desc=name,
+            unit="paper",
+            disable=None,
+            file=sys.stderr,
+            position=len(self._bars),
+        )
 
     def advance(self, name: str, units: int) -> None:
-        with self._lock:
-            bar = self._bars.get(name)
-            if bar is not None:
-                bar.update(units)
+        bar = self._bars.get(name)
+        if bar is not None:
+            bar.update(units)
 
     def done(self, name: str) -> None:
-        with self._lock:
-            self._close(name)
-
-    def close(self) -> None:
-        with self._lock:
-            for name in list(self._bars):
-                self._close(name)
-
-    def _close(self, name: str) -> None:
         bar = self._bars.pop(name, None)
         if bar is not None:
             bar.close()
+
+    def close(self) -> None:
+        for name in list(self._bars):
+            self.done(name)
 
 
 @click.group("index")
