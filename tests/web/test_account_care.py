@@ -280,6 +280,30 @@ def test_an_address_another_account_uses_is_refused_on_asking_and_on_confirming(
     assert "ada@example.org" in mail_client.get(page).text  # ada's stayed
 
 
+def test_sign_up_refuses_an_address_another_account_uses_and_one_that_is_not_an_address(
+    client: TestClient,
+) -> None:
+    _sign_up(client, "bob", "bob@example.org")
+    client.cookies.clear()
+
+    def sign_up(name: str, email: str) -> tuple[int, str]:
+        token = csrf_from(client.get("/signup").text)
+        form = {"username": name, "password": PASSWORD, "email": email, "csrf_token": token}
+        done = client.post("/signup", data=form, follow_redirects=False)
+        return done.status_code, done.text
+
+    status, text = sign_up("ada", " BOB@Example.org ")
+    assert status == 409
+    assert "email: the address &#39;BOB@Example.org&#39; is used by another account" in text
+    assert 'value="ada"' in text and 'value=" BOB@Example.org "' in text  # kept as typed
+    status, text = sign_up("ada", "not an address")
+    assert status == 422 and "not an email address" in text
+    with _engine(client).connect() as conn:
+        names = conn.execute(sa.text("SELECT username FROM users ORDER BY username")).scalars()
+        assert list(names) == ["bob"]  # neither refusal stored an account
+    assert sign_up("ada", "ada@example.org")[0] == 303
+
+
 def test_mail_forms_without_a_public_address_answer_503(site_home: Path, smtp: SmtpServer) -> None:
     with _client(
         site_home,

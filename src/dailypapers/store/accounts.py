@@ -58,7 +58,8 @@ def create_user(
     now: datetime,
     is_admin: bool = False,
 ) -> User:
-    """Store a new account; UsernameTaken if the name is in use."""
+    """Store a new account; UsernameTaken if the name is in use, EmailTaken if another
+    account has the address (any case; checked in the same transaction as the insert)."""
     values = {
         "username": username,
         "username_key": username.lower(),
@@ -69,6 +70,8 @@ def create_user(
     }
     try:
         with engine.begin() as conn:
+            if email is not None and conn.execute(sa.select(used_by_another(email, 0))).scalar():
+                raise EmailTaken(email)
             user_id = conn.execute(sa.insert(users).values(values)).inserted_primary_key
     except sa.exc.IntegrityError:
         raise UsernameTaken(f"the name {username!r} is taken") from None

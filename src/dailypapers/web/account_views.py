@@ -122,7 +122,8 @@ def log_in(state: AppState, *, username: str, password: str, address: str) -> Us
 
 
 def sign_up(state: AppState, *, username: str, password: str, email: str | None) -> User:
-    """A new account; 403 if sign-up is closed, 422 for a bad name or password, 409 if taken."""
+    """A new account; 403 if sign-up is closed, 422 for a bad name, password or address, 409
+    if the name or the address is another account's."""
     if not state.settings.allow_signup:
         raise ApiError(403, "sign-up is closed")
     for field, problem in (
@@ -131,6 +132,8 @@ def sign_up(state: AppState, *, username: str, password: str, email: str | None)
     ):
         if problem is not None:
             raise ApiError(422, f"{field}: {problem}", field=field)
+    if email is not None:
+        email = _email(email, "email")
     try:
         return create_user(
             state.engine,
@@ -141,6 +144,8 @@ def sign_up(state: AppState, *, username: str, password: str, email: str | None)
         )
     except UsernameTaken as taken:
         raise ApiError(409, str(taken), field="username") from None
+    except EmailTaken as taken:
+        raise ApiError(409, f"email: {taken}", field="email") from None
 
 
 def open_session(state: AppState, user: User) -> str:

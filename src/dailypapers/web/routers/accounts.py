@@ -65,7 +65,7 @@ def signup(
     next: Next = None,
 ) -> Response:
     username = username.strip()
-    context = {"username": username, "next": next or "/"}
+    context = {"username": username, "email": email, "next": next or "/"}
     try:
         user = account_views.sign_up(
             state, username=username, password=password, email=(email or "").strip() or None
