@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -274,21 +273,17 @@ class StageLog(Progress):
         self.units: dict[str, int] = {}
         self.passes: dict[str, int] = {}
         self.open: set[str] = set()
-        self.lock = threading.Lock()
 
     def stage(self, name: str, total: int | None) -> None:  # noqa: ARG002
-        with self.lock:
-            self.passes[name] = self.passes.get(name, 0) + 1
-            self.open.add(name)
+        self.passes[name] = self.passes.get(name, 0) + 1
+        self.open.add(name)
 
     def advance(self, name: str, units: int) -> None:
-        with self.lock:
-            assert name in self.open
-            self.units[name] = self.units.get(name, 0) + units
+        assert name in self.open
+        self.units[name] = self.units.get(name, 0) + units
 
     def done(self, name: str) -> None:
-        with self.lock:
-            self.open.discard(name)
+        self.open.discard(name)
 
 
 class Cli:

@@ -59,7 +59,9 @@ def create_user(
     is_admin: bool = False,
 ) -> User:
     """Store a new account; UsernameTaken if the name is in use, EmailTaken if another
-    account has the address (any case; checked in the same transaction as the insert)."""
+    account has the address (any case). The address is checked in the insert's transaction,
+    which serialises sign-ups on SQLite; on PostgreSQL two sign-ups racing with one address
+    can both pass (no unique index on the address yet)."""
     values = {
         "username": username,
         "username_key": username.lower(),
@@ -70,7 +72,7 @@ def create_user(
     }
     try:
         with engine.begin() as conn:
-            if email is not None and conn.execute(sa.select(used_by_another(email, 0))).scalar():
+            if email is not None and conn.execute(sa.select(used_by_another(email, None))).scalar():
                 raise EmailTaken(email)
             user_id = conn.execute(sa.insert(users).values(values)).inserted_primary_key
     except sa.exc.IntegrityError:
@@ -251,14 +253,14 @@ def change_password(
         conn.execute(others)
 
 
-def used_by_another(email: str, user_id: int) -> sa.Exists:
-    """Whether an account other than `user_id` (not deleted) has `email`, in any case."""
+def used_by_another(email: str, user_id: int | None) -> sa.Exists:
+    """Whether an account other than `user_id` (any account, for None; not deleted) has
+    `email`, in any case."""
     other = users.alias("other")
-    return sa.exists().where(
-        sa.func.lower(other.c.email) == email.lower(),
-        other.c.user_id != user_id,
-        other.c.deleted_at.is_(None),
+    found = sa.exists().where(
+        sa.func.lower(other.c.email) == email.lower(), other.c.deleted_at.is_(None)
     )
+    return found if user_id is None else found.where(other.c.user_id != user_id)
 
 
 def email_taken(engine: sa.Engine, *, email: str, user_id: int) -> bool:
