@@ -170,7 +170,8 @@ class Settings(BaseSettings):
         ge=0,
         description=(
             "Seconds an anonymous list, paper or search page may be served from memory "
-            "(0 turns the cache off); a vote or comment on this node clears it at once."
+            "(0 turns the cache off, and the paper pages kept while unchanged); a vote or "
+            "comment on this node clears it at once."
         ),
     )
     search_refresh_s: float = Field(

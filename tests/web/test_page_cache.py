@@ -1,19 +1,27 @@
 """The anonymous page cache: bounded by bytes, and concurrent misses of one page rendered once
-(issue 13 item 6) without ever sharing a reader's own response."""
+(issue 13 item 6) without ever sharing a reader's own response; paper pages kept while what
+they show is unchanged (StampedPages)."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
+from dailypapers.store.accounts import create_user
+from dailypapers.store.comments import add_comment, set_comment_hidden
+from dailypapers.store.engine import open_store
+from dailypapers.store.votes import record_vote
 from dailypapers.web.app import create_app
-from dailypapers.web.state import CachedResponse, CacheKey, PageCache
-from tests.web.conftest import site_settings
+from dailypapers.web.state import CachedResponse, CacheKey, PageCache, StampedPages
+from tests.web.conftest import sign_up, site_settings
 
 HF_DAY = "2024-10-25"  # Hugging Face's recorded list: four papers
 TOP = "2410.17243"
@@ -99,3 +107,94 @@ def test_concurrent_readers_of_a_private_page_each_get_their_own(site_home: Path
     # The login form carries a CSRF token of its own for each reader: never shared.
     tokens = {page.cookies.get("dp_csrf") for page in pages}
     assert len(tokens) == READERS and None not in tokens
+
+
+STAMP = b"s" * 16
+
+
+def test_a_stamped_page_comes_back_only_for_its_own_stamp_and_within_its_age() -> None:
+    pages = StampedPages(60)
+    pages.put(_key("/papers/1"), STAMP, b"<p>one</p>")
+    assert pages.get(_key("/papers/1"), STAMP) == b"<p>one</p>"
+    assert pages.get(_key("/papers/1"), b"t" * 16) is None  # what it shows has changed
+    assert pages.get(_key("/papers/2"), STAMP) is None
+    short = StampedPages(0.05)
+    short.put(_key("/papers/1"), STAMP, b"<p>one</p>")
+    time.sleep(0.1)
+    assert short.get(_key("/papers/1"), STAMP) is None
+    off = StampedPages(0)
+    off.put(_key("/papers/1"), STAMP, b"<p>one</p>")
+    assert len(off) == 0 and off.get(_key("/papers/1"), STAMP) is None
+
+
+def test_stamped_pages_keep_at_most_their_bytes_dropping_the_least_recently_read() -> None:
+    pages = StampedPages(60, max_bytes=100_000, max_entries=1000)
+    bodies = {number: os.urandom(10_000) for number in range(20)}  # zlib cannot shrink these
+    for number in range(9):  # what the budget holds
+        pages.put(_key(f"/papers/{number}"), STAMP, bodies[number])
+    assert len(pages) == 9
+    assert pages.get(_key("/papers/0"), STAMP) == bodies[0]  # read: now the most recent
+    pages.put(_key("/papers/9"), STAMP, bodies[9])
+    assert pages.get(_key("/papers/1"), STAMP) is None  # the least recently read went
+    assert pages.get(_key("/papers/0"), STAMP) == bodies[0]
+    for number in range(10, 20):
+        pages.put(_key(f"/papers/{number}"), STAMP, bodies[number])
+        assert pages.size_bytes <= 100_000
+    assert len(pages) == 9 and pages.get(_key("/papers/19"), STAMP) == bodies[19]
+    pages.put(_key("/huge"), STAMP, os.urandom(20_000))  # over an eighth of the budget
+    assert pages.get(_key("/huge"), STAMP) is None
+    pages.clear()
+    assert len(pages) == 0 and pages.size_bytes == 0
+
+
+def test_an_anonymous_paper_page_is_rendered_again_only_when_what_it_shows_changes(
+    site_home: Path,
+) -> None:
+    settings = site_settings(site_home, page_cache_s=60)
+    app = create_app(settings)
+    state = app.state.dp
+    other_node = open_store(settings)  # writes as another web node would: not through this app
+    statements: list[str] = []
+    sa.event.listen(state.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    def read(path: str = f"/papers/{TOP}") -> tuple[str, int]:
+        state.page_cache.clear()  # the seconds of the anonymous micro-cache have passed
+        statements.clear()
+        response = client.get(path)
+        assert response.status_code == 200
+        return response.text, len(statements)
+
+    try:
+        with TestClient(app, base_url="http://testserver") as client:
+            first, render_reads = read()
+            second, kept_reads = read()
+            assert second == first
+            assert kept_reads < render_reads  # the stamp's reads only, no render
+            now = datetime.now(UTC)
+            user = create_user(
+                other_node, username="elsewhere", password_hash="x", email=None, now=now
+            )
+            record_vote(other_node, user_id=user.user_id, paper_id=TOP, now=now)
+            voted, reads = read()
+            assert reads > kept_reads and voted != second  # its votes changed: drawn again
+            comment = add_comment(
+                other_node,
+                paper_id=TOP,
+                user_id=user.user_id,
+                body="Seen from another node",
+                body_html="<p>Seen from another node</p>",
+                now=now,
+            )
+            assert "Seen from another node" in read()[0]
+            assert read()[1] == kept_reads
+            set_comment_hidden(other_node, comment_id=comment.comment_id, hidden=True)
+            assert "Seen from another node" not in read()[0]
+            # The page shows its own address (the copy-link button): each query string its own.
+            asked, _ = read(f"/papers/{TOP}?from=newsletter")
+            assert "from=newsletter" in asked and "from=newsletter" not in read()[0]
+            # A signed-in reader never gets the anonymous page: the comment form is theirs.
+            sign_up(client, "reader")
+            assert "Add a comment" in client.get(f"/papers/{TOP}").text
+    finally:
+        state.engine.dispose()
+        other_node.dispose()

@@ -202,6 +202,20 @@ def set_comment_hidden(engine: sa.Engine, *, comment_id: int, hidden: bool) -> b
     return True
 
 
+def comment_states(engine: sa.Engine, *, paper_id: str) -> list[tuple[Any, ...]]:
+    """Each comment on a paper as (id, edited at, deleted, hidden, its author's name), oldest
+    first: what changes when the paper's threads, as a page shows them, change."""
+    columns = (comments.c.comment_id, comments.c.edited_at, comments.c.deleted, comments.c.hidden)
+    query = (
+        sa.select(*columns, users.c.username)
+        .join(users, users.c.user_id == comments.c.user_id)
+        .where(comments.c.paper_id == paper_id)
+        .order_by(comments.c.comment_id)
+    )
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(query)]
+
+
 def list_comments(
     engine: sa.Engine, *, paper_id: str, include_hidden: bool = False
 ) -> list[Comment]:

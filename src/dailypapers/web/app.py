@@ -31,7 +31,13 @@ from dailypapers.web.routers import (
     pages,
     trends,
 )
-from dailypapers.web.state import AppState, PageCache, SharedSearcher
+from dailypapers.web.state import (
+    STAMPED_MAX_AGE_S,
+    AppState,
+    PageCache,
+    SharedSearcher,
+    StampedPages,
+)
 from dailypapers.web.templating import STATIC, render
 
 API_DESCRIPTION = """\
@@ -63,6 +69,8 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         redoc_url=None,
     )
     cache = PageCache(settings.page_cache_s)
+    # Turned off with the page cache, so that DAILYPAPERS_PAGE_CACHE_S=0 renders every page.
+    paper_pages = StampedPages(STAMPED_MAX_AGE_S if cache.enabled else 0)
     hosts = AllowedHosts.from_settings(settings)
     app.state.dp = AppState(
         settings=settings,
@@ -70,6 +78,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         search=search,
         page_cache=cache,
         hosts=hosts,
+        paper_pages=paper_pages,
     )
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -103,7 +112,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         max_upload_bytes=settings.max_upload_bytes,
         upload_routes=uploads,
     )
-    app.add_middleware(SiteMiddleware, limits=limits, cache=cache, hosts=hosts)
+    app.add_middleware(SiteMiddleware, limits=limits, cache=cache, hosts=hosts, stamped=paper_pages)
     return app
 
 

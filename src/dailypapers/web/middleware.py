@@ -21,7 +21,7 @@ from dailypapers.web.error_pages import error_response
 from dailypapers.web.errors import BodyTooLarge, byte_size
 from dailypapers.web.hosts import AllowedHosts
 from dailypapers.web.security import SESSION_COOKIE
-from dailypapers.web.state import CachedResponse, CacheKey, Headers, PageCache
+from dailypapers.web.state import CachedResponse, CacheKey, Headers, PageCache, StampedPages
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,12 @@ class _RequestFacts:
                 self.length = value
             elif name == b"authorization" or (name == b"cookie" and SESSION_PREFIX in value):
                 self.credentials = True
+
+
+def page_key(scope: Scope) -> CacheKey:
+    """What an anonymous page depends on besides the stored data: scheme, host, path, query."""
+    host = next((value for name, value in scope.get("headers", ()) if name == b"host"), b"")
+    return (scope["scheme"], host, scope["path"], scope["query_string"])
 
 
 def _cacheable(status: int, headers: Headers) -> bool:
@@ -151,11 +157,18 @@ class SiteMiddleware:
     """
 
     def __init__(
-        self, app: ASGIApp, *, limits: BodyLimits, cache: PageCache, hosts: AllowedHosts
+        self,
+        app: ASGIApp,
+        *,
+        limits: BodyLimits,
+        cache: PageCache,
+        hosts: AllowedHosts,
+        stamped: StampedPages | None = None,
     ) -> None:
         self.app = app
         self.limits = limits
         self.cache = cache
+        self.stamped = stamped
         self.hosts = hosts
         # One event loop per process, so this is only touched from one thread.
         self._rendering: dict[CacheKey, _Render] = {}
@@ -188,7 +201,7 @@ class SiteMiddleware:
             scope = {**scope, "method": "GET"}
         key = None
         if scope["method"] == "GET" and not facts.credentials:
-            key = (scope["scheme"], facts.host or b"", scope["path"], scope["query_string"])
+            key = page_key(scope)
         if key is None or not self.cache.enabled:
             await self._forward(scope, receive, send, None, head)
             return
@@ -260,6 +273,8 @@ class SiteMiddleware:
                 start.update(message)
                 if writes and message["status"] < 400:
                     self.cache.clear()  # a write on this node: readers see it at once
+                    if self.stamped is not None:  # its stamps miss some writes (see StampedPages)
+                        self.stamped.clear()
                 if key is not None and _cacheable(message["status"], headers):
                     chunks = []
             elif message["type"] == "http.response.body":

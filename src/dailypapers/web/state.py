@@ -1,10 +1,12 @@
-"""What one web process holds: settings, the database engine, the searcher, a page cache."""
+"""What one web process holds: settings, the database engine, the searcher, page caches."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -256,6 +258,88 @@ class PageCache:
             self._bytes = 0
 
 
+# A paper page kept by StampedPages is re-rendered at least this often, for what its stamp
+# does not cover: the similar papers' titles and states, and the day its votes chart ends.
+STAMPED_MAX_AGE_S = 300.0
+STAMPED_PAGES_BYTES = 32 * 1024 * 1024
+STAMPED_PAGES_ENTRIES = 16_384
+
+
+class StampedPages:
+    """Rendered anonymous pages kept while what they show is unchanged (per process).
+
+    A page is kept with a stamp: a digest of the stored facts it was rendered from (for a paper
+    page, its row, its comments' states and authors, its similar papers' ids). Each request
+    reads those facts again, which is cheap, and gets the kept page only if the stamp is the
+    same, so a vote, a comment or an edit made on any node shows at once; what the stamp leaves
+    out shows within `max_age_s` (at once after a write on this process, which clears it).
+    Pages are kept zlib-compressed (a paper page of 9 KB takes about 3), so that a worker holds
+    thousands of them in its budget; the least recently read go first.
+    """
+
+    def __init__(
+        self,
+        max_age_s: float,
+        *,
+        max_bytes: int = STAMPED_PAGES_BYTES,
+        max_entries: int = STAMPED_PAGES_ENTRIES,
+    ) -> None:
+        self.max_age_s = max_age_s
+        self.max_bytes = max_bytes
+        self.max_entries = max_entries
+        self._entries: OrderedDict[CacheKey, tuple[float, bytes, bytes]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_age_s > 0
+
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @staticmethod
+    def stamp(*facts: object) -> bytes:
+        """The digest of what a page was rendered from (their reprs, which name every field)."""
+        return hashlib.blake2b(repr(facts).encode(), digest_size=16).digest()
+
+    def get(self, key: CacheKey, stamp: bytes) -> bytes | None:
+        if not self.enabled:
+            return None
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[1] != stamp or entry[0] < time.monotonic():
+                return None
+            self._entries.move_to_end(key)
+        return zlib.decompress(entry[2])
+
+    def put(self, key: CacheKey, stamp: bytes, body: bytes) -> None:
+        if not self.enabled:
+            return
+        packed = zlib.compress(body, 1)
+        size = len(packed) + len(stamp) + ENTRY_OVERHEAD_BYTES
+        if size > self.max_bytes // 8:
+            return
+        with self._lock:
+            replaced = self._entries.pop(key, None)
+            if replaced is not None:
+                self._bytes -= len(replaced[2]) + len(replaced[1]) + ENTRY_OVERHEAD_BYTES
+            self._entries[key] = (time.monotonic() + self.max_age_s, stamp, packed)
+            self._bytes += size
+            while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+                _, (_, old_stamp, old_packed) = self._entries.popitem(last=False)
+                self._bytes -= len(old_packed) + len(old_stamp) + ENTRY_OVERHEAD_BYTES
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
+
 @dataclass(slots=True)
 class AppState:
     settings: Settings
@@ -263,4 +347,5 @@ class AppState:
     search: SharedSearcher
     page_cache: PageCache
     hosts: AllowedHosts
+    paper_pages: StampedPages
     started_at: float = field(default_factory=time.time)

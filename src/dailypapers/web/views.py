@@ -18,6 +18,7 @@ from dailypapers.store.comments import (
     CommentMissing,
     NotAuthor,
     add_comment,
+    comment_states,
     delete_comment,
     edit_comment,
     get_comment,
@@ -56,7 +57,7 @@ from dailypapers.web.schemas import (
     UserPublic,
     VotePublic,
 )
-from dailypapers.web.state import AppState
+from dailypapers.web.state import AppState, StampedPages
 
 PAGE_SIZE = 30
 MAX_PAGE = 1000
@@ -131,15 +132,39 @@ def find_paper(state: AppState, paper_id: str, *, user: User | None = None) -> P
     return paper
 
 
-def paper_view(state: AppState, paper_id: str, user: User | None) -> PaperDetail:
-    """A paper with its similar papers, comments, BibTeX and the reader's vote."""
-    paper = find_paper(state, paper_id, user=user)
+def similar_ids(state: AppState, paper: Paper) -> list[str]:
+    """The ids of the papers most like `paper` (none while the search index cannot say)."""
     try:
-        ids = state.search.similar_ids(paper, SIMILAR_COUNT)
-        found = get_papers(state.engine, paper_ids=ids)
-        similar = [found[i] for i in ids if i in found and not found[i].hidden]
+        return state.search.similar_ids(paper, SIMILAR_COUNT)
     except (SearchUnavailable, PaperNotFound):
-        similar = []
+        return []
+
+
+def paper_page_stamp(state: AppState, paper: Paper, similar: list[str]) -> bytes:
+    """What an anonymous reader's page of `paper` is rendered from, in brief (its row, its
+    comments' states and authors, its similar papers' ids): see web.state.StampedPages."""
+    comments = comment_states(state.engine, paper_id=paper.paper_id)
+    return StampedPages.stamp(paper, comments, similar)
+
+
+def paper_view(
+    state: AppState,
+    paper_id: str,
+    user: User | None,
+    *,
+    found: tuple[Paper, list[str]] | None = None,
+) -> PaperDetail:
+    """A paper with its similar papers, comments, BibTeX and the reader's vote.
+
+    `found`: the paper and its similar papers' ids when the caller has read them already.
+    """
+    if found is None:
+        paper = find_paper(state, paper_id, user=user)
+        ids = similar_ids(state, paper)
+    else:
+        paper, ids = found
+    rows = get_papers(state.engine, paper_ids=ids) if ids else {}
+    similar = [rows[i] for i in ids if i in rows and not rows[i].hidden]
     voted = user is not None and bool(
         voted_paper_ids(state.engine, user_id=user.user_id, paper_ids=[paper.paper_id])
     )

@@ -19,6 +19,7 @@ from dailypapers.web import author_views, category_views, views
 from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep
 from dailypapers.web.errors import ApiError
 from dailypapers.web.formats import bibtex_entry
+from dailypapers.web.middleware import page_key
 from dailypapers.web.schemas import MAX_ROW_ID, PapersPage
 from dailypapers.web.templating import absolute_url, render
 
@@ -293,7 +294,18 @@ def _paper_page(
     *,
     comment_error: CommentError | None = None,
 ) -> HTMLResponse:
-    detail = views.paper_view(state, paper_id, user)
+    kept = state.paper_pages
+    stamp = key = found = None
+    if user is None and comment_error is None and kept.enabled:
+        # An anonymous reader: the page kept for this paper, if nothing it shows has changed.
+        stored = views.find_paper(state, paper_id)
+        similar = views.similar_ids(state, stored)
+        found = (stored, similar)
+        stamp = views.paper_page_stamp(state, stored, similar)
+        key = page_key(request.scope)
+        if (body := kept.get(key, stamp)) is not None:
+            return HTMLResponse(body)
+    detail = views.paper_view(state, paper_id, user, found=found)
     paper = detail.paper
     authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
     summary = latex_to_text(paper.abstract)
@@ -309,7 +321,10 @@ def _paper_page(
         },
     }
     status = comment_error.status if comment_error else 200
-    return render(request, "paper.html", context, status_code=status)
+    response = render(request, "paper.html", context, status_code=status)
+    if key is not None and stamp is not None and "cache-control" not in response.headers:
+        kept.put(key, stamp, bytes(response.body))
+    return response
 
 
 @reading.get("/papers/{paper_id:path}")
