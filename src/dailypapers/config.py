@@ -170,7 +170,7 @@ class Settings(BaseSettings):
         ge=0,
         description=(
             "Seconds an anonymous list, paper or search page may be served from memory "
-            "(0 turns the cache off, and the paper pages kept while unchanged); a vote or "
+            "(0 turns the cache off, and the pages kept while unchanged); a vote or "
             "comment on this node clears it at once."
         ),
     )

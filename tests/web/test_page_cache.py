@@ -19,6 +19,7 @@ from dailypapers.store.accounts import create_user
 from dailypapers.store.comments import add_comment, set_comment_hidden
 from dailypapers.store.engine import open_store
 from dailypapers.store.votes import record_vote
+from dailypapers.web import views
 from dailypapers.web.app import create_app
 from dailypapers.web.state import CachedResponse, CacheKey, PageCache, StampedPages
 from tests.web.conftest import sign_up, site_settings
@@ -195,6 +196,47 @@ def test_an_anonymous_paper_page_is_rendered_again_only_when_what_it_shows_chang
             # A signed-in reader never gets the anonymous page: the comment form is theirs.
             sign_up(client, "reader")
             assert "Add a comment" in client.get(f"/papers/{TOP}").text
+    finally:
+        state.engine.dispose()
+        other_node.dispose()
+
+
+def test_a_search_runs_every_time_and_its_drawing_is_kept_for_the_same_results(
+    site_home: Path,
+) -> None:
+    settings = site_settings(site_home, page_cache_s=60)
+    app = create_app(settings)
+    state = app.state.dp
+    other_node = open_store(settings)
+    path = "/search?q=memory&mode=keyword"
+
+    def results_stamp() -> bytes:  # what the route stamps its drawing with
+        page = views.search_view(state, "memory", mode="keyword")
+        return StampedPages.stamp(page.model_dump_json())
+
+    try:
+        with TestClient(app, base_url="http://testserver") as client:
+            first = client.get(path)
+            assert first.status_code == 200 and TOP in first.text
+            key = ("http", b"testserver", "/search", b"q=memory&mode=keyword")
+            assert state.kept_pages.get(key, results_stamp()) == first.content
+            # A kept drawing is what the next reader gets while the results are the same ...
+            state.kept_pages.put(key, results_stamp(), b"<p>the kept drawing</p>")
+            state.page_cache.clear()
+            assert client.get(path).text == "<p>the kept drawing</p>"
+            # ... and not once a hit changes: a vote on another node changes its count.
+            now = datetime.now(UTC)
+            user = create_user(other_node, username="voter", password_hash="x", email=None, now=now)
+            record_vote(other_node, user_id=user.user_id, paper_id=TOP, now=now)
+            state.page_cache.clear()
+            again = client.get(path)
+            assert again.status_code == 200 and TOP in again.text
+            assert again.text not in (first.text, "<p>the kept drawing</p>")
+            # A signed-in reader's page is drawn for them (sign-up, a write, empties the store).
+            sign_up(client, "searcher")
+            state.kept_pages.put(key, results_stamp(), b"<p>the kept drawing</p>")
+            mine = client.get(path)
+            assert mine.status_code == 200 and "the kept drawing" not in mine.text
     finally:
         state.engine.dispose()
         other_node.dispose()

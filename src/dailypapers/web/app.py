@@ -70,7 +70,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     )
     cache = PageCache(settings.page_cache_s)
     # Turned off with the page cache, so that DAILYPAPERS_PAGE_CACHE_S=0 renders every page.
-    paper_pages = StampedPages(STAMPED_MAX_AGE_S if cache.enabled else 0)
+    kept_pages = StampedPages(STAMPED_MAX_AGE_S if cache.enabled else 0)
     hosts = AllowedHosts.from_settings(settings)
     app.state.dp = AppState(
         settings=settings,
@@ -78,7 +78,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         search=search,
         page_cache=cache,
         hosts=hosts,
-        paper_pages=paper_pages,
+        kept_pages=kept_pages,
     )
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -112,7 +112,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         max_upload_bytes=settings.max_upload_bytes,
         upload_routes=uploads,
     )
-    app.add_middleware(SiteMiddleware, limits=limits, cache=cache, hosts=hosts, stamped=paper_pages)
+    app.add_middleware(SiteMiddleware, limits=limits, cache=cache, hosts=hosts, stamped=kept_pages)
     return app
 
 

@@ -261,7 +261,7 @@ class PageCache:
 # A paper page kept by StampedPages is re-rendered at least this often, for what its stamp
 # does not cover: the similar papers' titles and states, and the day its votes chart ends.
 STAMPED_MAX_AGE_S = 300.0
-STAMPED_PAGES_BYTES = 32 * 1024 * 1024
+STAMPED_PAGES_BYTES = 64 * 1024 * 1024
 STAMPED_PAGES_ENTRIES = 16_384
 
 
@@ -273,7 +273,7 @@ class StampedPages:
     reads those facts again, which is cheap, and gets the kept page only if the stamp is the
     same, so a vote, a comment or an edit made on any node shows at once; what the stamp leaves
     out shows within `max_age_s` (at once after a write on this process, which clears it).
-    Pages are kept zlib-compressed (a paper page of 9 KB takes about 3), so that a worker holds
+    Pages are kept zlib-compressed (a 9 KB paper page takes about 3 KB), so that a worker holds
     thousands of them in its budget; the least recently read go first.
     """
 
@@ -347,5 +347,5 @@ class AppState:
     search: SharedSearcher
     page_cache: PageCache
     hosts: AllowedHosts
-    paper_pages: StampedPages
+    kept_pages: StampedPages
     started_at: float = field(default_factory=time.time)

@@ -21,6 +21,7 @@ from dailypapers.web.errors import ApiError
 from dailypapers.web.formats import bibtex_entry
 from dailypapers.web.middleware import page_key
 from dailypapers.web.schemas import MAX_ROW_ID, PapersPage
+from dailypapers.web.state import StampedPages
 from dailypapers.web.templating import absolute_url, render
 
 router = APIRouter(include_in_schema=False)
@@ -276,6 +277,14 @@ def search(
             message = error.message if isinstance(error, ApiError) else str(error)
             context["error"] = message
             return render(request, "search.html", context, status_code=status)
+        kept = state.kept_pages
+        key = stamp = None
+        if user is None and kept.enabled:
+            # The search runs for every request; the drawing of the same results is kept.
+            key = page_key(request.scope)
+            stamp = StampedPages.stamp(results.model_dump_json())
+            if (body := kept.get(key, stamp)) is not None:
+                return HTMLResponse(body)
         context["results"] = results
         context["mark"] = lambda text: highlight(text, pattern)
         context["voted"] = views.voted_ids(state, user, [h.paper for h in results.hits])
@@ -283,6 +292,10 @@ def search(
         context["json_url"] = f"/api/v1/search?{query}"
         context["feed_url"] = f"/feeds/search.atom?{query}"
         context["feed_title"] = f"Search: {q}"
+        response = render(request, "search.html", context)
+        if key is not None and stamp is not None and "cache-control" not in response.headers:
+            kept.put(key, stamp, bytes(response.body))
+        return response
     return render(request, "search.html", context)
 
 
@@ -294,7 +307,7 @@ def _paper_page(
     *,
     comment_error: CommentError | None = None,
 ) -> HTMLResponse:
-    kept = state.paper_pages
+    kept = state.kept_pages
     stamp = key = found = None
     if user is None and comment_error is None and kept.enabled:
         # An anonymous reader: the page kept for this paper, if nothing it shows has changed.
