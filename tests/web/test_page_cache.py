@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -21,7 +23,7 @@ from dailypapers.store.engine import open_store
 from dailypapers.store.votes import record_vote
 from dailypapers.web import views
 from dailypapers.web.app import create_app
-from dailypapers.web.state import CachedResponse, CacheKey, PageCache, StampedPages
+from dailypapers.web.state import AppState, CachedResponse, CacheKey, PageCache, StampedPages
 from tests.web.conftest import sign_up, site_settings
 
 HF_DAY = "2024-10-25"  # Hugging Face's recorded list: four papers
@@ -201,42 +203,55 @@ def test_an_anonymous_paper_page_is_rendered_again_only_when_what_it_shows_chang
         other_node.dispose()
 
 
-def test_a_search_runs_every_time_and_its_drawing_is_kept_for_the_same_results(
-    site_home: Path,
+def _search_facts(state: AppState) -> str:
+    return views.search_view(state, "memory", mode="keyword").model_dump_json()
+
+
+def _list_facts(state: AppState) -> str:
+    return views.period_view(state, "date", HF_DAY, page=1, sort="score").model_dump_json()
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "facts"),
+    [
+        ("/search", b"q=memory&mode=keyword", _search_facts),
+        (f"/papers/date/{HF_DAY}", b"", _list_facts),
+    ],
+    ids=["search", "daily list"],
+)
+def test_a_list_is_read_every_time_and_its_drawing_is_kept_for_the_same_papers(
+    site_home: Path, path: str, query: bytes, facts: Callable[[AppState], str]
 ) -> None:
     settings = site_settings(site_home, page_cache_s=60)
     app = create_app(settings)
     state = app.state.dp
     other_node = open_store(settings)
-    path = "/search?q=memory&mode=keyword"
-
-    def results_stamp() -> bytes:  # what the route stamps its drawing with
-        page = views.search_view(state, "memory", mode="keyword")
-        return StampedPages.stamp(page.model_dump_json())
-
+    url = f"{path}?{query.decode()}" if query else path
+    key = ("http", b"testserver", path, query)
+    marker = b"<p>the kept drawing</p>"
     try:
         with TestClient(app, base_url="http://testserver") as client:
-            first = client.get(path)
+            first = client.get(url)
             assert first.status_code == 200 and TOP in first.text
-            key = ("http", b"testserver", "/search", b"q=memory&mode=keyword")
-            assert state.kept_pages.get(key, results_stamp()) == first.content
-            # A kept drawing is what the next reader gets while the results are the same ...
-            state.kept_pages.put(key, results_stamp(), b"<p>the kept drawing</p>")
-            state.page_cache.clear()
-            assert client.get(path).text == "<p>the kept drawing</p>"
-            # ... and not once a hit changes: a vote on another node changes its count.
+            # The route stamps its drawing with the search's results or the day's list.
+            assert state.kept_pages.get(key, StampedPages.stamp(facts(state))) == first.content
+            # A kept drawing is what the next reader gets while the papers are the same ...
+            state.kept_pages.put(key, StampedPages.stamp(facts(state)), marker)
+            state.page_cache.clear()  # the seconds of the anonymous micro-cache have passed
+            assert client.get(url).content == marker
+            # ... and not once one of them changes: a vote on another node changes its count.
             now = datetime.now(UTC)
             user = create_user(other_node, username="voter", password_hash="x", email=None, now=now)
             record_vote(other_node, user_id=user.user_id, paper_id=TOP, now=now)
             state.page_cache.clear()
-            again = client.get(path)
+            again = client.get(url)
             assert again.status_code == 200 and TOP in again.text
-            assert again.text not in (first.text, "<p>the kept drawing</p>")
+            assert again.content not in (first.content, marker)
             # A signed-in reader's page is drawn for them (sign-up, a write, empties the store).
-            sign_up(client, "searcher")
-            state.kept_pages.put(key, results_stamp(), b"<p>the kept drawing</p>")
-            mine = client.get(path)
-            assert mine.status_code == 200 and "the kept drawing" not in mine.text
+            sign_up(client, "reader")
+            state.kept_pages.put(key, StampedPages.stamp(facts(state)), marker)
+            mine = client.get(url)
+            assert mine.status_code == 200 and b"the kept drawing" not in mine.content
     finally:
         state.engine.dispose()
         other_node.dispose()

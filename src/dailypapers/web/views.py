@@ -57,7 +57,7 @@ from dailypapers.web.schemas import (
     UserPublic,
     VotePublic,
 )
-from dailypapers.web.state import AppState, StampedPages
+from dailypapers.web.state import AppState
 
 PAGE_SIZE = 30
 MAX_PAGE = 1000
@@ -140,11 +140,10 @@ def similar_ids(state: AppState, paper: Paper) -> list[str]:
         return []
 
 
-def paper_page_stamp(state: AppState, paper: Paper, similar: list[str]) -> bytes:
-    """What an anonymous reader's page of `paper` is rendered from, in brief (its row, its
+def paper_page_facts(state: AppState, paper: Paper, similar: list[str]) -> tuple[object, ...]:
+    """What an anonymous reader's page of `paper` is drawn from, in brief (its row, its
     comments' states and authors, its similar papers' ids): see web.state.StampedPages."""
-    comments = comment_states(state.engine, paper_id=paper.paper_id)
-    return StampedPages.stamp(paper, comments, similar)
+    return (paper, comment_states(state.engine, paper_id=paper.paper_id), similar)
 
 
 def paper_view(

@@ -21,7 +21,7 @@ from dailypapers.web.errors import ApiError
 from dailypapers.web.formats import bibtex_entry
 from dailypapers.web.middleware import page_key
 from dailypapers.web.schemas import MAX_ROW_ID, PapersPage
-from dailypapers.web.state import StampedPages
+from dailypapers.web.state import AppState, CacheKey, StampedPages
 from dailypapers.web.templating import absolute_url, render
 
 router = APIRouter(include_in_schema=False)
@@ -91,11 +91,38 @@ def _list_description(listing: PapersPage) -> str:
     return f"{count}, most upvoted first: {titles}" if titles else f"{count}."
 
 
+# Where an anonymous page drawn from some facts is kept: its address and their stamp.
+KeptSlot = tuple[CacheKey, bytes]
+
+
+def _kept_page(
+    request: Request, state: AppState, user: User | None, *facts: object
+) -> tuple[HTMLResponse | None, KeptSlot | None]:
+    """For an anonymous reader, the page kept for this address and these facts (None if there
+    is none: draw it), and where to keep the drawn one (see web.state.StampedPages)."""
+    kept = state.kept_pages
+    if user is not None or not kept.enabled:
+        return None, None
+    slot = (page_key(request.scope), StampedPages.stamp(*facts))
+    body = kept.get(*slot)
+    return (None if body is None else HTMLResponse(body)), slot
+
+
+def _keep(state: AppState, slot: KeptSlot | None, response: HTMLResponse) -> HTMLResponse:
+    """`response`, kept in `slot` when it is the same for every anonymous reader."""
+    if slot is not None and response.status_code == 200 and "cache-control" not in response.headers:
+        state.kept_pages.put(*slot, bytes(response.body))
+    return response
+
+
 def _list_page(
     request: Request, state: StateDep, user: CurrentUser, kind: PeriodKind, text: str, page: int,
     sort: Literal["score", "published"], *, home: bool = False, only: ListFilter = NO_FILTER,
 ) -> HTMLResponse:  # fmt: skip
     listing = views.period_view(state, kind, text, page=page, sort=sort, only=only)
+    kept, slot = _kept_page(request, state, user, listing.model_dump_json())
+    if kept is not None:
+        return kept
     base = f"/categories/{only.category}" if only.category else "/papers"
     feed_base = f"/feeds/categories/{only.category}" if only.category else "/feeds"
     path = f"{base}/{kind}/{listing.period}"
@@ -115,7 +142,7 @@ def _list_page(
         "canonical": absolute_url(request, here + (f"?p={page}" if page > 1 else "")),
         "og": {"title": title, "description": _list_description(listing)},
     }
-    return render(request, "list.html", context)
+    return _keep(state, slot, render(request, "list.html", context))
 
 
 @reading.get("/")
@@ -277,14 +304,10 @@ def search(
             message = error.message if isinstance(error, ApiError) else str(error)
             context["error"] = message
             return render(request, "search.html", context, status_code=status)
-        kept = state.kept_pages
-        key = stamp = None
-        if user is None and kept.enabled:
-            # The search runs for every request; the drawing of the same results is kept.
-            key = page_key(request.scope)
-            stamp = StampedPages.stamp(results.model_dump_json())
-            if (body := kept.get(key, stamp)) is not None:
-                return HTMLResponse(body)
+        # The search runs for every request; the drawing of the same results is kept.
+        kept, slot = _kept_page(request, state, user, results.model_dump_json())
+        if kept is not None:
+            return kept
         context["results"] = results
         context["mark"] = lambda text: highlight(text, pattern)
         context["voted"] = views.voted_ids(state, user, [h.paper for h in results.hits])
@@ -292,10 +315,7 @@ def search(
         context["json_url"] = f"/api/v1/search?{query}"
         context["feed_url"] = f"/feeds/search.atom?{query}"
         context["feed_title"] = f"Search: {q}"
-        response = render(request, "search.html", context)
-        if key is not None and stamp is not None and "cache-control" not in response.headers:
-            kept.put(key, stamp, bytes(response.body))
-        return response
+        return _keep(state, slot, render(request, "search.html", context))
     return render(request, "search.html", context)
 
 
@@ -307,17 +327,15 @@ def _paper_page(
     *,
     comment_error: CommentError | None = None,
 ) -> HTMLResponse:
-    kept = state.kept_pages
-    stamp = key = found = None
-    if user is None and comment_error is None and kept.enabled:
+    found = slot = None
+    if user is None and comment_error is None and state.kept_pages.enabled:
         # An anonymous reader: the page kept for this paper, if nothing it shows has changed.
         stored = views.find_paper(state, paper_id)
-        similar = views.similar_ids(state, stored)
-        found = (stored, similar)
-        stamp = views.paper_page_stamp(state, stored, similar)
-        key = page_key(request.scope)
-        if (body := kept.get(key, stamp)) is not None:
-            return HTMLResponse(body)
+        found = (stored, views.similar_ids(state, stored))
+        facts = views.paper_page_facts(state, *found)
+        kept, slot = _kept_page(request, state, user, *facts)
+        if kept is not None:
+            return kept
     detail = views.paper_view(state, paper_id, user, found=found)
     paper = detail.paper
     authors = ", ".join(paper.authors[:3]) + (" et al." if len(paper.authors) > 3 else "")
@@ -334,10 +352,7 @@ def _paper_page(
         },
     }
     status = comment_error.status if comment_error else 200
-    response = render(request, "paper.html", context, status_code=status)
-    if key is not None and stamp is not None and "cache-control" not in response.headers:
-        kept.put(key, stamp, bytes(response.body))
-    return response
+    return _keep(state, slot, render(request, "paper.html", context, status_code=status))
 
 
 @reading.get("/papers/{paper_id:path}")
