@@ -298,7 +298,6 @@ def search(
         try:
             filters = views.search_filters(author, category, since, until, with_code=code)
             results = views.search_view(state, q, mode=mode, page=p, filters=filters)
-            pattern = highlight_pattern(parse_query(q))
         except (ApiError, QueryError) as error:
             status = error.status if isinstance(error, ApiError) else 422
             message = error.message if isinstance(error, ApiError) else str(error)
@@ -308,6 +307,7 @@ def search(
         kept, slot = _kept_page(request, state, user, results.model_dump_json())
         if kept is not None:
             return kept
+        pattern = highlight_pattern(parse_query(q))  # the search parsed it: no QueryError
         context["results"] = results
         context["mark"] = lambda text: highlight(text, pattern)
         context["voted"] = views.voted_ids(state, user, [h.paper for h in results.hits])
