@@ -258,8 +258,8 @@ class PageCache:
             self._bytes = 0
 
 
-# A paper page kept by StampedPages is re-rendered at least this often, for what its stamp
-# does not cover: the similar papers' titles and states, and the day its votes chart ends.
+# A page kept by StampedPages is drawn again at least this often, for what its stamp does not
+# cover (on a paper page: its similar papers' titles and states, the day its votes chart ends).
 STAMPED_MAX_AGE_S = 300.0
 STAMPED_PAGES_BYTES = 64 * 1024 * 1024
 STAMPED_PAGES_ENTRIES = 16_384
@@ -268,9 +268,10 @@ STAMPED_PAGES_ENTRIES = 16_384
 class StampedPages:
     """Rendered anonymous pages kept while what they show is unchanged (per process).
 
-    A page is kept with a stamp: a digest of the stored facts it was rendered from (for a paper
-    page, its row, its comments' states and authors, its similar papers' ids). Each request
-    reads those facts again, which is cheap, and gets the kept page only if the stamp is the
+    A page is kept with a stamp: a digest of the stored facts it was drawn from (for a paper
+    page, its row, its comments' states and authors, its similar papers' ids; for a list or a
+    search page, the papers it lists as read for the request). Each request reads those facts
+    again, which is cheap next to drawing, and gets the kept page only if the stamp is the
     same, so a vote, a comment or an edit made on any node shows at once; what the stamp leaves
     out shows within `max_age_s` (at once after a write on this process, which clears it).
     Pages are kept zlib-compressed (a 9 KB paper page takes about 3 KB), so that a worker holds
