@@ -192,6 +192,27 @@ def test_4xx_is_retried_and_5xx_is_recorded_for_the_admin(store: Store, smtp: Sm
     assert count_outbox(engine)["failed"] == 2
 
 
+def test_a_digest_refused_for_good_leaves_its_papers_for_the_next(
+    store: Store, smtp: SmtpServer
+) -> None:
+    engine, settings = store
+    subscriber(engine, "a@example.org")
+    subscriber(engine, "toobig@example.org")  # the same preferences: the same papers
+    smtp.mailbox.data_replies["toobig@example.org"] = "552 5.3.4 message too big"
+    report = run_digests(engine, settings, day=DAY)
+    assert report.delivery is not None and report.delivery.failed == 1
+    (delivered,) = smtp.mailbox.messages
+    never_sent = set(PAPER_LINK.findall(_body(delivered, "html")))
+    assert len(never_sent) == 10
+    del smtp.mailbox.data_replies["toobig@example.org"]
+    # The next day's window overlaps: the papers the refused digest held were never
+    # delivered, so they come now (those sent to a@ do not come to a@ again).
+    run_digests(engine, settings, day=DAY + timedelta(days=1))
+    later = {m["To"]: set(PAPER_LINK.findall(_body(m, "html"))) for m in smtp.mailbox.messages[1:]}
+    assert later["toobig@example.org"] == never_sent
+    assert not later["a@example.org"] & never_sent
+
+
 def test_temporary_failures_end_as_failed_after_max_attempts(
     mail_home: Path, smtp: SmtpServer
 ) -> None:

@@ -245,13 +245,16 @@ def _finish(
     with engine.begin() as conn:
         finished = conn.execute(statement).rowcount == 1
         if finished and undelivered:
-            # The notifications this digest was to tell go in the reader's next one instead.
+            # The notifications this digest was to tell go in the reader's next one instead,
+            # and its papers count as not sent (a later digest whose window holds them sends
+            # them).
             release = (
                 sa.update(notifications)
                 .where(notifications.c.emailed_key == key)
                 .values(emailed_at=None, emailed_key=None)
             )
             conn.execute(release)
+            conn.execute(sa.delete(sent_papers).where(sent_papers.c.message_key == key))
         return finished
 
 
@@ -268,8 +271,9 @@ def mark_sent(engine: sa.Engine, *, key: str, token: str, now: datetime) -> bool
 
 
 def mark_failed(engine: sa.Engine, *, key: str, token: str, error: str) -> bool:
-    """A permanent failure: recorded for the admin, never retried. The notifications it
-    held are released for the reader's next digest (they are still unread on the site)."""
+    """A permanent failure: recorded for the admin, never retried. The notifications and the
+    papers it held are released for the reader's next digest (the notifications are still
+    unread on the site)."""
     values = {"status": "failed", "last_error": error}
     return _finish(engine, key=key, token=token, values=values, undelivered=True)
 
