@@ -201,6 +201,36 @@ def test_two_accounts_confirming_one_address_at_once_get_it_once(engine: sa.Engi
     assert len(users_with_email(engine, email="x@example.org")) == 1
 
 
+def test_twelve_sign_ups_with_one_address_at_once_make_one_account(engine: sa.Engine) -> None:
+    # Like the address change above: each checks the address under its lock. Without it,
+    # PostgreSQL let several sign-ups through.
+    barrier = threading.Barrier(12)
+    outcomes: list[str] = []
+
+    def sign_up(number: int) -> None:
+        barrier.wait()
+        try:
+            create_user(
+                engine,
+                username=f"twin{number}",
+                password_hash="x",
+                email="Twin@example.org",
+                now=NOW,
+            )
+            outcomes.append("created")
+        except EmailTaken:
+            outcomes.append("taken")
+
+    threads = [threading.Thread(target=sign_up, args=(n,)) for n in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["created"] + ["taken"] * 11
+    assert len(users_with_email(engine, email="twin@example.org")) == 1
+    assert list_users(engine, offset=0, limit=20)[1] == 1  # the refused left no account behind
+
+
 def test_changing_the_password_keeps_only_the_session_that_asked(engine: sa.Engine) -> None:
     ada, bob = _user(engine, "ada"), _user(engine, "bob")
     for token in ("here", "phone", "laptop"):

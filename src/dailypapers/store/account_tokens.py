@@ -4,14 +4,13 @@ expires, and using it changes the account in the same transaction."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 import sqlalchemy as sa
 
-from dailypapers.store.accounts import EmailTaken, used_by_another
+from dailypapers.store.accounts import EmailTaken, lock_address, used_by_another
 from dailypapers.store.schema import account_tokens, user_sessions, users
 
 TokenPurpose = Literal["reset", "email"]
@@ -137,16 +136,6 @@ class EmailChange:
     new_email: str
 
 
-def _lock_address(conn: sa.Connection, email: str) -> None:
-    """Serialize address changes to one address until the transaction ends, so two accounts
-    confirming the same address at once cannot both check before either writes. SQLite needs
-    nothing: its transaction here began with a write and holds the database's write lock."""
-    if conn.dialect.name == "postgresql":
-        digest = hashlib.sha256(email.lower().encode()).digest()
-        key = int.from_bytes(digest[:8], "big", signed=True)
-        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
-
-
 def confirm_email_change(
     engine: sa.Engine, *, token_hash: str, now: datetime
 ) -> EmailChange | None:
@@ -158,7 +147,7 @@ def confirm_email_change(
         if used is None or used[1] is None:
             return None
         user_id, new_email = used[0], used[1]
-        _lock_address(conn, new_email)
+        lock_address(conn, new_email)
         before = conn.execute(
             sa.select(users.c.username, users.c.email).where(
                 users.c.user_id == user_id, users.c.deleted_at.is_(None)

@@ -3,6 +3,7 @@ account care (password and address changes, disabling, the admin's list of users
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,17 @@ def _user(row: sa.RowMapping) -> User:
     )
 
 
+def lock_address(conn: sa.Connection, email: str) -> None:
+    """Serialize whatever gives an account `email` (any case) until the transaction ends, so
+    two sign-ups or address changes with one address at once cannot both check before either
+    writes. On PostgreSQL a transaction-scoped advisory lock keyed by the address; SQLite
+    needs none: one transaction writes at a time, and these write before they check."""
+    if conn.dialect.name == "postgresql":
+        digest = hashlib.sha256(email.lower().encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+
+
 def create_user(
     engine: sa.Engine,
     *,
@@ -60,8 +72,8 @@ def create_user(
 ) -> User:
     """Store a new account; UsernameTaken if the name is in use, EmailTaken if another
     account has the address (any case). The address is checked in the insert's transaction,
-    which serialises sign-ups on SQLite; on PostgreSQL two sign-ups racing with one address
-    can both pass (no unique index on the address yet)."""
+    under the address's lock (see lock_address), so two sign-ups or address changes with one
+    address at once cannot both pass."""
     values = {
         "username": username,
         "username_key": username.lower(),
@@ -72,13 +84,21 @@ def create_user(
     }
     try:
         with engine.begin() as conn:
-            if email is not None and conn.execute(sa.select(used_by_another(email, None))).scalar():
-                raise EmailTaken(email)
-            user_id = conn.execute(sa.insert(users).values(values)).inserted_primary_key
+            if email is not None:
+                lock_address(conn, email)
+            # Inserted before the address is checked: on SQLite the insert takes the write
+            # lock, so another sign-up's check waits for this one to end.
+            inserted = conn.execute(sa.insert(users).values(values)).inserted_primary_key
+            assert inserted is not None
+            user_id = int(inserted[0])
+            if (
+                email is not None
+                and conn.execute(sa.select(used_by_another(email, user_id))).scalar()
+            ):
+                raise EmailTaken(email)  # the insert is rolled back
     except sa.exc.IntegrityError:
         raise UsernameTaken(f"the name {username!r} is taken") from None
-    assert user_id is not None
-    return User(user_id[0], username, email, is_admin, now)
+    return User(user_id, username, email, is_admin, now)
 
 
 def get_user(engine: sa.Engine, *, user_id: int) -> User | None:
