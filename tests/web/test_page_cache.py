@@ -123,8 +123,11 @@ def test_a_stamped_page_comes_back_only_for_its_own_stamp_and_within_its_age() -
     assert pages.get(_key("/papers/2"), STAMP) is None
     short = StampedPages(0.05)
     short.put(_key("/papers/1"), STAMP, b"<p>one</p>")
+    # A list's stamp is all it shows: it does not age (it goes when the list changes).
+    short.put(_key("/papers/date/2024-10-25"), STAMP, b"<p>a day</p>", complete=True)
     time.sleep(0.1)
     assert short.get(_key("/papers/1"), STAMP) is None
+    assert short.get(_key("/papers/date/2024-10-25"), STAMP) == b"<p>a day</p>"
     off = StampedPages(0)
     off.put(_key("/papers/1"), STAMP, b"<p>one</p>")
     assert len(off) == 0 and off.get(_key("/papers/1"), STAMP) is None

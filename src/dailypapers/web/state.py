@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
+import random
 import threading
 import time
 import zlib
@@ -258,9 +260,11 @@ class PageCache:
             self._bytes = 0
 
 
-# A page kept by StampedPages is drawn again at least this often, for what its stamp does not
-# cover (on a paper page: its similar papers' titles and states, the day its votes chart ends).
+# A page kept by StampedPages whose stamp does not cover all it shows (a paper page: its similar
+# papers' titles and states, the day its votes chart ends) is drawn again after 80-100 % of
+# this (spread, so that pages kept together are not all drawn again together).
 STAMPED_MAX_AGE_S = 300.0
+STAMPED_AGE_SPREAD = 0.2
 STAMPED_PAGES_BYTES = 64 * 1024 * 1024
 STAMPED_PAGES_ENTRIES = 16_384
 
@@ -272,8 +276,9 @@ class StampedPages:
     page, its row, its comments' states and authors, its similar papers' ids; for a list or a
     search page, the papers it lists as read for the request). Each request reads those facts
     again, which is cheap next to drawing, and gets the kept page only if the stamp is the
-    same, so a vote, a comment or an edit made on any node shows at once; what the stamp leaves
-    out shows within `max_age_s` (at once after a write on this process, which clears it).
+    same, so a vote, a comment or an edit made on any node shows at once. A page whose stamp
+    leaves something out is drawn again within `max_age_s` (at once after a write on this
+    process, which clears them all); one whose stamp is `complete` only when it changes.
     Pages are kept zlib-compressed (a 9 KB paper page takes about 3 KB), so that a worker holds
     thousands of them in its budget; the least recently read go first.
     """
@@ -318,9 +323,16 @@ class StampedPages:
             self._entries.move_to_end(key)
         return zlib.decompress(entry[2])
 
-    def put(self, key: CacheKey, stamp: bytes, body: bytes) -> None:
+    def put(self, key: CacheKey, stamp: bytes, body: bytes, *, complete: bool = False) -> None:
+        """Keep `body` for `key` while the stamp is `stamp`; `complete`: the stamp covers all
+        the page shows, so it does not age."""
         if not self.enabled:
             return
+        if complete:
+            expires = math.inf
+        else:
+            spread = 1 - STAMPED_AGE_SPREAD * random.random()
+            expires = time.monotonic() + self.max_age_s * spread
         packed = zlib.compress(body, 1)
         size = len(packed) + len(stamp) + ENTRY_OVERHEAD_BYTES
         if size > self.max_bytes // 8:
@@ -329,7 +341,7 @@ class StampedPages:
             replaced = self._entries.pop(key, None)
             if replaced is not None:
                 self._bytes -= len(replaced[2]) + len(replaced[1]) + ENTRY_OVERHEAD_BYTES
-            self._entries[key] = (time.monotonic() + self.max_age_s, stamp, packed)
+            self._entries[key] = (expires, stamp, packed)
             self._bytes += size
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
                 _, (_, old_stamp, old_packed) = self._entries.popitem(last=False)

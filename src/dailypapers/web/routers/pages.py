@@ -108,10 +108,13 @@ def _kept_page(
     return (None if body is None else HTMLResponse(body)), slot
 
 
-def _keep(state: AppState, slot: KeptSlot | None, response: HTMLResponse) -> HTMLResponse:
-    """`response`, kept in `slot` when it is the same for every anonymous reader."""
+def _keep(
+    state: AppState, slot: KeptSlot | None, response: HTMLResponse, *, complete: bool = True
+) -> HTMLResponse:
+    """`response`, kept in `slot` when it is the same for every anonymous reader. `complete`:
+    its facts are all it shows (else it is drawn again within STAMPED_MAX_AGE_S)."""
     if slot is not None and response.status_code == 200 and "cache-control" not in response.headers:
-        state.kept_pages.put(*slot, bytes(response.body))
+        state.kept_pages.put(*slot, bytes(response.body), complete=complete)
     return response
 
 
@@ -352,7 +355,8 @@ def _paper_page(
         },
     }
     status = comment_error.status if comment_error else 200
-    return _keep(state, slot, render(request, "paper.html", context, status_code=status))
+    response = render(request, "paper.html", context, status_code=status)
+    return _keep(state, slot, response, complete=False)  # its similar papers' titles age
 
 
 @reading.get("/papers/{paper_id:path}")
