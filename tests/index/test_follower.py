@@ -197,6 +197,10 @@ def _descendants(pid: int) -> list[int]:
     return found[1:]
 
 
+def _default_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 INTERRUPTED = 30_000  # papers in the import that Ctrl-C stops
 
 
@@ -207,13 +211,19 @@ def test_ctrl_c_stops_the_import_and_its_helpers_and_a_rerun_completes(
     big = tmp_path / "head.jsonl.gz"
     corpus = shared_data / "arxiv-cs-2025" / "arxiv-cs-2025-03_2026-07.jsonl.gz"
     with gzip.open(corpus, "rb") as source:
-        # Enough that the import is still running when Ctrl-C comes (8,000 were imported
-        # within the half second on an idle machine).
+        # Enough that the import is surely still running when Ctrl-C comes.
         big.write_bytes(gzip.compress(b"".join(source.readline() for _ in range(INTERRUPTED))))
     command = [sys.executable, "-m", "dailypapers", "--home", str(home), "import", str(big)]
     env = {**os.environ, "DAILYPAPERS_IMPORT_BATCH_SIZE": "200"}
     process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        # A shell starts background jobs with Ctrl-C ignored, and children inherit that (then
+        # Python installs no KeyboardInterrupt): the import gets Ctrl-C as a terminal gives it.
+        preexec_fn=_default_ctrl_c,
     )
     database = home / "dailypapers.sqlite3"
     deadline = time.monotonic() + 60
