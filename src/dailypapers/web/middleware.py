@@ -73,8 +73,8 @@ def page_key(scope: Scope) -> CacheKey:
     return (scope["scheme"], host, scope["path"], scope["query_string"])
 
 
-def _cacheable(status: int, headers: Headers) -> bool:
-    """A response the anonymous page cache may keep: it did not mark itself private, sets no
+def cacheable(status: int, headers: Headers) -> bool:
+    """A response the anonymous page caches may keep: it did not mark itself private, sets no
     cookie, and is a page, JSON or a feed."""
     typed = False
     for name, value in headers:
@@ -275,7 +275,7 @@ class SiteMiddleware:
                     self.cache.clear()  # a write on this node: readers see it at once
                     if self.stamped is not None:  # its stamps miss some writes (see StampedPages)
                         self.stamped.clear()
-                if key is not None and _cacheable(message["status"], headers):
+                if key is not None and cacheable(message["status"], headers):
                     chunks = []
             elif message["type"] == "http.response.body":
                 if chunks is not None:

@@ -19,7 +19,7 @@ from dailypapers.web import author_views, category_views, views
 from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep
 from dailypapers.web.errors import ApiError
 from dailypapers.web.formats import bibtex_entry
-from dailypapers.web.middleware import page_key
+from dailypapers.web.middleware import cacheable, page_key
 from dailypapers.web.schemas import MAX_ROW_ID, PapersPage
 from dailypapers.web.state import AppState, CacheKey, StampedPages
 from dailypapers.web.templating import absolute_url, render
@@ -113,7 +113,7 @@ def _keep(
 ) -> HTMLResponse:
     """`response`, kept in `slot` when it is the same for every anonymous reader. `complete`:
     its facts are all it shows (else it is drawn again within STAMPED_MAX_AGE_S)."""
-    if slot is not None and response.status_code == 200 and "cache-control" not in response.headers:
+    if slot is not None and cacheable(response.status_code, response.raw_headers):
         state.kept_pages.put(*slot, bytes(response.body), complete=complete)
     return response
 
