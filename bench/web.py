@@ -50,9 +50,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import ExitStack, closing, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -96,6 +97,7 @@ SETTINGS = (
     "warmup_s",
     "timeout_s",
     "runs",
+    "writes_per_s",
 )
 STARTED = time.perf_counter()
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -321,6 +323,7 @@ class Server:
 
     url: str
     pid: int
+    database: Path
 
     def cpu_s(self) -> float:
         """CPU seconds used so far by the server and its worker processes."""
@@ -401,7 +404,8 @@ def running_server(
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_ready(process, url, log)
-            yield Server(url, process.pid)
+            database = sa.make_url(reading_settings(home).resolved_database_url).database
+            yield Server(url, process.pid, Path(str(database)))
         finally:
             process.terminate()
             try:
@@ -504,15 +508,51 @@ def _wrk_settings(case: Case, args: argparse.Namespace) -> dict[str, int]:
     return {"threads": args.threads, "connections": connections, "timeout_s": args.timeout_s}
 
 
+@contextmanager
+def background_writes(database: Path, per_s: float) -> Iterator[list[int]]:
+    """Commit a write to `database` `per_s` times a second while inside (none with 0): what a
+    site's other writers (votes, harvests, the task system's heartbeats) do to pages kept
+    while the data version is the same. Each write is one row in a table of the benchmark's
+    own, which no page shows, so only the cost of confirming kept pages again is measured.
+    Yields a list that holds the number of writes made, once done."""
+    made = [0]
+    if per_s <= 0:
+        yield made
+        return
+    stop = threading.Event()
+
+    def write() -> None:
+        connection = sqlite3.connect(database, timeout=30)
+        try:
+            while not stop.wait(1 / per_s):
+                with connection:
+                    connection.execute("INSERT INTO bench_writes (at) VALUES (?)", (time.time(),))
+                made[0] += 1
+        finally:
+            connection.close()
+
+    with closing(sqlite3.connect(database, timeout=30)) as connection, connection:
+        connection.execute("CREATE TABLE IF NOT EXISTS bench_writes (at REAL NOT NULL)")
+    writer = threading.Thread(target=write, name="bench-writes", daemon=True)
+    writer.start()
+    try:
+        yield made
+    finally:
+        stop.set()
+        writer.join()
+
+
 def measure_run(
     server: Server, case: Case, paths_file: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
     """One measured wrk run of `case`, with the server's CPU time per request and its
     workers' memory afterwards."""
     cpu_before = server.cpu_s()
-    result = run_wrk(
-        server.url, paths_file, duration_s=args.duration_s, **_wrk_settings(case, args)
-    )
+    with background_writes(server.database, args.writes_per_s) as writes:
+        result = run_wrk(
+            server.url, paths_file, duration_s=args.duration_s, **_wrk_settings(case, args)
+        )
+    result["background_writes"] = writes[0]
     cpu = server.cpu_s() - cpu_before
     # CPU time per request depends far less on other jobs than requests/s does.
     result["server_cpu_s"] = round(cpu, 2)
@@ -788,6 +828,13 @@ def main() -> None:
         metavar="TREE",
         help="also serve from this source tree (a git worktree of an earlier commit), its runs "
         "interleaved with this tree's",
+    )
+    parser.add_argument(
+        "--writes-per-s",
+        type=float,
+        default=0.0,
+        help="commits to the database per second during each measured run (a table of the "
+        "benchmark's own; default none)",
     )
     parser.add_argument("--embed-sample", type=int, default=1000)
     parser.add_argument("--model", default="all-minilm-l6-v2")

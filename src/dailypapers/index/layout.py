@@ -22,6 +22,19 @@ import orjson
 
 IndexKind = Literal["keyword", "vectors"]
 LAYOUT_VERSION = 1
+# The file each kind of index replaces (by a rename: a new inode every time) at each commit.
+COMMIT_FILES: dict[IndexKind, str] = {"keyword": "meta.json", "vectors": "state.json"}
+# A file's inode, modification time and size; None when there is no such file.
+FileStamp = tuple[int, int, int] | None
+
+
+def file_stamp(path: Path) -> FileStamp:
+    """What changes whenever `path` is replaced or written (one stat call)."""
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (found.st_ino, found.st_mtime_ns, found.st_size)
 
 
 def write_json_atomic(path: Path, value: Any) -> None:
@@ -126,3 +139,41 @@ class IndexLayout:
                 yield True
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+class IndexWatch:
+    """Tells, with a few stat calls and no lock, whether a live index has changed.
+
+    CURRENT.json names the live directories (read again only when it is replaced), and every
+    commit replaces the live directory's commit file (COMMIT_FILES). A reader that takes the
+    stamp *before* opening or reloading an index holds at least what the stamp describes; a
+    later stamp that differs means there may be more to see.
+    """
+
+    def __init__(self, layout: IndexLayout) -> None:
+        self.layout = layout
+        self._seen: tuple[FileStamp, dict[IndexKind, Path | None]] | None = None
+
+    def _live(self) -> tuple[FileStamp, dict[IndexKind, Path | None]]:
+        """CURRENT.json's stamp and the live directories it names."""
+        current = file_stamp(self.layout.current_file)
+        seen = self._seen
+        if seen is None or seen[0] != current:  # stat first: what is read is at least as new
+            seen = (current, {kind: self.layout.live(kind) for kind in COMMIT_FILES})
+            self._seen = seen  # one assignment: other threads see the old pair or the new
+        return seen
+
+    def live(self, kind: IndexKind) -> Path | None:
+        """The live directory of `kind` (None before the first build)."""
+        return self._live()[1][kind]
+
+    def stamp(self, *kinds: IndexKind) -> tuple[object, ...]:
+        """What changes whenever one of `kinds` (all when none are named) changes: a new live
+        directory or a commit in it."""
+        current, live = self._live()
+        stamps: list[object] = [current]
+        for kind in kinds or tuple(COMMIT_FILES):
+            directory = live[kind]
+            commit = file_stamp(directory / COMMIT_FILES[kind]) if directory else None
+            stamps.append((directory, commit))
+        return tuple(stamps)

@@ -7,7 +7,6 @@ papers without restarting.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -20,7 +19,7 @@ from dailypapers.index.build import sync_keyword_index
 from dailypapers.index.embeddings import Embedder
 from dailypapers.index.keys import paper_key
 from dailypapers.index.keyword import KeywordState
-from dailypapers.index.layout import IndexLayout
+from dailypapers.index.layout import COMMIT_FILES, FileStamp, IndexLayout, IndexWatch, file_stamp
 from dailypapers.index.onnx_encoder import load_query_encoder
 from dailypapers.index.vectors import VectorState
 from dailypapers.models import Paper, SearchHit, SearchResults
@@ -39,7 +38,6 @@ MAX_OFFSET = 1000
 HYBRID_CANDIDATES = 100
 # (paper id, score, keyword score, semantic score)
 Scored = tuple[str, float, float | None, float | None]
-RELOAD_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +105,10 @@ class Searcher:
         self._embedder = embedder
         self._keyword: KeywordSearcher | None = None
         self._vectors: VectorSearcher | None = None
-        self._vectors_stamp: tuple[Path, float] | None = None
-        self._checked_at = 0.0
+        # The index files as they were before the open searchers last (re)loaded them.
+        self._watch = IndexWatch(self.layout)
+        self._keyword_stamp: tuple[object, ...] | None = None
+        self._vectors_stamp: tuple[Path, FileStamp] | None = None
 
     # -- index handles -------------------------------------------------------------------
 
@@ -116,15 +116,16 @@ class Searcher:
         """Index papers changed since the last sync, unless another process is writing the
         index now; returns how many were indexed."""
         indexed = sync_keyword_index(self.engine, self.settings)
-        self._checked_at = 0.0
+        self._keyword_stamp = None
         return indexed or 0
 
     def _keyword_searcher(self) -> KeywordSearcher:
-        now = time.monotonic()
-        if self._keyword is not None and now - self._checked_at < RELOAD_INTERVAL_S:
+        # Stamped before reloading, so a searcher holds at least what its stamp describes:
+        # a commit seen by IndexWatch is searched by the next query (web.state.DataVersion).
+        stamp = self._watch.stamp("keyword")
+        if self._keyword is not None and stamp == self._keyword_stamp:
             return self._keyword
-        self._checked_at = now
-        live = self.layout.live("keyword")
+        live = self._watch.live("keyword")
         if live is None:
             raise SearchUnavailable("the keyword index is not built: run `dailypapers index build`")
         if self._keyword is None or self._keyword.directory != live:
@@ -136,15 +137,15 @@ class Searcher:
             self._keyword = KeywordSearcher(live)
         else:
             self._keyword.reload()
+        self._keyword_stamp = stamp
         return self._keyword
 
     def _vector_searcher(self) -> VectorSearcher | None:
-        live = self.layout.live("vectors")
+        live = self._watch.live("vectors")
         if live is None:
             return None
-        try:
-            stamp = (live, (live / "state.json").stat().st_mtime)
-        except FileNotFoundError:
+        stamp = (live, file_stamp(live / COMMIT_FILES["vectors"]))
+        if stamp[1] is None:
             return None
         if self._vectors is None or self._vectors_stamp != stamp:
             state = VectorState.read(live)

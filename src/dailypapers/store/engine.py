@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -100,3 +102,49 @@ def open_store(settings: Settings, *, create: bool = True) -> sa.Engine:
     if settings.auto_migrate:
         upgrade_database(engine)
     return engine
+
+
+class StoreVersion:
+    """A number that changes whenever a write is committed to the store, by any connection of
+    any process: SQLite's `PRAGMA data_version`, read on a connection of its own (so that the
+    commits of the engine's pooled connections count too). About 2 microseconds a read.
+
+    `current()` is None where no such number can be read cheaply: other databases (PostgreSQL
+    has no counter of commits that a reader can trust without a table of its own), an
+    in-memory database, or a failed read.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        url = engine.url
+        self._uri: str | None = None
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            # mode=rw: never creates the file (the engine made it); it only reads a pragma.
+            self._uri = f"{Path(url.database).resolve().as_uri()}?mode=rw"
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+        self._pid = 0  # the process that opened the connection (none is shared over a fork)
+        self._opened = 0  # connections opened: the numbers of two are not comparable
+
+    def current(self) -> tuple[int, int] | None:
+        """The store's version now (which connection, its number); None if it cannot be told
+        (see the class)."""
+        if self._uri is None:
+            return None
+        with self._lock:
+            try:
+                if self._connection is None or self._pid != os.getpid():
+                    self._connection = sqlite3.connect(
+                        self._uri, uri=True, check_same_thread=False, isolation_level=None
+                    )
+                    self._pid = os.getpid()
+                    self._opened += 1
+                number = self._connection.execute("PRAGMA data_version").fetchone()[0]
+                return self._opened, int(number)
+            except sqlite3.Error:
+                return None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None and self._pid == os.getpid():
+                self._connection.close()
+            self._connection = None

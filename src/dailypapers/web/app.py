@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from dailypapers import __version__
 from dailypapers.config import Settings
 from dailypapers.index.embeddings import Embedder
+from dailypapers.index.layout import IndexLayout
 from dailypapers.store.engine import open_store
 from dailypapers.web.deps import accept_upload
 from dailypapers.web.error_pages import install_error_handlers
@@ -34,6 +35,7 @@ from dailypapers.web.routers import (
 from dailypapers.web.state import (
     STAMPED_MAX_AGE_S,
     AppState,
+    DataVersion,
     PageCache,
     SharedSearcher,
     StampedPages,
@@ -59,6 +61,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
             yield
         finally:
             search.stop()
+            versions.close()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -71,6 +74,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     cache = PageCache(settings.page_cache_s)
     # Turned off with the page cache, so that DAILYPAPERS_PAGE_CACHE_S=0 renders every page.
     kept_pages = StampedPages(STAMPED_MAX_AGE_S if cache.enabled else 0)
+    versions = DataVersion(engine, IndexLayout.under(settings.home))
     hosts = AllowedHosts.from_settings(settings)
     app.state.dp = AppState(
         settings=settings,
@@ -79,6 +83,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         page_cache=cache,
         hosts=hosts,
         kept_pages=kept_pages,
+        versions=versions,
     )
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -112,7 +117,14 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         max_upload_bytes=settings.max_upload_bytes,
         upload_routes=uploads,
     )
-    app.add_middleware(SiteMiddleware, limits=limits, cache=cache, hosts=hosts, stamped=kept_pages)
+    app.add_middleware(
+        SiteMiddleware,
+        limits=limits,
+        cache=cache,
+        hosts=hosts,
+        stamped=kept_pages,
+        versions=versions,
+    )
     return app
 
 

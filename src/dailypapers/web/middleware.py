@@ -21,7 +21,14 @@ from dailypapers.web.error_pages import error_response
 from dailypapers.web.errors import BodyTooLarge, byte_size
 from dailypapers.web.hosts import AllowedHosts
 from dailypapers.web.security import SESSION_COOKIE
-from dailypapers.web.state import CachedResponse, CacheKey, Headers, PageCache, StampedPages
+from dailypapers.web.state import (
+    CachedResponse,
+    CacheKey,
+    DataVersion,
+    Headers,
+    PageCache,
+    StampedPages,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +42,8 @@ CACHEABLE_TYPES = (b"text/html", b"application/json", b"application/atom+xml")
 CACHEABLE_STATUSES = (200, 404)
 PRIVATE = b"private, no-store"
 SESSION_PREFIX = SESSION_COOKIE.encode() + b"="
+# Where a request's scope carries the DataVersion read before its route ran (request.state).
+DATA_VERSION = "data_version"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -85,6 +94,12 @@ def cacheable(status: int, headers: Headers) -> bool:
         if name == b"content-type":
             typed = value.startswith(CACHEABLE_TYPES)
     return typed and status in CACHEABLE_STATUSES
+
+
+def _kept_page_headers(body: bytes) -> Headers:
+    """The headers of a page StampedPages kept, as the route's HTMLResponse would send them."""
+    length = (b"content-length", str(len(body)).encode())
+    return [length, (b"content-type", b"text/html; charset=utf-8"), *SECURITY_HEADERS]
 
 
 def _mark_private_if_it_sets_cookies(headers: Headers) -> None:
@@ -164,11 +179,13 @@ class SiteMiddleware:
         cache: PageCache,
         hosts: AllowedHosts,
         stamped: StampedPages | None = None,
+        versions: DataVersion | None = None,
     ) -> None:
         self.app = app
         self.limits = limits
         self.cache = cache
         self.stamped = stamped
+        self.versions = versions
         self.hosts = hosts
         # One event loop per process, so this is only touched from one thread.
         self._rendering: dict[CacheKey, _Render] = {}
@@ -208,6 +225,15 @@ class SiteMiddleware:
         if (hit := self.cache.get(key)) is not None:
             await self._replay(send, hit, head)
             return
+        if self.stamped is not None and self.versions is not None:
+            # A page kept by the routes, confirmed since the last write anywhere: no route runs.
+            version = self.versions.current()
+            if (body := self.stamped.unchanged(key, version)) is not None:
+                hit = CachedResponse(200, _kept_page_headers(body), body)
+                self.cache.put(key, hit)
+                await self._replay(send, hit, head)
+                return
+            scope.setdefault("state", {})[DATA_VERSION] = version  # for the routes to confirm at
         if (pending := self._rendering.get(key)) is not None:
             await pending.done.wait()
             if pending.response is not None:

@@ -10,7 +10,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -20,11 +20,12 @@ import sqlalchemy as sa
 from dailypapers.config import Settings
 from dailypapers.index.embeddings import Embedder
 from dailypapers.index.keeper import NodeIndexKeeper
-from dailypapers.index.layout import IndexLayout
+from dailypapers.index.layout import IndexLayout, IndexWatch
 from dailypapers.index.onnx_encoder import load_query_encoder
 from dailypapers.models import Paper
 from dailypapers.search.recommend import Recommender
 from dailypapers.search.service import Searcher
+from dailypapers.store.engine import StoreVersion
 from dailypapers.web.hosts import AllowedHosts
 
 T = TypeVar("T")
@@ -269,18 +270,50 @@ STAMPED_PAGES_BYTES = 64 * 1024 * 1024
 STAMPED_PAGES_ENTRIES = 16_384
 
 
+# What a kept page was last confirmed at (see DataVersion); None: never confirmed that way.
+Version = Hashable | None
+
+
+class DataVersion:
+    """What every kept page depends on besides its own facts, told in a few microseconds: the
+    store's version (any commit by any process, see StoreVersion), each live index's last
+    commit (see IndexWatch), and the UTC day.
+
+    A page confirmed at one version is still right while the version is the same, so
+    StampedPages answers it without reading its facts again. `current()` is None where the
+    store cannot tell its version (PostgreSQL): every request then reads the facts.
+    """
+
+    def __init__(self, engine: sa.Engine, layout: IndexLayout) -> None:
+        self._store = StoreVersion(engine)
+        self._indexes = IndexWatch(layout)
+
+    def current(self) -> Version:
+        """The version now. Read it *before* the facts a page is stamped with: a write that
+        lands between the two then changes the version, and the page is confirmed again."""
+        store = self._store.current()
+        if store is None:
+            return None
+        return store, self._indexes.stamp(), int(time.time() // 86_400)
+
+    def close(self) -> None:
+        self._store.close()
+
+
 class StampedPages:
     """Rendered anonymous pages kept while what they show is unchanged (per process).
 
     A page is kept with a stamp: a digest of the stored facts it was drawn from (for a paper
     page, its row, its comments' states and authors, its similar papers' ids; for a list or a
-    search page, the papers it lists as read for the request). Each request reads those facts
-    again, which is cheap next to drawing, and gets the kept page only if the stamp is the
-    same, so a vote, a comment or an edit made on any node shows at once. A page whose stamp
-    leaves something out is drawn again within `max_age_s` (at once after a write on this
-    process, which clears them all); one whose stamp is `complete` only when it changes.
-    Pages are kept zlib-compressed (a 9 KB paper page takes about 3 KB), so that a worker holds
-    thousands of them in its budget; the least recently read go first.
+    search page, the papers it lists as read for the request). A request for a kept page whose
+    DataVersion has not moved since the page was last confirmed gets it at once (`unchanged`);
+    otherwise it reads those facts again, which is cheap next to drawing, and gets the kept
+    page only if the stamp is the same (`get`), so a vote, a comment or an edit made on any
+    node shows at once. A page whose stamp leaves something out is drawn again within
+    `max_age_s` (at once after a write on this process, which clears them all); one whose
+    stamp is `complete` only when it changes. Pages are kept zlib-compressed (a 9 KB paper
+    page takes about 3 KB), so that a worker holds thousands of them in its budget; the least
+    recently read go first.
     """
 
     def __init__(
@@ -293,7 +326,8 @@ class StampedPages:
         self.max_age_s = max_age_s
         self.max_bytes = max_bytes
         self.max_entries = max_entries
-        self._entries: OrderedDict[CacheKey, tuple[float, bytes, bytes]] = OrderedDict()
+        # key -> (expires, stamp, compressed body, version last confirmed at)
+        self._entries: OrderedDict[CacheKey, tuple[float, bytes, bytes, Version]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -313,19 +347,41 @@ class StampedPages:
         """The digest of what a page was rendered from (their reprs, which name every field)."""
         return hashlib.blake2b(repr(facts).encode(), digest_size=16).digest()
 
-    def get(self, key: CacheKey, stamp: bytes) -> bytes | None:
+    def unchanged(self, key: CacheKey, version: Version) -> bytes | None:
+        """The page kept for `key` if it was confirmed at `version` (not None) and has not aged."""
+        if not self.enabled or version is None:
+            return None
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry[3] != version or entry[0] < time.monotonic():
+                return None
+            self._entries.move_to_end(key)
+        return zlib.decompress(entry[2])
+
+    def get(self, key: CacheKey, stamp: bytes, version: Version = None) -> bytes | None:
+        """The page kept for `key` if its stamp is `stamp`; it is then confirmed at `version`
+        (read before the facts the stamp digests)."""
         if not self.enabled:
             return None
         with self._lock:
             entry = self._entries.get(key)
             if entry is None or entry[1] != stamp or entry[0] < time.monotonic():
                 return None
+            self._entries[key] = (entry[0], stamp, entry[2], version)
             self._entries.move_to_end(key)
         return zlib.decompress(entry[2])
 
-    def put(self, key: CacheKey, stamp: bytes, body: bytes, *, complete: bool = False) -> None:
-        """Keep `body` for `key` while the stamp is `stamp`; `complete`: the stamp covers all
-        the page shows, so it does not age."""
+    def put(
+        self,
+        key: CacheKey,
+        stamp: bytes,
+        body: bytes,
+        *,
+        complete: bool = False,
+        version: Version = None,
+    ) -> None:
+        """Keep `body` for `key` while the stamp is `stamp`, confirmed at `version` (read before
+        the facts); `complete`: the stamp covers all the page shows, so it does not age."""
         if not self.enabled:
             return
         if complete:
@@ -341,10 +397,10 @@ class StampedPages:
             replaced = self._entries.pop(key, None)
             if replaced is not None:
                 self._bytes -= len(replaced[2]) + len(replaced[1]) + ENTRY_OVERHEAD_BYTES
-            self._entries[key] = (expires, stamp, packed)
+            self._entries[key] = (expires, stamp, packed, version)
             self._bytes += size
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
-                _, (_, old_stamp, old_packed) = self._entries.popitem(last=False)
+                _, (_, old_stamp, old_packed, _) = self._entries.popitem(last=False)
                 self._bytes -= len(old_packed) + len(old_stamp) + ENTRY_OVERHEAD_BYTES
 
     def clear(self) -> None:
@@ -361,4 +417,5 @@ class AppState:
     page_cache: PageCache
     hosts: AllowedHosts
     kept_pages: StampedPages
+    versions: DataVersion
     started_at: float = field(default_factory=time.time)

@@ -19,9 +19,9 @@ from dailypapers.web import author_views, category_views, views
 from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep
 from dailypapers.web.errors import ApiError
 from dailypapers.web.formats import bibtex_entry
-from dailypapers.web.middleware import cacheable, page_key
+from dailypapers.web.middleware import DATA_VERSION, cacheable, page_key
 from dailypapers.web.schemas import MAX_ROW_ID, PapersPage
-from dailypapers.web.state import AppState, CacheKey, StampedPages
+from dailypapers.web.state import AppState, CacheKey, StampedPages, Version
 from dailypapers.web.templating import absolute_url, render
 
 router = APIRouter(include_in_schema=False)
@@ -91,8 +91,9 @@ def _list_description(listing: PapersPage) -> str:
     return f"{count}, most upvoted first: {titles}" if titles else f"{count}."
 
 
-# Where an anonymous page drawn from some facts is kept: its address and their stamp.
-KeptSlot = tuple[CacheKey, bytes]
+# Where an anonymous page drawn from some facts is kept: its address, their stamp, and the
+# DataVersion read before they were (see SiteMiddleware).
+KeptSlot = tuple[CacheKey, bytes, Version]
 
 
 def _kept_page(
@@ -103,7 +104,8 @@ def _kept_page(
     kept = state.kept_pages
     if user is not None or not kept.enabled:
         return None, None
-    slot = (page_key(request.scope), StampedPages.stamp(*facts))
+    version = getattr(request.state, DATA_VERSION, None)  # None: not confirmed by version
+    slot = (page_key(request.scope), StampedPages.stamp(*facts), version)
     body = kept.get(*slot)
     return (None if body is None else HTMLResponse(body)), slot
 
@@ -114,7 +116,8 @@ def _keep(
     """`response`, kept in `slot` when it is the same for every anonymous reader. `complete`:
     its facts are all it shows (else it is drawn again within STAMPED_MAX_AGE_S)."""
     if slot is not None and cacheable(response.status_code, response.raw_headers):
-        state.kept_pages.put(*slot, bytes(response.body), complete=complete)
+        key, stamp, version = slot
+        state.kept_pages.put(key, stamp, bytes(response.body), complete=complete, version=version)
     return response
 
 
