@@ -24,6 +24,7 @@ from dailypapers.index.layout import IndexLayout
 from dailypapers.store.accounts import create_user
 from dailypapers.store.comments import add_comment, set_comment_hidden
 from dailypapers.store.engine import open_store
+from dailypapers.store.schema import papers
 from dailypapers.store.votes import record_vote
 from dailypapers.web import views
 from dailypapers.web.app import create_app
@@ -305,6 +306,14 @@ def test_an_anonymous_paper_page_is_rendered_again_only_when_what_it_shows_chang
             assert read()[1] == 0
             set_comment_hidden(other_node, comment_id=comment.comment_id, hidden=True)
             assert "Seen from another node" not in read()[0]
+            # What it shows of its similar papers is in its stamp too: a new title shows at once.
+            similar = views.similar_ids(state, views.find_paper(state, TOP))
+            assert similar and views.find_paper(state, similar[0]).title in read()[0]
+            with other_node.begin() as conn:
+                retitle = papers.update().where(papers.c.paper_id == similar[0])
+                conn.execute(retitle.values(title="A title changed on another node"))
+            assert "A title changed on another node" in read()[0]
+            assert read()[1] == 0
             # The page shows its own address (the copy-link button): each query string its own.
             asked, _ = read(f"/papers/{TOP}?from=newsletter")
             assert "from=newsletter" in asked and "from=newsletter" not in read()[0]
@@ -314,6 +323,31 @@ def test_an_anonymous_paper_page_is_rendered_again_only_when_what_it_shows_chang
     finally:
         state.engine.dispose()
         other_node.dispose()
+
+
+def test_a_write_on_the_same_worker_leaves_its_kept_pages_to_their_stamps(site_home: Path) -> None:
+    """A kept page's stamp sees every write, so a write does not empty the kept pages (under
+    load that would make a worker draw every page again after each vote or sign-in)."""
+    app = create_app(site_settings(site_home, page_cache_s=60))
+    state = app.state.dp
+    statements: list[str] = []
+    sa.event.listen(state.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    def read() -> tuple[str, int]:
+        state.page_cache.clear()  # the seconds of the anonymous micro-cache have passed
+        statements.clear()
+        response = reader.get(f"/papers/{TOP}")
+        assert response.status_code == 200
+        return response.text, len(statements)
+
+    try:
+        with TestClient(app, base_url="http://testserver") as reader:
+            first, render_reads = read()
+            sign_up(TestClient(app, base_url="http://testserver"), "writer")  # a write here
+            again, reads = read()  # its facts are read again (a commit since), not drawn
+            assert again == first and 0 < reads < render_reads
+    finally:
+        state.engine.dispose()
 
 
 def _search_facts(state: AppState) -> str:

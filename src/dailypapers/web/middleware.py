@@ -298,9 +298,9 @@ class SiteMiddleware:
                 message["headers"] = headers
                 start.update(message)
                 if writes and message["status"] < 400:
-                    self.cache.clear()  # a write on this node: readers see it at once
-                    if self.stamped is not None:  # its stamps miss some writes (see StampedPages)
-                        self.stamped.clear()
+                    # A write on this node: readers see it at once. (Kept pages stay: their
+                    # stamps see every write, wherever it was made; see StampedPages.)
+                    self.cache.clear()
                 if key is not None and cacheable(message["status"], headers):
                     chunks = []
             elif message["type"] == "http.response.body":

@@ -261,9 +261,9 @@ class PageCache:
             self._bytes = 0
 
 
-# A page kept by StampedPages whose stamp does not cover all it shows (a paper page: its similar
-# papers' titles and states, the day its votes chart ends) is drawn again after 80-100 % of
-# this (spread, so that pages kept together are not all drawn again together).
+# A page kept by StampedPages whose stamp does not cover all it shows (not `complete`; the site's
+# pages all are) is drawn again after 80-100 % of this (spread, so that pages kept together are
+# not all drawn again together).
 STAMPED_MAX_AGE_S = 300.0
 STAMPED_AGE_SPREAD = 0.2
 STAMPED_PAGES_BYTES = 64 * 1024 * 1024
@@ -304,16 +304,17 @@ class StampedPages:
     """Rendered anonymous pages kept while what they show is unchanged (per process).
 
     A page is kept with a stamp: a digest of the stored facts it was drawn from (for a paper
-    page, its row, its comments' states and authors, its similar papers' ids; for a list or a
-    search page, the papers it lists as read for the request). A request for a kept page whose
-    DataVersion has not moved since the page was last confirmed gets it at once (`unchanged`);
-    otherwise it reads those facts again, which is cheap next to drawing, and gets the kept
-    page only if the stamp is the same (`get`), so a vote, a comment or an edit made on any
-    node shows at once. A page whose stamp leaves something out is drawn again within
-    `max_age_s` (at once after a write on this process, which clears them all); one whose
-    stamp is `complete` only when it changes. Pages are kept zlib-compressed (a 9 KB paper
-    page takes about 3 KB), so that a worker holds thousands of them in its budget; the least
-    recently read go first.
+    page, its row, its comments' states and authors, its similar papers' rows, its votes by
+    day; for a list or a search page, the papers it lists as read for the request). A request
+    for a kept page whose DataVersion has not moved since the page was last confirmed gets it
+    at once (`unchanged`); otherwise it reads those facts again, which is cheap next to
+    drawing, and gets the kept page only if the stamp is the same (`get`), so a vote, a comment
+    or an edit made on any node shows at once. A page whose stamp is `complete` (all it shows)
+    is drawn again only when it changes; one whose stamp leaves something out, within
+    `max_age_s`. Pages drawn together age together, and a worker under load would draw them
+    all again at once, so the site stamps its pages completely. Pages are kept
+    zlib-compressed (a 9 KB paper page takes about 3 KB), so that a worker holds thousands of
+    them in its budget; the least recently read go first.
     """
 
     def __init__(

@@ -35,6 +35,7 @@ from dailypapers.store.lists import (
 from dailypapers.store.marks import marks_for
 from dailypapers.store.papers import get_paper, get_papers
 from dailypapers.store.submissions import AlreadyListed, list_submitted_papers, submit_paper
+from dailypapers.store.trends import count_votes_by_day
 from dailypapers.store.votes import (
     PaperMissing,
     list_voted_papers,
@@ -140,10 +141,22 @@ def similar_ids(state: AppState, paper: Paper) -> list[str]:
         return []
 
 
-def paper_page_facts(state: AppState, paper: Paper, similar: list[str]) -> tuple[object, ...]:
-    """What an anonymous reader's page of `paper` is drawn from, in brief (its row, its
-    comments' states and authors, its similar papers' ids): see web.state.StampedPages."""
-    return (paper, comment_states(state.engine, paper_id=paper.paper_id), similar)
+def similar_papers(state: AppState, paper: Paper) -> list[Paper]:
+    """The visible papers most like `paper`, as stored now, most alike first."""
+    ids = similar_ids(state, paper)
+    rows = get_papers(state.engine, paper_ids=ids) if ids else {}
+    return [rows[i] for i in ids if i in rows and not rows[i].hidden]
+
+
+def paper_page_facts(state: AppState, paper: Paper, similar: list[Paper]) -> tuple[object, ...]:
+    """All an anonymous reader's page of `paper` is drawn from, in brief: its row, its comments'
+    states and authors, its similar papers' rows and, where it has votes here, its votes by day
+    and today's date (the votes chart ends today). See web.state.StampedPages."""
+    chart: tuple[object, ...] = ()
+    if paper.local_votes:
+        votes = count_votes_by_day(state.engine, paper_id=paper.paper_id)
+        chart = (votes, datetime.now(UTC).date())
+    return (paper, comment_states(state.engine, paper_id=paper.paper_id), similar, chart)
 
 
 def paper_view(
@@ -151,19 +164,17 @@ def paper_view(
     paper_id: str,
     user: User | None,
     *,
-    found: tuple[Paper, list[str]] | None = None,
+    found: tuple[Paper, list[Paper]] | None = None,
 ) -> PaperDetail:
     """A paper with its similar papers, comments, BibTeX and the reader's vote.
 
-    `found`: the paper and its similar papers' ids when the caller has read them already.
+    `found`: the paper and its similar papers when the caller has read them already.
     """
     if found is None:
         paper = find_paper(state, paper_id, user=user)
-        ids = similar_ids(state, paper)
+        similar = similar_papers(state, paper)
     else:
-        paper, ids = found
-    rows = get_papers(state.engine, paper_ids=ids) if ids else {}
-    similar = [rows[i] for i in ids if i in rows and not rows[i].hidden]
+        paper, similar = found
     voted = user is not None and bool(
         voted_paper_ids(state.engine, user_id=user.user_id, paper_ids=[paper.paper_id])
     )

@@ -110,14 +110,12 @@ def _kept_page(
     return (None if body is None else HTMLResponse(body)), slot
 
 
-def _keep(
-    state: AppState, slot: KeptSlot | None, response: HTMLResponse, *, complete: bool = True
-) -> HTMLResponse:
-    """`response`, kept in `slot` when it is the same for every anonymous reader. `complete`:
-    its facts are all it shows (else it is drawn again within STAMPED_MAX_AGE_S)."""
+def _keep(state: AppState, slot: KeptSlot | None, response: HTMLResponse) -> HTMLResponse:
+    """`response`, kept in `slot` when it is the same for every anonymous reader (its stamp is
+    all it shows, so it does not age)."""
     if slot is not None and cacheable(response.status_code, response.raw_headers):
         key, stamp, version = slot
-        state.kept_pages.put(key, stamp, bytes(response.body), complete=complete, version=version)
+        state.kept_pages.put(key, stamp, bytes(response.body), complete=True, version=version)
     return response
 
 
@@ -337,7 +335,7 @@ def _paper_page(
     if user is None and comment_error is None and state.kept_pages.enabled:
         # An anonymous reader: the page kept for this paper, if nothing it shows has changed.
         stored = views.find_paper(state, paper_id)
-        found = (stored, views.similar_ids(state, stored))
+        found = (stored, views.similar_papers(state, stored))
         facts = views.paper_page_facts(state, *found)
         kept, slot = _kept_page(request, state, user, *facts)
         if kept is not None:
@@ -359,7 +357,7 @@ def _paper_page(
     }
     status = comment_error.status if comment_error else 200
     response = render(request, "paper.html", context, status_code=status)
-    return _keep(state, slot, response, complete=False)  # its similar papers' titles age
+    return _keep(state, slot, response)
 
 
 @reading.get("/papers/{paper_id:path}")
