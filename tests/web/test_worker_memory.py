@@ -118,3 +118,33 @@ def _arenas(mode: str) -> int:
 def test_a_worker_lets_malloc_keep_two_arenas_however_many_threads_allocate() -> None:
     assert _arenas("default") > 2  # what glibc does by itself: an arena per thread, nearly
     assert _arenas("limited") <= 2
+
+
+# A worker as `serve` starts it: its app from the environment, started (lifespan) by a client.
+FREEZE_SCRIPT = """
+import gc
+from fastapi.testclient import TestClient
+from dailypapers.web.asgi import app_from_environment
+assert gc.get_freeze_count() == 0
+with TestClient(app_from_environment(), base_url="http://127.0.0.1") as client:
+    assert client.get("/").status_code == 200
+    print(gc.get_freeze_count(), len(gc.get_objects()))
+"""
+
+
+def test_a_started_worker_leaves_its_startup_objects_out_of_each_full_collection(
+    tmp_path: Path,
+) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DAILYPAPERS_")}
+    environment["DAILYPAPERS_HOME"] = str(tmp_path / "home")
+    done = subprocess.run(
+        [sys.executable, "-c", FREEZE_SCRIPT],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    frozen, collected = (int(n) for n in done.stdout.split())
+    # Everything alive once it started is frozen; a collection walks only what came after.
+    assert frozen > 50_000 and collected < frozen

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import sqlite3
-from contextlib import closing
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, closing
 
 from fastapi import FastAPI
 
@@ -47,6 +49,26 @@ def limit_malloc_arenas(count: int = MALLOC_ARENAS) -> bool:
     return bool(mallopt(M_ARENA_MAX, count))
 
 
+def freeze_startup_objects(app: FastAPI) -> None:
+    """Once the app has started (modules, templates and the query encoder loaded: about 180,000
+    objects in a worker over the benchmark's data), move what is alive out of the garbage
+    collector's reach (gc.freeze, as Instagram does for its Django workers). A full collection
+    holds the GIL while it walks every tracked object, and under load a worker makes one every
+    few hundred requests: 76-160 ms each with those objects, 15-30 ms without (measured in a
+    worker serving the benchmark's mix). Nothing frozen is lost: it lives as long as the
+    process anyway."""
+    started = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with started(app):  # the app's own lifespan keeps no state in the scope
+            gc.collect()  # what starting left behind is freed, not frozen
+            gc.freeze()
+            yield
+
+    app.router.lifespan_context = lifespan
+
+
 def app_from_environment() -> FastAPI:
     """The app configured from DAILYPAPERS_* variables (each worker process builds its own)."""
     try:
@@ -57,4 +79,6 @@ def app_from_environment() -> FastAPI:
     limit_malloc_arenas()  # before the request threads start
     if settings.resolved_database_url.startswith("sqlite"):
         limit_sqlite_heap()
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_startup_objects(app)
+    return app
