@@ -102,6 +102,10 @@ def serve_command(settings: Settings, host: str, port: int, workers: int, no_job
             host=host,
             port=port,
             workers=workers,
+            # asyncio's own loop, not uvloop: a busy uvloop worker takes new connections from
+            # the listening socket a few at a time, and a burst of 200 waited up to 2 s to be
+            # accepted (p99 1.4 s against 84 ms with asyncio, the same trivial app; BENCHMARKS.md).
+            loop="asyncio",
             log_level="warning",
             # Only the listed proxies may say who the client is (login throttling keys on it).
             proxy_headers=bool(settings.forwarded_allow_ips),
