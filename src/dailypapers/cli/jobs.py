@@ -88,6 +88,7 @@ def _status_json(status: JobsStatus) -> dict[str, Any]:
                 "enabled": t.enabled,
                 "last_run": _run_json(t.last_run),
                 "last_failure": _run_json(t.last_failure),
+                "last_success": _run_json(t.last_success),
                 "next_run": t.next_run,
                 "due": t.due,
             }

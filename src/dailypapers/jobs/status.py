@@ -30,6 +30,7 @@ class TaskStatus:
     enabled: bool
     last_run: TaskRun | None
     last_failure: TaskRun | None
+    last_success: TaskRun | None
     next_run: datetime | None
     # True when the current period has not been claimed yet by any runner.
     due: bool
@@ -104,6 +105,7 @@ def jobs_status(engine: sa.Engine, settings: Settings, *, now: datetime) -> Jobs
                 enabled=spec.enabled,
                 last_run=run,
                 last_failure=latest_finished(engine, task=spec.name, status="failed"),
+                last_success=latest_finished(engine, task=spec.name, status="succeeded"),
                 next_run=next_tick(spec.schedule, now) if spec.enabled else None,
                 due=spec.enabled and (run is None or run.scheduled_for < period),
             )

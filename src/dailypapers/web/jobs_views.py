@@ -49,6 +49,7 @@ class TaskPublic(BaseModel):
     enabled: bool
     last_run: TaskRunPublic | None
     last_failure: TaskRunPublic | None
+    last_success: TaskRunPublic | None
     next_run: datetime | None
     due: bool = Field(description="The current period has not been started by any runner.")
 
@@ -96,6 +97,7 @@ class JobsPublic(BaseModel):
                     enabled=t.enabled,
                     last_run=run(t.last_run),
                     last_failure=run(t.last_failure),
+                    last_success=run(t.last_success),
                     next_run=t.next_run,
                     due=t.due,
                 )
