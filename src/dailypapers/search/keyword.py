@@ -36,6 +36,8 @@ TITLE_BOOST = 0.1
 MAX_PAIRS = 8
 # Clauses one search can tell apart by score: tantivy scores are float32 (24-bit mantissa).
 _MASK_BITS = 24
+# Up to this many paper keys are found by one term lookup each, beyond by a term set (_key_set).
+KEY_LOOKUPS_MAX = 512
 # tantivy keeps dates as 64-bit nanoseconds (1677 to 2262); a date filter beyond is brought
 # inside, which changes nothing: no paper is dated there.
 EARLIEST_DATE = datetime(1678, 1, 1, tzinfo=UTC)
@@ -336,7 +338,14 @@ class KeywordSearcher:
         }
 
     def _key_set(self, keys: list[int]) -> tantivy.Query:
-        return tantivy.Query.term_set_query(self._schema, "key", keys)
+        """The papers with `keys`. A few hundred keys are looked up one by one: tantivy's term
+        set query walks the key field's term dictionary, which took 2.6 ms for 200 keys over
+        74,728 papers against 0.6 ms for the lookups (4,000 keys: 9 against 22 ms)."""
+        if len(keys) > KEY_LOOKUPS_MAX:
+            return tantivy.Query.term_set_query(self._schema, "key", keys)
+        return tantivy.Query.boolean_query(
+            [(_SHOULD, tantivy.Query.term_query(self._schema, "key", key)) for key in keys]
+        )
 
 
 def _idf(documents_with_term: int, documents: int) -> float:
