@@ -33,6 +33,7 @@ from dailypapers.web.state import (
     CachedResponse,
     CacheKey,
     DataVersion,
+    KeptPage,
     PageCache,
     StampedPages,
 )
@@ -42,6 +43,7 @@ from tests.web.conftest import sign_up, site_settings
 HF_DAY = "2024-10-25"  # Hugging Face's recorded list: four papers
 TOP = "2410.17243"
 READERS = 8
+HTML = b"text/html; charset=utf-8"
 
 
 def _key(path: str) -> CacheKey:
@@ -149,12 +151,12 @@ def test_a_stamped_page_comes_back_only_for_its_own_stamp_and_within_its_age() -
 def test_a_stamped_page_comes_back_unread_only_at_the_version_it_was_last_confirmed_at() -> None:
     pages = StampedPages(60)
     pages.put(_key("/papers/1"), STAMP, b"<p>one</p>", version=("store", 1))
-    assert pages.unchanged(_key("/papers/1"), ("store", 1)) == b"<p>one</p>"
+    assert pages.unchanged(_key("/papers/1"), ("store", 1)) == KeptPage(b"<p>one</p>", HTML)
     assert pages.unchanged(_key("/papers/1"), ("store", 2)) is None  # a commit since
     assert pages.unchanged(_key("/papers/1"), None) is None  # a store that cannot tell
     # The same facts read at the new version confirm it there (and no longer at the old).
     assert pages.get(_key("/papers/1"), STAMP, ("store", 2)) == b"<p>one</p>"
-    assert pages.unchanged(_key("/papers/1"), ("store", 2)) == b"<p>one</p>"
+    assert pages.unchanged(_key("/papers/1"), ("store", 2)) == KeptPage(b"<p>one</p>", HTML)
     assert pages.unchanged(_key("/papers/1"), ("store", 1)) is None
     assert pages.get(_key("/papers/1"), b"t" * 16, ("store", 3)) is None
     assert pages.unchanged(_key("/papers/1"), ("store", 3)) is None  # not confirmed: changed
@@ -164,6 +166,9 @@ def test_a_stamped_page_comes_back_unread_only_at_the_version_it_was_last_confir
     short.put(_key("/papers/1"), STAMP, b"<p>one</p>", version=1)
     time.sleep(0.1)
     assert short.unchanged(_key("/papers/1"), 1) is None  # aged, as for `get`
+    answer = b'{"hits":[]}'
+    pages.put(_key("/api/v1/search"), STAMP, answer, version=1, media_type=b"application/json")
+    assert pages.unchanged(_key("/api/v1/search"), 1) == KeptPage(answer, b"application/json")
 
 
 def test_the_data_version_moves_with_each_commit_of_any_connection_and_each_index_commit(
@@ -198,11 +203,17 @@ def test_the_data_version_moves_with_each_commit_of_any_connection_and_each_inde
         other_node.dispose()
 
 
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [("/search", "text/html"), ("/api/v1/search", "application/json")],
+    ids=["page", "json"],
+)
 def test_a_kept_search_page_shows_a_paper_once_the_keyword_index_has_it_with_no_other_write(
-    site_home: Path, tmp_path: Path
+    site_home: Path, tmp_path: Path, path: str, media_type: str
 ) -> None:
-    """The store commits first and the index follows: a search page confirmed between the two
-    (same results, the index lagging) must not stay as it was once the index commits."""
+    """The store commits first and the index follows: a search page (or its JSON twin)
+    confirmed between the two (same results, the index lagging) must not stay as it was once
+    the index commits. Between commits it is answered without searching or reading."""
     # The server's own index keeper stays out of it: the test makes the index commit itself.
     settings = site_settings(site_home, page_cache_s=60, search_refresh_s=3600)
     app = create_app(settings)
@@ -210,14 +221,15 @@ def test_a_kept_search_page_shows_a_paper_once_the_keyword_index_has_it_with_no_
     other_node = open_store(settings)
     statements: list[str] = []
     sa.event.listen(state.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    url = "/search?q=quillwort&mode=keyword"
-    key = ("http", b"testserver", "/search", b"q=quillwort&mode=keyword")
+    url = f"{path}?q=quillwort&mode=keyword"
+    key = ("http", b"testserver", path, b"q=quillwort&mode=keyword")
 
     def read() -> tuple[str, int]:
         state.page_cache.clear()  # the seconds of the anonymous micro-cache have passed
         statements.clear()
         response = client.get(url)
         assert response.status_code == 200
+        assert response.headers["content-type"].startswith(media_type)
         return response.text, len(statements)
 
     try:
@@ -238,6 +250,7 @@ def test_a_kept_search_page_shows_a_paper_once_the_keyword_index_has_it_with_no_
             sync_keyword_index(other_node, settings)  # ... which commits nothing to the store
             found, reads = read()
             assert "Quillwort phenology" in found and reads > 0  # searched and drawn again
+            assert read() == (found, 0)  # kept again: not searched, nothing read
     finally:
         state.engine.dispose()
         other_node.dispose()

@@ -26,6 +26,7 @@ from dailypapers.web.state import (
     CacheKey,
     DataVersion,
     Headers,
+    KeptPage,
     PageCache,
     StampedPages,
 )
@@ -44,6 +45,9 @@ PRIVATE = b"private, no-store"
 SESSION_PREFIX = SESSION_COOKIE.encode() + b"="
 # Where a request's scope carries the DataVersion read before its route ran (request.state).
 DATA_VERSION = "data_version"
+# Set (to True) in request.state by a route whose answer is nothing but what the DataVersion
+# covers (stored rows, the live indexes): the middleware then keeps it while that is unchanged.
+KEEP_WHILE_UNCHANGED = "keep_while_unchanged"
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -96,10 +100,14 @@ def cacheable(status: int, headers: Headers) -> bool:
     return typed and status in CACHEABLE_STATUSES
 
 
-def _kept_page_headers(body: bytes) -> Headers:
-    """The headers of a page StampedPages kept, as the route's HTMLResponse would send them."""
-    length = (b"content-length", str(len(body)).encode())
-    return [length, (b"content-type", b"text/html; charset=utf-8"), *SECURITY_HEADERS]
+def _kept_page_headers(page: KeptPage) -> Headers:
+    """The headers of a page StampedPages kept, as the route's response would send them."""
+    length = (b"content-length", str(len(page.body)).encode())
+    return [length, (b"content-type", page.media_type), *SECURITY_HEADERS]
+
+
+def _content_type(headers: Headers) -> bytes | None:
+    return next((value for name, value in headers if name == b"content-type"), None)
 
 
 def _mark_private_if_it_sets_cookies(headers: Headers) -> None:
@@ -228,8 +236,8 @@ class SiteMiddleware:
         if self.stamped is not None and self.versions is not None:
             # A page kept by the routes, confirmed since the last write anywhere: no route runs.
             version = self.versions.current()
-            if (body := self.stamped.unchanged(key, version)) is not None:
-                hit = CachedResponse(200, _kept_page_headers(body), body)
+            if (page := self.stamped.unchanged(key, version)) is not None:
+                hit = CachedResponse(200, _kept_page_headers(page), page.body)
                 self.cache.put(key, hit)
                 await self._replay(send, hit, head)
                 return
@@ -244,9 +252,32 @@ class SiteMiddleware:
         render = self._rendering[key] = _Render()
         try:
             render.response = await self._forward(scope, receive, send, key, head)
+            self._keep_while_unchanged(scope, key, render.response)
         finally:
             del self._rendering[key]
             render.done.set()
+
+    def _keep_while_unchanged(
+        self, scope: Scope, key: CacheKey, response: CachedResponse | None
+    ) -> None:
+        """Keep an answer its route marked as nothing but stored facts (KEEP_WHILE_UNCHANGED),
+        confirmed at the DataVersion read before the route ran; its stamp is its own digest."""
+        state = scope.get("state", {})
+        version = state.get(DATA_VERSION)
+        if (
+            response is None
+            or response.status != 200
+            or version is None
+            or self.stamped is None
+            or not state.get(KEEP_WHILE_UNCHANGED)
+        ):
+            return
+        media_type = _content_type(response.headers)
+        if media_type is not None:
+            stamp = StampedPages.stamp(response.body)
+            self.stamped.put(
+                key, stamp, response.body, complete=True, version=version, media_type=media_type
+            )
 
     async def _replay(self, send: Send, hit: CachedResponse, head: bool) -> None:
         await send({"type": "http.response.start", "status": hit.status, "headers": hit.headers})

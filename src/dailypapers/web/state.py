@@ -12,7 +12,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 import sqlalchemy as sa
@@ -272,6 +272,14 @@ STAMPED_PAGES_ENTRIES = 16_384
 
 # What a kept page was last confirmed at (see DataVersion); None: never confirmed that way.
 Version = Hashable | None
+HTML_MEDIA_TYPE = b"text/html; charset=utf-8"
+
+
+class KeptPage(NamedTuple):
+    """A page StampedPages kept: its body and its content type."""
+
+    body: bytes
+    media_type: bytes
 
 
 class DataVersion:
@@ -314,7 +322,8 @@ class StampedPages:
     `max_age_s`. Pages drawn together age together, and a worker under load would draw them
     all again at once, so the site stamps its pages completely. Pages are kept
     zlib-compressed (a 9 KB paper page takes about 3 KB), so that a worker holds thousands of
-    them in its budget; the least recently read go first.
+    them in its budget; the least recently read go first. An answer that is nothing but
+    stored facts (a search's JSON) is kept the same way, stamped with its own digest.
     """
 
     def __init__(
@@ -327,8 +336,10 @@ class StampedPages:
         self.max_age_s = max_age_s
         self.max_bytes = max_bytes
         self.max_entries = max_entries
-        # key -> (expires, stamp, compressed body, version last confirmed at)
-        self._entries: OrderedDict[CacheKey, tuple[float, bytes, bytes, Version]] = OrderedDict()
+        # key -> (expires, stamp, compressed body, version last confirmed at, media type)
+        self._entries: OrderedDict[CacheKey, tuple[float, bytes, bytes, Version, bytes]] = (
+            OrderedDict()
+        )
         self._bytes = 0
         self._lock = threading.Lock()
 
@@ -348,7 +359,7 @@ class StampedPages:
         """The digest of what a page was rendered from (their reprs, which name every field)."""
         return hashlib.blake2b(repr(facts).encode(), digest_size=16).digest()
 
-    def unchanged(self, key: CacheKey, version: Version) -> bytes | None:
+    def unchanged(self, key: CacheKey, version: Version) -> KeptPage | None:
         """The page kept for `key` if it was confirmed at `version` (not None) and has not aged."""
         if not self.enabled or version is None:
             return None
@@ -357,7 +368,7 @@ class StampedPages:
             if entry is None or entry[3] != version or entry[0] < time.monotonic():
                 return None
             self._entries.move_to_end(key)
-        return zlib.decompress(entry[2])
+        return KeptPage(zlib.decompress(entry[2]), entry[4])
 
     def get(self, key: CacheKey, stamp: bytes, version: Version = None) -> bytes | None:
         """The page kept for `key` if its stamp is `stamp`; it is then confirmed at `version`
@@ -368,7 +379,7 @@ class StampedPages:
             entry = self._entries.get(key)
             if entry is None or entry[1] != stamp or entry[0] < time.monotonic():
                 return None
-            self._entries[key] = (entry[0], stamp, entry[2], version)
+            self._entries[key] = (entry[0], stamp, entry[2], version, entry[4])
             self._entries.move_to_end(key)
         return zlib.decompress(entry[2])
 
@@ -380,6 +391,7 @@ class StampedPages:
         *,
         complete: bool = False,
         version: Version = None,
+        media_type: bytes = HTML_MEDIA_TYPE,
     ) -> None:
         """Keep `body` for `key` while the stamp is `stamp`, confirmed at `version` (read before
         the facts); `complete`: the stamp covers all the page shows, so it does not age."""
@@ -398,10 +410,10 @@ class StampedPages:
             replaced = self._entries.pop(key, None)
             if replaced is not None:
                 self._bytes -= len(replaced[2]) + len(replaced[1]) + ENTRY_OVERHEAD_BYTES
-            self._entries[key] = (expires, stamp, packed, version)
+            self._entries[key] = (expires, stamp, packed, version, media_type)
             self._bytes += size
             while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
-                _, (_, old_stamp, old_packed, _) = self._entries.popitem(last=False)
+                _, (_, old_stamp, old_packed, *_) = self._entries.popitem(last=False)
                 self._bytes -= len(old_packed) + len(old_stamp) + ENTRY_OVERHEAD_BYTES
 
     def clear(self) -> None:

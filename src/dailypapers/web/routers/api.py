@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
 from dailypapers.search.service import SearchMode
 from dailypapers.store.lists import ListFilter
 from dailypapers.web import author_views, category_views, views
 from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep
+from dailypapers.web.middleware import KEEP_WHILE_UNCHANGED
 from dailypapers.web.schemas import (
     MAX_ROW_ID,
     AuthorPage,
@@ -110,6 +111,7 @@ def api_author(
 
 @router.get("/search", response_model=SearchPage)
 def api_search(
+    request: Request,
     state: StateDep,
     q: Annotated[str, Query(min_length=1, max_length=1000, description="Search query.")],
     mode: Annotated[SearchMode, Query()] = "hybrid",
@@ -123,7 +125,11 @@ def api_search(
 ) -> SearchPage:
     """Keyword, semantic or hybrid search with the query language of docs/search.md."""
     filters = views.search_filters(author, category, since, until, with_code=code)
-    return views.search_view(state, q, mode=mode, page=p, page_size=limit, filters=filters)
+    found = views.search_view(state, q, mode=mode, page=p, page_size=limit, filters=filters)
+    # The answer is the stored papers as the live indexes rank them, the same for every
+    # reader: kept (for anonymous readers) until anything is committed anywhere.
+    setattr(request.state, KEEP_WHILE_UNCHANGED, True)
+    return found
 
 
 @router.get("/users/{username}", response_model=UserProfile)
