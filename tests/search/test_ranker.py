@@ -14,6 +14,7 @@ import pytest
 
 from dailypapers.config import load_settings
 from dailypapers.search.features import FEATURE_NAMES
+from dailypapers.search.keyword import DENSE_POSTINGS
 from dailypapers.search.ranker import Ranker, RankerModelError, shipped_ranker
 from dailypapers.search.service import Searcher
 from tests.search.conftest import Corpus, SciFactSample
@@ -106,6 +107,27 @@ def test_a_trained_model_reorders_a_real_query(
         assert [h.paper_id for h in searcher.search(text, mode="hybrid", limit=10).hits] == fused
     finally:
         searcher.ranker = None
+
+
+def test_the_evidence_is_the_same_whether_clauses_share_a_search_or_each_has_its_own(
+    corpus: Corpus, scifact_sample: SciFactSample
+) -> None:
+    """Clauses matching many papers are searched on their own (KeywordSearcher._matched): at
+    this size none does, so the threshold is lowered to send some or all of them that way."""
+    keyword = corpus.searcher.keyword_index()
+    texts = [*list(scifact_sample.queries.values())[:3], "protein folding with deep neural networks"]
+    try:
+        for text in texts:
+            keyword.dense_postings = DENSE_POSTINGS
+            paper_ids, shared = corpus.searcher.ranking_features(text)
+            assert shared[:, FEATURE_NAMES.index("coverage")].any()  # some words were matched
+            for threshold in (0, 5, 20):
+                keyword.dense_postings = threshold
+                again_ids, rows = corpus.searcher.ranking_features(text)
+                assert again_ids == paper_ids
+                np.testing.assert_array_equal(rows, shared)
+    finally:
+        keyword.dense_postings = DENSE_POSTINGS
 
 
 def test_the_setting_turns_the_shipped_ranker_off(corpus: Corpus) -> None:
