@@ -29,6 +29,7 @@ from dailypapers.store.accounts import (
     set_admin,
     set_disabled,
 )
+from dailypapers.web.protocol import PROTOCOL
 
 log = logging.getLogger("dailypapers")
 # Accounts read per query by `users list`.
@@ -106,6 +107,7 @@ def serve_command(settings: Settings, host: str, port: int, workers: int, no_job
             # the listening socket a few at a time, and a burst of 200 waited up to 2 s to be
             # accepted (p99 1.4 s against 84 ms with asyncio, the same trivial app; BENCHMARKS.md).
             loop="asyncio",
+            http=PROTOCOL,  # httptools, with Nagle's algorithm off (see web/protocol.py)
             log_level="warning",
             # Only the listed proxies may say who the client is (login throttling keys on it).
             proxy_headers=bool(settings.forwarded_allow_ips),
