@@ -115,7 +115,8 @@ def test_the_evidence_is_the_same_whether_clauses_share_a_search_or_each_has_its
     """Clauses matching many papers are searched on their own (KeywordSearcher._matched): at
     this size none does, so the threshold is lowered to send some or all of them that way."""
     keyword = corpus.searcher.keyword_index()
-    texts = [*list(scifact_sample.queries.values())[:3], "protein folding with deep neural networks"]
+    texts = list(scifact_sample.queries.values())[:3]
+    texts.append("protein folding with deep neural networks")
     try:
         for text in texts:
             keyword.dense_postings = DENSE_POSTINGS

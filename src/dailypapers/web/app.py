@@ -33,6 +33,8 @@ from dailypapers.web.routers import (
     trends,
 )
 from dailypapers.web.state import (
+    KEPT_ANSWERS_BYTES,
+    KEPT_ANSWERS_ENTRIES,
     STAMPED_MAX_AGE_S,
     AppState,
     DataVersion,
@@ -74,6 +76,11 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     cache = PageCache(settings.page_cache_s)
     # Turned off with the page cache, so that DAILYPAPERS_PAGE_CACHE_S=0 renders every page.
     kept_pages = StampedPages(STAMPED_MAX_AGE_S if cache.enabled else 0)
+    kept_answers = StampedPages(
+        STAMPED_MAX_AGE_S if cache.enabled else 0,
+        max_bytes=KEPT_ANSWERS_BYTES,
+        max_entries=KEPT_ANSWERS_ENTRIES,
+    )
     versions = DataVersion(engine, IndexLayout.under(settings.home))
     hosts = AllowedHosts.from_settings(settings)
     app.state.dp = AppState(
@@ -83,6 +90,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         page_cache=cache,
         hosts=hosts,
         kept_pages=kept_pages,
+        kept_answers=kept_answers,
         versions=versions,
     )
     install_error_handlers(app)
@@ -123,6 +131,7 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
         cache=cache,
         hosts=hosts,
         stamped=kept_pages,
+        answers=kept_answers,
         versions=versions,
     )
     return app

@@ -187,12 +187,14 @@ class SiteMiddleware:
         cache: PageCache,
         hosts: AllowedHosts,
         stamped: StampedPages | None = None,
+        answers: StampedPages | None = None,
         versions: DataVersion | None = None,
     ) -> None:
         self.app = app
         self.limits = limits
         self.cache = cache
         self.stamped = stamped
+        self.answers = answers  # kept answers of the API (KEEP_WHILE_UNCHANGED); else stamped
         self.versions = versions
         self.hosts = hosts
         # One event loop per process, so this is only touched from one thread.
@@ -236,7 +238,10 @@ class SiteMiddleware:
         if self.stamped is not None and self.versions is not None:
             # A page kept by the routes, confirmed since the last write anywhere: no route runs.
             version = self.versions.current()
-            if (page := self.stamped.unchanged(key, version)) is not None:
+            page = self.stamped.unchanged(key, version)
+            if page is None and self.answers is not None:
+                page = self.answers.unchanged(key, version)
+            if page is not None:
                 hit = CachedResponse(200, _kept_page_headers(page), page.body)
                 self.cache.put(key, hit)
                 await self._replay(send, hit, head)
@@ -275,7 +280,8 @@ class SiteMiddleware:
         media_type = _content_type(response.headers)
         if media_type is not None:
             stamp = StampedPages.stamp(response.body)
-            self.stamped.put(
+            kept = self.answers if self.answers is not None else self.stamped
+            kept.put(
                 key, stamp, response.body, complete=True, version=version, media_type=media_type
             )
 
