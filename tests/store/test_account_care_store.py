@@ -268,7 +268,7 @@ def test_users_are_listed_a_page_at_a_time(engine: sa.Engine) -> None:
     first, total = list_users(engine, offset=0, limit=5)
     second, _ = list_users(engine, offset=5, limit=5)
     assert total == 7
-    assert [u.username for u in first + second] == [f"user{n}" for n in range(7)]
+    assert [u.username for u in [*first, *second]] == [f"user{n}" for n in range(7)]
 
 
 def _papers(engine: sa.Engine) -> None:
