@@ -326,8 +326,7 @@ class KeywordSearcher:
             hits = self._searcher.search(query, limit=len(keys), count=False).hits
             if not hits:
                 continue
-            found = self._searcher.fast_field_values("key", [a for _, a in hits])
-            rows = [row_of[int(key or 0)] for key in found]
+            rows = self._rows_of(hits, row_of)
             masks = np.rint([score for score, _ in hits]).astype(np.int64)
             bits = (masks[:, None] >> np.arange(len(chunk))) & 1
             matched[np.ix_(rows, chunk)] = bits.astype(bool)
@@ -337,9 +336,15 @@ class KeywordSearcher:
             query = tantivy.Query.boolean_query([(_MUST, within), (_MUST, clauses[column])])
             hits = self._searcher.search(query, limit=len(keys), count=False).hits
             if hits:
-                found = self._searcher.fast_field_values("key", [a for _, a in hits])
-                matched[[row_of[int(key or 0)] for key in found], column] = True
+                matched[self._rows_of(hits, row_of), column] = True
         return matched
+
+    def _rows_of(
+        self, hits: list[tuple[float, tantivy.DocAddress]], row_of: dict[int, int]
+    ) -> list[int]:
+        """The candidates' rows of the papers found, in hit order."""
+        found = self._searcher.fast_field_values("key", [address for _, address in hits])
+        return [row_of[int(key or 0)] for key in found]
 
     def _word_pairs(self, words: tuple[str, ...]) -> list[list[str]]:
         """Adjacent words of the query, as written, neither of them a stop word."""

@@ -268,19 +268,13 @@ class SiteMiddleware:
         """Keep an answer its route marked as nothing but stored facts (KEEP_WHILE_UNCHANGED),
         confirmed at the DataVersion read before the route ran; its stamp is its own digest."""
         state = scope.get("state", {})
-        version = state.get(DATA_VERSION)
-        if (
-            response is None
-            or response.status != 200
-            or version is None
-            or self.stamped is None
-            or not state.get(KEEP_WHILE_UNCHANGED)
-        ):
+        if not state.get(KEEP_WHILE_UNCHANGED) or response is None or response.status != 200:
             return
+        version = state.get(DATA_VERSION)  # set only where there is a StampedPages
+        kept = self.answers if self.answers is not None else self.stamped
         media_type = _content_type(response.headers)
-        if media_type is not None:
+        if version is not None and kept is not None and media_type is not None:
             stamp = StampedPages.stamp(response.body)
-            kept = self.answers if self.answers is not None else self.stamped
             kept.put(
                 key, stamp, response.body, complete=True, version=version, media_type=media_type
             )
