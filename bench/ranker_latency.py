@@ -4,7 +4,10 @@
 The queries are bench/scale.py's varied queries (title words, titles, phrases, filters, long
 sentences) plus our 110 judged arXiv queries (questions and long descriptions have the most
 words, so the most work for the ranker's features). Each round runs every query with the
-ranker off, then on; rounds repeat and the medians of their p50 and p99 are reported.
+ranker off, then on; rounds repeat and the medians of their p50 and p99 are reported. Queries
+are encoded as the site and the command line encode them (ONNX Runtime, exported into the
+store's home on first use); before 2026-12-07 this benchmark encoded them with PyTorch, about
+5 ms slower a query.
 
     python -m bench.scale --source real --queries 60     # once: builds bench/out/scale-real
     python -m bench.ranker_latency --source real --rounds 3
@@ -27,7 +30,7 @@ from bench.quality import QUERIES
 from bench.scale import OUT_DIR, _iter_papers, make_queries
 from bench.synth import BASE_CORPUS, DEFAULT_SEED
 from dailypapers.config import load_settings
-from dailypapers.index.embeddings import load_embedder
+from dailypapers.index.onnx_encoder import load_query_encoder
 from dailypapers.search.ranker import Ranker, shipped_ranker
 from dailypapers.search.service import Searcher
 from dailypapers.store.engine import open_store
@@ -51,7 +54,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not (home / "index" / "CURRENT.json").exists():
         raise SystemExit(f"no store in {home}: run python -m bench.scale --source {args.source}")
     settings = load_settings({}, home=home)
-    searcher = Searcher(open_store(settings), settings, embedder=load_embedder(args.model))
+    encoder = load_query_encoder(args.model, home=home)
+    searcher = Searcher(open_store(settings), settings, embedder=encoder)
     ranker: Ranker | None = Ranker.load(args.ranker) if args.ranker else shipped_ranker()
     if ranker is None:
         raise SystemExit("no ranker model: train one with python -m bench.train_ranker")
@@ -74,7 +78,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 rounds[name][setting].append(
                     {"p50": statistics.median(times), "p99": percentile(times, 0.99)}
                 )
-    result: dict[str, Any] = {"home": str(home), "papers": searcher.keyword_index().documents}
+    result: dict[str, Any] = {
+        "home": str(home),
+        "papers": searcher.keyword_index().documents,
+        "query_encoder": type(encoder).__name__,
+    }
     for name, by_setting in rounds.items():
         summary = {
             setting: {stat: statistics.median(r[stat] for r in runs) for stat in ("p50", "p99")}

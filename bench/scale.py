@@ -12,7 +12,8 @@ For one data set (the 74,728 real papers, or the synthetic all-of-arXiv set of 2
    not depend on which vectors are stored, only on how many and how clustered.
 4. At least 1,000 varied queries (title words, whole titles, phrases, category and date
    filters, long sentences) run one at a time in each mode, with the real model embedding
-   each query. p50/p99 latency, peak resident memory and index size on disk are reported.
+   each query as the site does (ONNX Runtime; PyTorch before 2026-12-07). p50/p99 latency,
+   peak resident memory and index size on disk are reported.
 
     python -m bench.scale --source real
     python -m bench.scale --source synthetic          # 2.8 M (builds the file if missing)
@@ -46,6 +47,7 @@ from dailypapers.index.build import build_indexes, index_status
 from dailypapers.index.embeddings import Embedder, document_text, load_embedder
 from dailypapers.index.keyword import update_keyword_index
 from dailypapers.index.layout import IndexLayout
+from dailypapers.index.onnx_encoder import load_query_encoder
 from dailypapers.search.service import Searcher, SearchMode
 from dailypapers.store.engine import open_store
 
@@ -209,7 +211,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "vectors_in_graph": status.vectors_in_graph,
         "disk_mb": status.disk_bytes / 1e6,
     }
-    searcher = Searcher(engine, settings, embedder=model)
+    # Queries are encoded as the site encodes them (ONNX Runtime, exported on first use).
+    searcher = Searcher(
+        engine, settings, embedder=load_query_encoder(args.model, home=settings.home)
+    )
     queries = make_queries(sample, args.queries, seed=DEFAULT_SEED)
     result["latency"] = {mode: latency(searcher, queries, mode) for mode in MODES}
     result["rss_mb_after_queries"] = _status_mb("VmRSS")

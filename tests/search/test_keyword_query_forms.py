@@ -1,0 +1,48 @@
+"""Faster forms of the same keyword queries give the same answers: free words alone are
+searched as a bare union, and paper keys are found by lookups or by a term set alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+import tantivy
+
+from dailypapers.index.keys import paper_key
+from dailypapers.search import keyword
+from dailypapers.search.query import parse_query
+from dailypapers.store.schema import papers
+from tests.search.conftest import Corpus
+
+
+def test_free_words_score_as_the_required_union(corpus: Corpus) -> None:
+    searcher = corpus.searcher.keyword_index()
+    query = parse_query("graph neural networks for molecules")
+    bare = searcher.build_query(query)
+    ranked = searcher._ranked_words(query.words)
+    either = tantivy.Query.boolean_query([(tantivy.Occur.Should, c) for c in ranked])
+    required = tantivy.Query.boolean_query([(tantivy.Occur.Must, either)])
+    found = searcher._searcher.search(bare, limit=500, count=True)
+    expected = searcher._searcher.search(required, limit=500, count=True)
+    assert found.count == expected.count > 20
+    assert [round(s, 5) for s, _ in found.hits] == [round(s, 5) for s, _ in expected.hits]
+
+
+@pytest.mark.parametrize("text", ["cat:math.CO", 'networks "graph"', "learning -neural"])
+def test_paper_keys_found_by_lookups_and_by_term_set_alike(
+    corpus: Corpus, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    searcher = corpus.searcher.keyword_index()
+    with corpus.engine.connect() as conn:
+        stored = [paper_key(pid) for pid in conn.execute(sa.select(papers.c.paper_id)).scalars()]
+    # More keys than any threshold, some of papers that do not exist.
+    absent = [paper_key(f"absent-{n}") for n in range(700)]
+    keys = np.asarray(stored + absent, np.uint64)
+    query = parse_query(text)
+    masks = {}
+    for form, most in (("lookups", 10**9), ("term set", 0)):
+        monkeypatch.setattr(keyword, "KEY_LOOKUPS_MAX", most)
+        masks[form] = searcher.admitted(query, keys)
+    assert masks["lookups"].tolist() == masks["term set"].tolist()
+    assert 0 < masks["lookups"].sum() < len(stored)
+    assert not masks["lookups"][len(stored) :].any()
