@@ -1,7 +1,11 @@
 """Faster forms of the same keyword queries give the same answers: free words alone are
-searched as a bare union, and paper keys are found by lookups or by a term set alike."""
+searched as a bare union, and paper keys are found by lookups or by a term set alike; a
+hybrid search's keyword half runs on threads, in a forked process too."""
 
 from __future__ import annotations
+
+import multiprocessing
+from multiprocessing.connection import Connection
 
 import numpy as np
 import pytest
@@ -11,6 +15,7 @@ import tantivy
 from dailypapers.index.keys import paper_key
 from dailypapers.search import keyword
 from dailypapers.search.query import parse_query
+from dailypapers.search.service import Searcher
 from dailypapers.store.schema import papers
 from tests.search.conftest import Corpus
 
@@ -46,3 +51,30 @@ def test_paper_keys_found_by_lookups_and_by_term_set_alike(
     assert masks["lookups"].tolist() == masks["term set"].tolist()
     assert 0 < masks["lookups"].sum() < len(stored)
     assert not masks["lookups"][len(stored) :].any()
+
+
+def _search_in_child(searcher: Searcher, out: Connection) -> None:
+    hits = searcher.search("graph neural networks", mode="hybrid", limit=5).hits
+    out.send([hit.paper.paper_id for hit in hits])
+
+
+def test_a_forked_process_runs_hybrid_keyword_searches_on_threads_of_its_own(
+    corpus: Corpus,
+) -> None:
+    """The keyword half of a hybrid search runs on the searcher's threads, which a forked
+    process does not inherit. (With the site's query encoder: PyTorch's threads do not
+    survive a fork either.)"""
+    searcher = Searcher(corpus.engine, corpus.settings)
+    hits = searcher.search("graph neural networks", mode="hybrid", limit=5).hits
+    expected = [hit.paper.paper_id for hit in hits]
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_search_in_child, args=(searcher, send))
+    child.start()
+    try:
+        assert receive.poll(60), "the forked search did not answer"
+        assert receive.recv() == expected
+    finally:
+        child.kill()
+        child.join()
+    assert len(expected) == 5

@@ -7,6 +7,8 @@ papers without restarting.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -36,6 +38,10 @@ SEARCH_MODES: tuple[SearchMode, ...] = ("keyword", "semantic", "hybrid")
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 HYBRID_CANDIDATES = 100
+# Threads of a Searcher that run a hybrid query's keyword search while the calling thread
+# encodes the query and searches the vectors (tantivy, ONNX Runtime and usearch all release
+# the GIL): a query's latency is then the longer of the two, not their sum.
+KEYWORD_THREADS = 4
 # (paper id, score, keyword score, semantic score)
 Scored = tuple[str, float, float | None, float | None]
 
@@ -109,6 +115,8 @@ class Searcher:
         self._watch = IndexWatch(self.layout)
         self._keyword_stamp: tuple[object, ...] | None = None
         self._vectors_stamp: tuple[Path, FileStamp] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
 
     # -- index handles -------------------------------------------------------------------
 
@@ -216,13 +224,16 @@ class Searcher:
         mode: SearchMode,
         wanted: int,
     ) -> list[Scored]:
-        vector = self.embedder().encode([query.semantic_text])[0]
         depth = max(wanted, HYBRID_CANDIDATES) if mode == "hybrid" else wanted
+        keyword_hits: Future[list[tuple[int, float]]] | None = None
+        if mode == "hybrid":
+            keyword_hits = self._keyword_pool().submit(keyword.search_keys, query, limit=depth)
+        vector = self.embedder().encode([query.semantic_text])[0]
         semantic = self._semantic_hits(query, keyword, vectors, vector, depth)
-        if mode == "semantic":
+        if keyword_hits is None:
             ids = keyword.paper_ids_for([key for key, _ in semantic])
             return [(ids[key], score, None, score) for key, score in semantic if key in ids]
-        found = self._hybrid_candidates(query, keyword, vectors, vector, semantic, depth)
+        found = self._hybrid_candidates(keyword_hits.result(), vectors, vector, semantic)
         ranked = list(zip(found.keys, found.fused.tolist(), strict=True))
         if self.ranker is not None and len(ranked) > 1:
             scores = self.ranker.score(self._features(query, keyword, found))
@@ -235,17 +246,21 @@ class Searcher:
             if key in ids
         ]
 
+    def _keyword_pool(self) -> ThreadPoolExecutor:
+        # A forked process has none of its parent's threads: it makes a pool of its own.
+        if self._pool is None or self._pool_pid != os.getpid():
+            self._pool = ThreadPoolExecutor(KEYWORD_THREADS, thread_name_prefix="keyword-search")
+            self._pool_pid = os.getpid()
+        return self._pool
+
     def _hybrid_candidates(
         self,
-        query: ParsedQuery,
-        keyword: KeywordSearcher,
+        keyword_hits: list[tuple[int, float]],
         vectors: VectorSearcher,
         vector: np.ndarray,
         semantic: list[tuple[int, float]],
-        depth: int,
     ) -> _Candidates:
-        """The keyword and semantic top `depth`, in convex fusion order."""
-        keyword_hits = keyword.search_keys(query, limit=depth)
+        """The keyword and semantic tops, in convex fusion order."""
         keys = list(dict.fromkeys([key for key, _ in keyword_hits] + [k for k, _ in semantic]))
         # Semantic-only candidates did not reach the keyword top `depth`; they count as 0.
         # Their exact BM25 scores cost a second full keyword pass (most of the latency at
@@ -296,9 +311,8 @@ class Searcher:
             raise SearchUnavailable("ranking features need a semantic index and free words")
         vector = self.embedder().encode([query.semantic_text])[0]
         semantic = self._semantic_hits(query, keyword, vectors, vector, HYBRID_CANDIDATES)
-        found = self._hybrid_candidates(
-            query, keyword, vectors, vector, semantic, HYBRID_CANDIDATES
-        )
+        hits = keyword.search_keys(query, limit=HYBRID_CANDIDATES)
+        found = self._hybrid_candidates(hits, vectors, vector, semantic)
         ids = keyword.paper_ids_for(found.keys)
         rows = self._features(query, keyword, found)
         keep = [row for row, key in enumerate(found.keys) if key in ids]
