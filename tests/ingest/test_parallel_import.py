@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -75,7 +76,11 @@ def test_bad_lines_and_a_cut_archive_are_named_and_the_rest_stored(
 ) -> None:
     lines = (shared_data / "arxiv-cs-2025" / "2025-03-18.jsonl").read_bytes().splitlines(True)
     broken = tmp_path / "broken.jsonl"
-    broken.write_bytes(b"".join(lines[:5]) + b'{"id": \n' + b"".join(lines[5:40]))
+    # A record the store refuses: named in file order whichever process parsed it.
+    refused = orjson.dumps({**orjson.loads(lines[9]), "title": "$$$"}) + b"\n"
+    broken.write_bytes(
+        b"".join(lines[:5]) + b'{"id": \n' + b"".join(lines[5:9]) + refused + b"".join(lines[10:40])
+    )
     data = gzip.compress(b"".join(lines))
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(data[: len(data) // 2])
@@ -88,9 +93,11 @@ def test_bad_lines_and_a_cut_archive_are_named_and_the_rest_stored(
         now=NOW,
     )
     assert summary == expected
-    first, second = summary.failures
+    first, invalid, second = summary.failures
     assert (first.origin, first.location) == (str(broken), "line 6")
     assert "invalid JSON" in first.reason
+    assert (invalid.origin, invalid.location) == (str(broken), "record 11")
+    assert invalid.reason == "title has no letters or digits: '$$$'"
     assert second.origin == str(cut) and second.location.startswith("after record ")
     assert "truncated or corrupt" in second.reason
     assert summary.imported > 100

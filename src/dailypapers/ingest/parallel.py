@@ -5,12 +5,18 @@ of an import's time) can run beside the store's work. The child sends parsed rec
 chunks of plain tuples (strings, numbers, datetimes): pickling `PaperRecord` objects cost
 more than the parse itself, tuples a fraction of it. The records arrive in file order, with
 the same errors (file and line) as a parse in this process.
+
+A thread of this process receives the chunks as they come, up to `AHEAD_CHUNKS` ahead of the
+store. Without it the child could send only when the store asked for the next chunk, so it
+parsed a chunk while the store waited for it (3.4 of 21 s of an import of 74,728 papers).
 """
 
 from __future__ import annotations
 
 import pickle
+import queue
 import signal
+import threading
 import traceback
 from collections.abc import Generator
 from datetime import date
@@ -28,6 +34,10 @@ from dailypapers.store.papers import LocatedRecord
 # Records per message: large enough that a message's overhead vanishes, small enough that
 # the two processes overlap from the first batch on.
 CHUNK_RECORDS = 500
+# Chunks received and waiting for the store: two batches of the default size.
+AHEAD_CHUNKS = 8
+# How often a receiving thread that waits for room checks whether the import has stopped.
+_PUT_WAIT_S = 0.1
 
 _FIELDS = tuple(PaperRecord.__dataclass_fields__)
 _VERSIONS = _FIELDS.index("versions")
@@ -99,6 +109,37 @@ def _send(out: Connection, kind: str, payload: Any, read: int) -> None:
         pass
 
 
+class _Receiver(threading.Thread):
+    """Receives the child's messages into a queue of at most AHEAD_CHUNKS, until the last
+    one (or the end of the pipe, as an "eof" message)."""
+
+    def __init__(self, connection: Connection) -> None:
+        super().__init__(name="dailypapers-parse-receiver", daemon=True)
+        self._connection = connection
+        self.messages: queue.Queue[tuple[str, Any, int]] = queue.Queue(AHEAD_CHUNKS)
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        kind = "chunk"
+        while kind == "chunk" and not self._stopped.is_set():
+            try:
+                message = pickle.loads(self._connection.recv_bytes())
+            except (EOFError, OSError):
+                message = ("eof", None, 0)
+            kind = message[0]
+            while not self._stopped.is_set():
+                try:
+                    self.messages.put(message, timeout=_PUT_WAIT_S)
+                    break
+                except queue.Full:
+                    continue
+
+    def stop(self) -> None:
+        """Stop receiving (the store has stopped reading); the pipe must be closed by the
+        child's end for a receive in progress to return."""
+        self._stopped.set()
+
+
 def parse_in_child(
     context: BaseContext,
     path: Path,
@@ -119,16 +160,15 @@ def parse_in_child(
     )
     child.start()
     send.close()
+    receiver = _Receiver(receive)
+    receiver.start()
     reported = 0
     finished = False
     try:
         while True:
-            try:
-                kind, payload, read = pickle.loads(receive.recv_bytes())
-            except EOFError:
-                raise ParseWorkerError(
-                    f"{origin}: the parsing process ended unexpectedly"
-                ) from None
+            kind, payload, read = receiver.messages.get()
+            if kind == "eof":
+                raise ParseWorkerError(f"{origin}: the parsing process ended unexpectedly")
             on_read(read - reported)
             reported = read
             if kind == "end":
@@ -141,5 +181,8 @@ def parse_in_child(
             for values in payload:
                 yield _decode(values, origin)
     finally:
-        receive.close()
+        receiver.stop()
+        # The child's end of the pipe closes with the child: a receive in progress returns.
         stop_process(child, at_once=not finished)
+        receiver.join()
+        receive.close()
