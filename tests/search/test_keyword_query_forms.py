@@ -54,6 +54,7 @@ def test_paper_keys_found_by_lookups_and_by_term_set_alike(
 
 
 def _search_in_child(searcher: Searcher, out: Connection) -> None:
+    searcher.engine.dispose(close=False)  # the parent's database connections stay its own
     hits = searcher.search("graph neural networks", mode="hybrid", limit=5).hits
     out.send([hit.paper.paper_id for hit in hits])
 
