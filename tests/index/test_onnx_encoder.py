@@ -160,3 +160,27 @@ def test_a_web_worker_loads_the_query_encoder_before_its_first_search(site: Site
         response = client.get("/api/v1/search", params={"q": site.queries[0]})
         assert response.status_code == 200 and response.json()["hits"]
     app.state.dp.engine.dispose()
+
+
+def test_a_web_worker_started_before_any_vector_loads_the_encoder_once_vectors_come(
+    shared_data: Path, minilm: Embedder, tmp_path: Path
+) -> None:
+    """A new site's workers start before anything is embedded: the index keeper's thread
+    loads the encoder when the first vectors appear, not the first search that needs it."""
+    corpus = tmp_path / "corpus.jsonl"
+    lines = (shared_data / "scifact" / "corpus.jsonl").read_bytes().splitlines()[:40]
+    corpus.write_bytes(b"\n".join(lines) + b"\n")
+    # The keeper's own schedule never runs here: the test makes its passes.
+    settings = site_settings(tmp_path / "home", search_refresh_s=3600)
+    engine = open_store(settings)
+    import_files(engine, [corpus], "generic")
+    app = create_app(settings)
+    searcher = app.state.dp.search
+    with TestClient(app, base_url="http://testserver"):
+        searcher._keeper.sync_once()  # keyword index only: nothing is embedded yet
+        assert not searcher.query_encoder_loaded
+        build_indexes(engine, settings, embedder=minilm)
+        searcher._keeper.sync_once()
+        assert searcher.query_encoder_loaded
+    app.state.dp.engine.dispose()
+    engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -20,10 +21,18 @@ class NodeIndexKeeper:
     makes one of them do the work per HOME while the others skip the pass.
     """
 
-    def __init__(self, engine: sa.Engine, settings: Settings, *, interval_s: float) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        settings: Settings,
+        *,
+        interval_s: float,
+        after_sync: Callable[[], object] | None = None,
+    ) -> None:
         self._engine = engine
         self._settings = settings
         self._interval_s = interval_s
+        self._after_sync = after_sync  # run in the keeper's thread after each pass
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -36,6 +45,8 @@ class NodeIndexKeeper:
             pass  # another process on this node is syncing the same indexes
         except Exception:  # a failed pass is retried at the next interval
             logger.exception("syncing this node's indexes failed")
+        if self._after_sync is not None:
+            self._after_sync()
 
     def start(self) -> None:
         if self._thread is not None or self._interval_s <= 0:

@@ -22,6 +22,7 @@ from dailypapers.index.embeddings import Embedder
 from dailypapers.index.keeper import NodeIndexKeeper
 from dailypapers.index.layout import IndexLayout, IndexWatch
 from dailypapers.index.onnx_encoder import load_query_encoder
+from dailypapers.index.vectors import VectorState
 from dailypapers.models import Paper
 from dailypapers.search.recommend import Recommender
 from dailypapers.search.service import Searcher
@@ -117,14 +118,29 @@ class SharedSearcher:
         self._lock = threading.Lock()
         self._similar: OrderedDict[tuple[str, int], tuple[float, list[str]]] = OrderedDict()
         self._similar_lock = threading.Lock()
-        self._keeper = NodeIndexKeeper(engine, settings, interval_s=settings.search_refresh_s)
+        self._keeper = NodeIndexKeeper(
+            engine,
+            settings,
+            interval_s=settings.search_refresh_s,
+            after_sync=self._load_encoder_for_vectors,
+        )
 
     def start(self) -> None:
         """Keep this node's indexes in step with the database from a background thread, and
         load the query encoder if there are vectors to search (so no search waits for it)."""
         self._keeper.start()
-        if IndexLayout.under(self._settings.home).live("vectors") is not None:
-            self._query_vectors.load()  # before the worker serves: its first search is quick
+        self._load_encoder_for_vectors()  # before the worker serves: its first search is quick
+
+    def _load_encoder_for_vectors(self) -> None:
+        """Load the query encoder once there are vectors to search. On a new site the first
+        vectors come after the workers start: the keeper's thread then loads it (exporting it
+        takes seconds), not the first search that needs it."""
+        if self._query_vectors.loaded:
+            return
+        live = IndexLayout.under(self._settings.home).live("vectors")
+        state = VectorState.read(live) if live is not None else None
+        if state is not None and state.chunks > 0:  # as the Searcher opens vectors to search
+            self._query_vectors.load()
 
     def stop(self) -> None:
         self._keeper.stop()
