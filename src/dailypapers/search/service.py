@@ -38,10 +38,6 @@ SEARCH_MODES: tuple[SearchMode, ...] = ("keyword", "semantic", "hybrid")
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 HYBRID_CANDIDATES = 100
-# Threads of a Searcher that run a hybrid query's keyword search while the calling thread
-# encodes the query and searches the vectors (tantivy, ONNX Runtime and usearch all release
-# the GIL): a query's latency is then the longer of the two, not their sum.
-KEYWORD_THREADS = 4
 # (paper id, score, keyword score, semantic score)
 Scored = tuple[str, float, float | None, float | None]
 
@@ -247,9 +243,13 @@ class Searcher:
         ]
 
     def _keyword_pool(self) -> ThreadPoolExecutor:
+        """The thread that runs a hybrid query's keyword search while the calling thread
+        encodes the query and searches the vectors (tantivy, ONNX Runtime and usearch release
+        the GIL): a query waits for the longer of the two, not their sum. One is enough: a
+        Searcher runs one search at a time (it is not thread-safe)."""
         # A forked process has none of its parent's threads: it makes a pool of its own.
         if self._pool is None or self._pool_pid != os.getpid():
-            self._pool = ThreadPoolExecutor(KEYWORD_THREADS, thread_name_prefix="keyword-search")
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="keyword-search")
             self._pool_pid = os.getpid()
         return self._pool
 

@@ -194,7 +194,7 @@ class SiteMiddleware:
         self.limits = limits
         self.cache = cache
         self.stamped = stamped
-        self.answers = answers  # kept answers of the API (KEEP_WHILE_UNCHANGED); else stamped
+        self.answers = answers  # kept answers of the API (KEEP_WHILE_UNCHANGED)
         self.versions = versions
         self.hosts = hosts
         # One event loop per process, so this is only touched from one thread.
@@ -271,11 +271,10 @@ class SiteMiddleware:
         if not state.get(KEEP_WHILE_UNCHANGED) or response is None or response.status != 200:
             return
         version = state.get(DATA_VERSION)  # set only where there is a StampedPages
-        kept = self.answers if self.answers is not None else self.stamped
         media_type = _content_type(response.headers)
-        if version is not None and kept is not None and media_type is not None:
+        if version is not None and self.answers is not None and media_type is not None:
             stamp = StampedPages.stamp(response.body)
-            kept.put(
+            self.answers.put(
                 key, stamp, response.body, complete=True, version=version, media_type=media_type
             )
 

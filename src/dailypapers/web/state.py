@@ -22,7 +22,6 @@ from dailypapers.index.embeddings import Embedder
 from dailypapers.index.keeper import NodeIndexKeeper
 from dailypapers.index.layout import IndexLayout, IndexWatch
 from dailypapers.index.onnx_encoder import load_query_encoder
-from dailypapers.index.vectors import VectorState
 from dailypapers.models import Paper
 from dailypapers.search.recommend import Recommender
 from dailypapers.search.service import Searcher
@@ -118,6 +117,7 @@ class SharedSearcher:
         self._lock = threading.Lock()
         self._similar: OrderedDict[tuple[str, int], tuple[float, list[str]]] = OrderedDict()
         self._similar_lock = threading.Lock()
+        self._encoder_tried = False
         self._keeper = NodeIndexKeeper(
             engine,
             settings,
@@ -132,15 +132,14 @@ class SharedSearcher:
         self._load_encoder_for_vectors()  # before the worker serves: its first search is quick
 
     def _load_encoder_for_vectors(self) -> None:
-        """Load the query encoder once there are vectors to search. On a new site the first
-        vectors come after the workers start: the keeper's thread then loads it (exporting it
-        takes seconds), not the first search that needs it."""
-        if self._query_vectors.loaded:
+        """Load the query encoder, once, when there are vectors to search. On a new site the
+        first vectors come after the workers start: the keeper's thread then loads it
+        (exporting it takes seconds), not the first search that needs it. A load that fails
+        is logged once; a search then tries again and reports the error."""
+        if self._encoder_tried or self.run(lambda s: s.vector_index()) is None:
             return
-        live = IndexLayout.under(self._settings.home).live("vectors")
-        state = VectorState.read(live) if live is not None else None
-        if state is not None and state.chunks > 0:  # as the Searcher opens vectors to search
-            self._query_vectors.load()
+        self._encoder_tried = True
+        self._query_vectors.load()
 
     def stop(self) -> None:
         self._keeper.stop()
