@@ -42,6 +42,7 @@ from dailypapers.config import load_settings
 from dailypapers.index.build import build_indexes
 from dailypapers.index.embeddings import Embedder, load_embedder
 from dailypapers.index.keyword import query_word_analyzer
+from dailypapers.index.onnx_encoder import QueryPrecision, load_query_encoder
 from dailypapers.ingest.files import ImportOptions, import_paths
 from dailypapers.search.fusion import reciprocal_rank_fusion
 from dailypapers.search.ranker import Ranker, shipped_ranker
@@ -168,14 +169,22 @@ def arxiv_set(smoke: bool, scratch: Path) -> tuple[QuerySet, Path]:
     return judged, corpus
 
 
-def prepare(home: Path, corpus: Path, embedder: Embedder, fmt: str) -> Searcher:
-    """Import `corpus` into the store in `home` and index it (again: a no-op when done)."""
+def prepare(
+    home: Path, corpus: Path, embedder: Embedder, fmt: str, precision: QueryPrecision | None
+) -> Searcher:
+    """Import `corpus` into the store in `home` and index it (again: a no-op when done).
+    Papers are embedded by `embedder` (PyTorch, as the site does); queries by the site's ONNX
+    encoder with weights of `precision`, or by `embedder` when None."""
     settings = load_settings({}, home=home)
     engine = open_store(settings)
     options = ImportOptions(fmt, datetime.now(UTC).date(), settings.import_batch_size)
     summary = import_paths(engine, [corpus], options, now=datetime.now(UTC))
     assert summary.failed == 0, summary.failures[:3]
     build_indexes(engine, settings, embedder=embedder)
+    if precision is not None:
+        queries = load_query_encoder(embedder.name.split("@")[0], home=home, precision=precision)
+        assert queries.name == embedder.name, "the query encoder fell back to another model"
+        embedder = CachedEmbedder(queries)
     return Searcher(engine, settings, embedder=embedder)
 
 
@@ -323,8 +332,9 @@ def evaluate(args: argparse.Namespace, ranker: Ranker | None) -> dict[str, objec
         train, test, scifact_corpus = scifact_sets(args.smoke, scratch)
         arxiv, arxiv_corpus = arxiv_set(args.smoke, scratch)
         started = time.perf_counter()
-        scifact = prepare(scratch / "scifact", scifact_corpus, embedder, "generic")
-        papers = prepare(scratch / "arxiv", arxiv_corpus, embedder, "auto")
+        queries = None if args.queries == "pytorch" else args.queries
+        scifact = prepare(scratch / "scifact", scifact_corpus, embedder, "generic", queries)
+        papers = prepare(scratch / "arxiv", arxiv_corpus, embedder, "auto", queries)
         results: dict[str, object] = {"index_s": time.perf_counter() - started}
         if embedder.seconds:
             results["embed_docs_per_s"] = embedder.texts / embedder.seconds
@@ -381,6 +391,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--ranker", type=Path, help="a ranker model file (default: the shipped one)"
     )
+    parser.add_argument(
+        "--queries",
+        choices=("int8", "float32", "pytorch"),
+        default="int8",
+        help="what encodes the queries: the site's ONNX encoder (int8, its default, or "
+        "float32) or the PyTorch model that embeds the papers",
+    )
     args = parser.parse_args(argv)
     if not SCIFACT.exists() or not ARXIV_SOURCE.exists():
         sys.exit(f"the data sets are not in {DATA}")
@@ -388,6 +405,7 @@ def main(argv: list[str] | None = None) -> None:
     ranker = Ranker.load(args.ranker) if args.ranker else shipped_ranker()
     results = evaluate(args, ranker)
     results["ranker"] = str(args.ranker or "shipped") if ranker else None
+    results["queries_encoded_by"] = args.queries
     results["machine"] = {
         "cpus": os.cpu_count(),
         "processor": platform.processor() or platform.machine(),

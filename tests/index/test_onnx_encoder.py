@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -17,9 +18,15 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from dailypapers.config import Settings, load_settings
+from dailypapers.index import onnx_encoder
 from dailypapers.index.build import build_indexes
 from dailypapers.index.embeddings import Embedder, SentenceTransformerEmbedder, document_text
-from dailypapers.index.onnx_encoder import OnnxQueryEncoder, load_query_encoder
+from dailypapers.index.onnx_encoder import (
+    MIN_QUANTIZED_AGREEMENT,
+    OnnxQueryEncoder,
+    encoder_source,
+    load_query_encoder,
+)
 from dailypapers.search.service import Searcher
 from dailypapers.store.engine import open_store
 from dailypapers.web.app import create_app
@@ -40,7 +47,9 @@ class Site:
     engine: sa.Engine
     queries: list[str]
     abstracts: list[str]
-    onnx: OnnxQueryEncoder
+    onnx: OnnxQueryEncoder  # float32
+    int8: OnnxQueryEncoder  # the default
+    relevant: list[set[str]]  # each query's relevant abstracts (SciFact's judgements)
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +76,15 @@ def site(
     engine = open_store(settings)
     import_files(engine, [corpus], "generic")
     build_indexes(engine, settings, embedder=minilm)
-    onnx = load_query_encoder(MODEL, home=home)
-    assert isinstance(onnx, OnnxQueryEncoder)
+    onnx = load_query_encoder(MODEL, home=home, precision="float32")
+    int8 = load_query_encoder(MODEL, home=home)
+    assert isinstance(onnx, OnnxQueryEncoder) and isinstance(int8, OnnxQueryEncoder)
     records = [orjson.loads(line) for line in keep]
     abstracts = [document_text(record["title"], record["text"]) for record in records]
-    yield Site(settings, engine, [queries[q] for q in wanted_queries], abstracts, onnx)
+    relevant = [{row[1] for row in qrels[1:] if row[0] == q} for q in wanted_queries]
+    yield Site(
+        settings, engine, [queries[q] for q in wanted_queries], abstracts, onnx, int8, relevant
+    )
     engine.dispose()
 
 
@@ -90,8 +103,10 @@ def test_onnx_vectors_agree_with_pytorch_on_real_abstracts_and_queries(
 
 def test_hybrid_results_are_the_same_with_either_encoder(site: Site, minilm: Embedder) -> None:
     by_pytorch = Searcher(site.engine, site.settings, embedder=minilm)
-    by_onnx = Searcher(site.engine, site.settings)  # the default: the exported encoder
+    float32 = load_settings({}, home=site.settings.home, query_encoder_precision="float32")
+    by_onnx = Searcher(site.engine, float32)
     assert isinstance(by_onnx.embedder(), OnnxQueryEncoder)
+    assert by_onnx.embedder().path == site.onnx.path  # type: ignore[attr-defined]
     for query in site.queries:
         expected = by_pytorch.search(query, mode="hybrid", limit=20).hits
         got = by_onnx.search(query, mode="hybrid", limit=20).hits
@@ -101,16 +116,81 @@ def test_hybrid_results_are_the_same_with_either_encoder(site: Site, minilm: Emb
         )
 
 
-def test_the_onnx_file_is_cached_under_home_and_reused(site: Site) -> None:
+def test_the_int8_encoder_is_the_default_and_stays_close_to_pytorch(
+    site: Site, minilm: Embedder
+) -> None:
+    default = Searcher(site.engine, site.settings).embedder()
+    assert isinstance(default, OnnxQueryEncoder) and default.path == site.int8.path
+    assert default.name == minilm.name  # searched against the same index
+    for texts in (site.abstracts, site.queries):
+        expected = minilm.encode(texts)
+        got = np.vstack([site.int8.encode([t]) for t in texts])
+        agreement = np.sum(got * expected, axis=1)
+        assert float(agreement.min()) >= MIN_QUANTIZED_AGREEMENT
+        assert float(agreement.mean()) >= 0.99
+    # A quarter of the weights' bytes: what a query of a few word pieces waits for.
+    assert site.int8.path.stat().st_size < site.onnx.path.stat().st_size / 3
+
+
+def test_int8_queries_find_what_pytorch_queries_find(site: Site, minilm: Embedder) -> None:
+    """Not the same order (the vectors differ in the third decimal), but the same best paper,
+    9 of the top 10 or more (measured: 9 or 10 for each query), and every relevant abstract
+    that PyTorch's query vector puts in the top 10."""
+    by_pytorch = Searcher(site.engine, site.settings, embedder=minilm)
+    by_int8 = Searcher(site.engine, site.settings, embedder=site.int8)
+    for mode in ("semantic", "hybrid"):
+        for query, relevant in zip(site.queries, site.relevant, strict=True):
+            expected = [h.paper.paper_id for h in by_pytorch.search(query, mode=mode).hits]
+            got = [h.paper.paper_id for h in by_int8.search(query, mode=mode).hits]
+            assert len(got) == len(expected) == 10
+            assert got[0] == expected[0]
+            assert len(set(got) & set(expected)) >= 9
+            assert relevant & set(expected) <= set(got)
+
+
+def test_the_onnx_files_are_cached_under_home_and_reused(site: Site) -> None:
     models = site.settings.home / "models"
-    exported = sorted(models.glob("*.onnx"))
-    assert [path.name for path in exported] == [site.onnx.path.name]
+    made = sorted(models.glob("*.onnx"))
+    assert made == sorted([site.onnx.path, site.int8.path])
     assert re.fullmatch(r"all-minilm-l6-v2-[0-9a-f]{12}\.onnx", site.onnx.path.name)
-    assert not list(models.glob("*.partial"))
-    stamp = exported[0].stat().st_mtime_ns
-    again = load_query_encoder(MODEL, home=site.settings.home)
-    assert isinstance(again, OnnxQueryEncoder) and again.path == site.onnx.path
-    assert exported[0].stat().st_mtime_ns == stamp  # loaded, not exported again
+    assert site.int8.path.name == site.onnx.path.name.replace(".onnx", "-int8.onnx")
+    assert not list(models.glob("*.partial")) and not list(models.glob("*.refused"))
+    stamps = [path.stat().st_mtime_ns for path in made]
+    for precision in ("int8", "float32"):
+        again = load_query_encoder(MODEL, home=site.settings.home, precision=precision)  # type: ignore[arg-type]
+        assert isinstance(again, OnnxQueryEncoder)
+        assert again.path == (site.int8 if precision == "int8" else site.onnx).path
+    assert [path.stat().st_mtime_ns for path in made] == stamps  # loaded, not made again
+
+
+def test_an_int8_copy_refused_by_its_check_leaves_queries_on_float32(
+    site: Site, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The check itself: a copy further from the float32 export than allowed is refused.
+    source = encoder_source(MODEL)
+    assert source is not None
+    monkeypatch.setattr(onnx_encoder, "MIN_QUANTIZED_AGREEMENT", 1.01)
+    with pytest.raises(SystemExit) as refused:
+        onnx_encoder._helper_main(
+            ["quantize", str(source.folder), source.name, str(site.onnx.path), str(tmp_path / "q")]
+        )
+    assert refused.value.code == onnx_encoder._DISAGREES
+    monkeypatch.undo()
+    # A home whose copy was refused (as the helper's exit status records it) runs queries on
+    # the float32 export, says so once, and does not try again.
+    home = tmp_path / "home"
+    (home / "models").mkdir(parents=True)
+    os.link(site.onnx.path, home / "models" / site.onnx.path.name)
+    int8 = source.cache_path(home, "int8")
+    int8.with_suffix(".refused").write_text("cannot quantize it: cosine 0.5\n", "utf-8")
+    with caplog.at_level(logging.INFO, logger="dailypapers.index.onnx_encoder"):
+        encoder = load_query_encoder(MODEL, home=home)
+    assert isinstance(encoder, OnnxQueryEncoder)
+    assert encoder.path == home / "models" / site.onnx.path.name
+    assert not int8.exists()
+    assert [record.getMessage() for record in caplog.records] == [
+        "search queries run on the float32 export: cannot quantize it: cosine 0.5"
+    ]
 
 
 def _imports_of_a_search(home: Path, *args: str) -> tuple[str, list[str]]:

@@ -170,7 +170,11 @@ class Searcher:
     def embedder(self) -> Embedder:
         """The query encoder: ONNX Runtime where the model allows it (no torch to load)."""
         if self._embedder is None:
-            self._embedder = load_query_encoder(self._embedder_name, home=self.settings.home)
+            self._embedder = load_query_encoder(
+                self._embedder_name,
+                home=self.settings.home,
+                precision=self.settings.query_encoder_precision,
+            )
         return self._embedder
 
     # -- searching -----------------------------------------------------------------------

@@ -110,7 +110,12 @@ class SharedSearcher:
         self._settings = settings
         model = settings.embedding_model
         self._query_vectors = QueryVectorCache(
-            lambda: embedder or load_query_encoder(model, home=settings.home)
+            lambda: (
+                embedder
+                or load_query_encoder(
+                    model, home=settings.home, precision=settings.query_encoder_precision
+                )
+            )
         )
         self._searcher = Searcher(engine, settings, embedder=self._query_vectors)
         self._recommender = Recommender(engine, settings, self._searcher)
