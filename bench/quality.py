@@ -1,9 +1,11 @@
 """Search quality: BEIR SciFact by mode, and our own arXiv query set by query style.
 
 Both corpora are imported and indexed exactly as a user's papers are, and queries go through
-`Searcher.search` as typed. Every figure is measured side by side with the previous release in
-the same run: "before" is the hybrid fusion without the learned ranker, with the old query stop
-words (Lucene's 33), which is what `/api/v1/search` answered until this change.
+`Searcher.search` as typed, encoded as the site encodes them (its ONNX encoder, int8 by default;
+`--queries`). Every figure is measured side by side with the previous release in the same run:
+"before" is the hybrid fusion without the learned ranker, with the old query stop words
+(Lucene's 33) and queries encoded by PyTorch, which is what `/api/v1/search` answered until
+the ranker came.
 
 - SciFact (`../shared/data/scifact`, 5,183 abstracts): nDCG@10 and recall@100 on the 300
   *test* queries (the ranker never trains on them; it learns from the 809 *train* queries).
@@ -33,6 +35,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import orjson
@@ -169,23 +172,26 @@ def arxiv_set(smoke: bool, scratch: Path) -> tuple[QuerySet, Path]:
     return judged, corpus
 
 
-def prepare(
-    home: Path, corpus: Path, embedder: Embedder, fmt: str, precision: QueryPrecision | None
-) -> Searcher:
-    """Import `corpus` into the store in `home` and index it (again: a no-op when done).
-    Papers are embedded by `embedder` (PyTorch, as the site does); queries by the site's ONNX
-    encoder with weights of `precision`, or by `embedder` when None."""
+def prepare(home: Path, corpus: Path, embedder: Embedder, fmt: str) -> Searcher:
+    """Import `corpus` into the store in `home` and index it (again: a no-op when done)."""
     settings = load_settings({}, home=home)
     engine = open_store(settings)
     options = ImportOptions(fmt, datetime.now(UTC).date(), settings.import_batch_size)
     summary = import_paths(engine, [corpus], options, now=datetime.now(UTC))
     assert summary.failed == 0, summary.failures[:3]
     build_indexes(engine, settings, embedder=embedder)
-    if precision is not None:
-        queries = load_query_encoder(embedder.name.split("@")[0], home=home, precision=precision)
-        assert queries.name == embedder.name, "the query encoder fell back to another model"
-        embedder = CachedEmbedder(queries)
     return Searcher(engine, settings, embedder=embedder)
+
+
+def encoded_by(searcher: Searcher, model: str, queries: str) -> Searcher:
+    """The same store and indexes, with queries encoded by the site's ONNX encoder with
+    weights of `queries` (int8 or float32), or `searcher` itself for "pytorch"."""
+    if queries == "pytorch":
+        return searcher
+    home = searcher.settings.home
+    encoder = load_query_encoder(model, home=home, precision=cast(QueryPrecision, queries))
+    assert encoder.name == searcher.embedder().name, "the query encoder fell back to another"
+    return Searcher(searcher.engine, searcher.settings, embedder=CachedEmbedder(encoder))
 
 
 def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
@@ -258,14 +264,17 @@ def arxiv_reference(corpus: Path) -> PlainBM25:
 
 @dataclass
 class Systems:
-    """Every ranking compared, on one searcher: `before` is the previous release."""
+    """Every ranking compared, on one store: the "before" rows are the previous release
+    (the old stop words, no ranker, queries encoded by PyTorch), searched by `before`; the
+    others by `searcher`, whose queries are encoded as the site encodes them."""
 
     searcher: Searcher
+    before: Searcher
     ranker: Ranker | None
 
-    def _set(self, *, ranker: bool, old_stop_words: bool) -> None:
-        self.searcher.ranker = self.ranker if ranker else None
-        keyword = self.searcher.keyword_index()
+    def _set(self, searcher: Searcher, *, ranker: bool, old_stop_words: bool) -> None:
+        searcher.ranker = self.ranker if ranker else None
+        keyword = searcher.keyword_index()
         keyword.query_words = (
             query_word_analyzer(LUCENE_STOP_WORDS) if old_stop_words else query_word_analyzer()
         )
@@ -283,10 +292,11 @@ class Systems:
         if self.ranker is not None:
             plan.append(("hybrid", "hybrid", True, False))
         for name, mode, ranker, old in plan:
-            self._set(ranker=ranker, old_stop_words=old)
-            runs[name], times = run_searches(self.searcher, queries, mode)
+            searcher = self.before if old else self.searcher
+            self._set(searcher, ranker=ranker, old_stop_words=old)
+            runs[name], times = run_searches(searcher, queries, mode)
             latency[name] = statistics.median(times) * 1000
-        self._set(ranker=True, old_stop_words=False)
+            self._set(searcher, ranker=True, old_stop_words=False)
         runs["rrf"] = {
             q: [d for d, _ in reciprocal_rank_fusion(runs["keyword"][q], runs["semantic"][q])]
             for q in queries
@@ -332,20 +342,20 @@ def evaluate(args: argparse.Namespace, ranker: Ranker | None) -> dict[str, objec
         train, test, scifact_corpus = scifact_sets(args.smoke, scratch)
         arxiv, arxiv_corpus = arxiv_set(args.smoke, scratch)
         started = time.perf_counter()
-        queries = None if args.queries == "pytorch" else args.queries
-        scifact = prepare(scratch / "scifact", scifact_corpus, embedder, "generic", queries)
-        papers = prepare(scratch / "arxiv", arxiv_corpus, embedder, "auto", queries)
+        scifact = prepare(scratch / "scifact", scifact_corpus, embedder, "generic")
+        papers = prepare(scratch / "arxiv", arxiv_corpus, embedder, "auto")
         results: dict[str, object] = {"index_s": time.perf_counter() - started}
         if embedder.seconds:
             results["embed_docs_per_s"] = embedder.texts / embedder.seconds
-        systems = Systems(scifact, ranker)
+        systems = Systems(encoded_by(scifact, args.model, args.queries), scifact, ranker)
         for split, judged in (("train", train), ("test", test)):
             if split == "train" and args.test_only:
                 continue
             runs, latency = systems.runs(judged.queries)
             results[f"scifact_{split}"] = scores(runs, judged)
             results[f"scifact_{split}_median_ms"] = latency
-        runs, latency = Systems(papers, ranker).runs(arxiv.queries)
+        site = encoded_by(papers, args.model, args.queries)
+        runs, latency = Systems(site, papers, ranker).runs(arxiv.queries)
         reference = arxiv_reference(arxiv_corpus)
         runs["plain BM25"] = {q: reference.search(t, DEPTH) for q, t in arxiv.queries.items()}
         for split in ("dev", "heldout"):
@@ -395,8 +405,8 @@ def main(argv: list[str] | None = None) -> None:
         "--queries",
         choices=("int8", "float32", "pytorch"),
         default="int8",
-        help="what encodes the queries: the site's ONNX encoder (int8, its default, or "
-        "float32) or the PyTorch model that embeds the papers",
+        help="what encodes the queries of every system but the previous release's (PyTorch): "
+        "the site's ONNX encoder (int8, its default, or float32) or PyTorch too",
     )
     args = parser.parse_args(argv)
     if not SCIFACT.exists() or not ARXIV_SOURCE.exists():

@@ -150,8 +150,8 @@ def main(argv: list[str] | None = None) -> None:
         dev = arxiv.only([q for q, split in arxiv.split.items() if split == "dev"])
         # Queries encoded by PyTorch, as when the shipped model was trained (so that the same
         # stores give the same file); the site's int8 query vectors score the same (BENCHMARKS).
-        scifact = prepare(scratch / "scifact", scifact_corpus, embedder, "generic", None)
-        papers = prepare(scratch / "arxiv", arxiv_corpus, embedder, "auto", None)
+        scifact = prepare(scratch / "scifact", scifact_corpus, embedder, "generic")
+        papers = prepare(scratch / "arxiv", arxiv_corpus, embedder, "auto")
         for searcher in (scifact, papers):
             searcher.ranker = None  # features are the same either way; be explicit
         groups = groups_for(scifact, scifact_train, 1.0) + groups_for(papers, dev, ARXIV_WEIGHT)
