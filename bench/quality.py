@@ -9,10 +9,12 @@ the ranker came.
 
 - SciFact (`../shared/data/scifact`, 5,183 abstracts): nDCG@10 and recall@100 on the 300
   *test* queries (the ranker never trains on them; it learns from the 809 *train* queries).
-- arXiv (`bench/queries/`): 110 queries of five styles over the 5,020 cs papers of June 2025
+- arXiv (`bench/queries/`): 149 queries of five styles over the 5,020 cs papers of June 2025
   (ids 2506.*) from `../shared/data/arxiv-cs-2025`, judged 0/1/2 by reading titles and
-  abstracts; half are the ranker's development set, half held out (reported, never trained
-  on). A plain BM25 over title + abstract (no stemming, no stop words) is the reference.
+  abstracts (20 title and 19 long-description queries were added later, judged the same way
+  over every compared system's top 10-15); half are the ranker's development set, half held
+  out (reported, never trained on). A plain BM25 over title + abstract (no stemming, no stop
+  words) is the reference.
 
     python -m bench.quality --home bench/out/quality   # full run; the stores are kept and reused
     python -m bench.quality --smoke                    # tiny, for CI

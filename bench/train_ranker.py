@@ -43,7 +43,8 @@ from dailypapers.search.ranker import MODEL_FILE, Ranker
 from dailypapers.search.service import Searcher
 
 SEED = 20261204
-# Our arXiv questions are few (55) beside 809 SciFact claims, and closer to what people type.
+# Our arXiv queries are few (75 in the dev half) beside 809 SciFact claims, and closer to what
+# people type.
 ARXIV_WEIGHT = 4.0
 PARAMETERS: dict[str, object] = {
     "objective": "lambdarank",
