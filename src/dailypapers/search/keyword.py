@@ -230,17 +230,18 @@ class KeywordSearcher:
             clauses.append((_MUST, tantivy.Query.all_query()))
         return tantivy.Query.boolean_query(clauses)
 
-    def matching_keys(self, query: ParsedQuery, *, cap: int) -> np.ndarray | None:
-        """Keys of every paper the query's restrictions admit, or None when more than `cap` do."""
+    def matching_keys(self, query: ParsedQuery, *, cap: int) -> tuple[np.ndarray | None, int]:
+        """Keys of every paper the query's restrictions admit (None when more than `cap` do),
+        and how many papers they admit."""
         restricted = self._restricted(query)
         counted = self._searcher.search(restricted, limit=1, count=True)
         total = int(counted.count or 0)  # type: ignore[attr-defined]
         if total > cap:
-            return None
+            return None, total
         result = self._searcher.search(restricted, limit=max(1, total), count=False)
         addresses = [address for _, address in result.hits]
         values = self._searcher.fast_field_values("key", addresses) if addresses else []
-        return np.asarray(values, dtype=np.uint64)
+        return np.asarray(values, dtype=np.uint64), total
 
     def admitted(self, query: ParsedQuery, keys: np.ndarray) -> np.ndarray:
         """A mask over `keys`: which papers the query's restrictions admit."""

@@ -6,11 +6,14 @@ every rebuild, where an approximate graph built by several threads can differ sl
 
 Filters work by candidate sets: when the filters admit few papers (up to `EXACT_FILTER_CAP`),
 their vectors are scored exactly; otherwise the graph is searched with more neighbours than
-asked for and the neighbours are checked against the filters.
+asked for and the neighbours are checked against the filters, nearest first and only as many
+as the filters' share of papers says will do (checking a neighbour means finding its paper
+in the keyword index, most of the cost), then the rest if those were not enough.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +27,8 @@ EXACT_FILTER_CAP = 10_000
 EXACT_SEARCH_MAX = 20_000
 OVERSAMPLE = 10
 MAX_NEIGHBOURS = 4000
+# Neighbours checked first: this many times what the filters' share of papers predicts.
+ADMIT_MARGIN = 2.0
 
 Admits = Callable[[np.ndarray], np.ndarray]
 
@@ -106,9 +111,11 @@ class VectorSearcher:
         limit: int,
         candidates: np.ndarray | None = None,
         admits: Admits | None = None,
+        admitted_share: float | None = None,
         exclude: int | None = None,
     ) -> list[VectorHit]:
-        """The `limit` nearest papers; restricted to `candidates` keys, or checked by `admits`."""
+        """The `limit` nearest papers; restricted to `candidates` keys, or checked by `admits`
+        (which admits about `admitted_share` of all papers, when known)."""
         if candidates is not None:
             keys, vectors = self.vectors_for(candidates)
             return _top(keys, vectors @ query, limit, exclude)
@@ -116,8 +123,7 @@ class VectorSearcher:
         neighbours = min(MAX_NEIGHBOURS, wanted * OVERSAMPLE) if admits else wanted
         keys, scores = self._nearest(query, neighbours)
         if admits is not None and len(keys):
-            allowed = admits(keys)
-            keys, scores = keys[allowed], scores[allowed]
+            keys, scores = _admitted(keys, scores, admits, wanted, admitted_share)
         return _top(keys, scores, limit, exclude)
 
     def _nearest(self, query: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -135,6 +141,25 @@ class VectorSearcher:
             keys.append(self._delta_keys[top])
             scores.append(delta_scores[top])
         return np.concatenate(keys), np.concatenate(scores)
+
+
+def _admitted(
+    keys: np.ndarray, scores: np.ndarray, admits: Admits, wanted: int, share: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The neighbours `admits` lets through, enough to hold the best `wanted` of them all.
+
+    Nearest first: when the first ones checked hold `wanted` admitted, every later one is
+    farther than those, so the best `wanted` are the same as if all had been checked."""
+    order = np.argsort(-scores, kind="stable")
+    keys, scores = keys[order], scores[order]
+    first = len(keys)
+    if share is not None and share > 0:
+        first = min(len(keys), max(wanted, math.ceil(wanted / share * ADMIT_MARGIN)))
+    allowed = np.zeros(len(keys), dtype=bool)
+    allowed[:first] = admits(keys[:first])
+    if first < len(keys) and int(allowed[:first].sum()) < wanted:
+        allowed[first:] = admits(keys[first:])
+    return keys[allowed], scores[allowed]
 
 
 def _top(keys: np.ndarray, scores: np.ndarray, limit: int, exclude: int | None) -> list[VectorHit]:

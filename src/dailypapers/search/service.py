@@ -330,14 +330,17 @@ class Searcher:
         vector: np.ndarray,
         limit: int,
     ) -> list[tuple[int, float]]:
-        restricted = bool(query.phrases or query.excluded or query.filters.active)
-        candidates = keyword.matching_keys(query, cap=EXACT_FILTER_CAP) if restricted else None
-        hits = vectors.search(
-            vector,
-            limit=limit,
-            candidates=candidates,
-            admits=(lambda keys: keyword.admitted(query, keys)) if restricted else None,
-        )
+        if not (query.phrases or query.excluded or query.filters.active):
+            hits = vectors.search(vector, limit=limit)
+        else:
+            candidates, admitted = keyword.matching_keys(query, cap=EXACT_FILTER_CAP)
+            hits = vectors.search(
+                vector,
+                limit=limit,
+                candidates=candidates,
+                admits=lambda keys: keyword.admitted(query, keys),
+                admitted_share=admitted / max(1, keyword.documents),
+            )
         return [(hit.key, hit.score) for hit in hits]
 
     def _with_papers(self, scored: list[Scored]) -> list[SearchHit]:
