@@ -43,11 +43,11 @@ import numpy as np
 import orjson
 from scipy import sparse
 
-from dailypapers.config import load_settings
+from dailypapers.config import QueryPrecision, load_settings
 from dailypapers.index.build import build_indexes
 from dailypapers.index.embeddings import Embedder, load_embedder
 from dailypapers.index.keyword import query_word_analyzer
-from dailypapers.index.onnx_encoder import QueryPrecision, load_query_encoder
+from dailypapers.index.onnx_encoder import load_query_encoder
 from dailypapers.ingest.files import ImportOptions, import_paths
 from dailypapers.search.fusion import reciprocal_rank_fusion
 from dailypapers.search.ranker import Ranker, shipped_ranker

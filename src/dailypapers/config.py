@@ -15,6 +15,8 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # An allowed host: a name ('.name' for it and its subdomains), an IPv4 or [IPv6] address, or '*'.
+# Weights of the ONNX query encoder (index/onnx_encoder.py).
+QueryPrecision = Literal["int8", "float32"]
 _HOST_ENTRY = re.compile(r"\*|\.?[a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\]")
 
 
@@ -92,7 +94,7 @@ class Settings(BaseSettings):
             "every paper into a new vector index (the old one serves until that is complete)."
         ),
     )
-    query_encoder_precision: Literal["int8", "float32"] = Field(
+    query_encoder_precision: QueryPrecision = Field(
         default="int8",
         description=(
             "Weights of the model that encodes search queries on ONNX Runtime: int8 (half the "

@@ -30,10 +30,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
+from dailypapers.config import QueryPrecision
 from dailypapers.index.embeddings import (
     MAX_TOKENS,
     Embedder,
@@ -52,7 +53,6 @@ MIN_AGREEMENT = 0.9999
 # The int8 copy's vectors must agree this closely with the float32 export's. Measured on our
 # 110 arXiv queries and 300 SciFact queries (2026-12-07): cosine 0.987 at least, 0.994 mean.
 MIN_QUANTIZED_AGREEMENT = 0.98
-QueryPrecision = Literal["int8", "float32"]
 # The helper process's exit status for a file made but refused by its check.
 _DISAGREES = 3
 _CHECK_TEXTS = [
@@ -163,14 +163,11 @@ def export_encoder(source: EncoderSource, home: Path) -> Path:
     return path
 
 
-def quantize_encoder(source: EncoderSource, home: Path) -> Path:
-    """The int8 copy of the model's ONNX file under `home`, made now (from the float32 export,
-    exported first if need be) if it is not there yet. Raises ExportFailed if it cannot be made
-    or does not agree with the float32 export on this machine."""
+def quantize_encoder(source: EncoderSource, home: Path, exported: Path) -> Path:
+    """The int8 copy of the model's ONNX file `exported` (`export_encoder`'s), made under
+    `home` now if it is not there yet. Raises ExportFailed if it cannot be made or does not
+    agree with the float32 export on this machine."""
     path = source.cache_path(home, "int8")
-    if path.exists():
-        return path
-    exported = export_encoder(source, home)
     # In a process of its own: the quantization tools import onnx, which serving never needs.
     _make(
         path, ["quantize", str(source.folder), source.name, str(exported)], "quantize", source.name
@@ -280,7 +277,8 @@ def load_query_encoder(
         exported = export_encoder(source, home)
         if precision == "int8":
             try:
-                return OnnxQueryEncoder(source, quantize_encoder(source, home), threads=threads)
+                int8 = quantize_encoder(source, home, exported)
+                return OnnxQueryEncoder(source, int8, threads=threads)
             except (ExportFailed, OSError, RuntimeError) as error:
                 logger.warning("search queries run on the float32 export: %s", error)
         return OnnxQueryEncoder(source, exported, threads=threads)
