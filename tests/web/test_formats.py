@@ -74,6 +74,13 @@ def test_bibtex_with_a_journal_and_accented_author() -> None:
     assert bibtex_key(_paper(authors=[], published=None, title="On")) == "anon"
 
 
+def test_bibtex_without_author_names_has_no_empty_author_field() -> None:
+    # A saved listing page gives only "11 authors": the names are not known.
+    entry = bibtex_entry(_paper(paper_id="title:8cfbaa7953c706cd", authors=[], author_count=11))
+    assert entry.startswith("@misc{anon2024breaking,")
+    assert "author" not in entry and "eprint" not in entry
+
+
 def test_highlight_marks_words_with_any_ending_and_escapes_the_rest() -> None:
     pattern = highlight_pattern(parse_query('diffusion models "guidance scale" -video'))
     text = "Diffusion <b>model</b> uses guidance scale; diffusing video"

@@ -31,10 +31,9 @@ def _field(value: str) -> str:
 
 def bibtex_entry(paper: Paper) -> str:
     """A BibTeX @misc (arXiv's own style) or @article (when there is a journal reference)."""
-    fields: list[tuple[str, str]] = [
-        ("title", "{" + _field(paper.title) + "}"),
-        ("author", _field(" and ".join(paper.authors))),
-    ]
+    fields: list[tuple[str, str]] = [("title", "{" + _field(paper.title) + "}")]
+    if paper.authors:  # unknown (a saved listing gives only a count): no empty field
+        fields.append(("author", _field(" and ".join(paper.authors))))
     if paper.published:
         fields.append(("year", str(paper.published.year)))
     arxiv = is_arxiv(paper.paper_id)
