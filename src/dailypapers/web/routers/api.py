@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from dailypapers.search.service import SearchMode
 from dailypapers.store.lists import ListFilter
@@ -110,7 +111,7 @@ def api_author(
 
 
 @router.get("/search", response_model=SearchPage)
-def api_search(
+async def api_search(
     request: Request,
     state: StateDep,
     q: Annotated[str, Query(min_length=1, max_length=1000, description="Search query.")],
@@ -124,8 +125,12 @@ def api_search(
     code: WithCode = False,
 ) -> SearchPage:
     """Keyword, semantic or hybrid search with the query language of docs/search.md."""
+    # A coroutine that searches on a worker thread: FastAPI would also run the answer's
+    # validation for a plain function on a thread (a second hand-off for every search).
     filters = views.search_filters(author, category, since, until, with_code=code)
-    found = views.search_view(state, q, mode=mode, page=p, page_size=limit, filters=filters)
+    found = await run_in_threadpool(
+        views.search_view, state, q, mode=mode, page=p, page_size=limit, filters=filters
+    )
     # The answer is the stored papers as the live indexes rank them, the same for every
     # reader: kept (for anonymous readers) until anything is committed anywhere.
     setattr(request.state, KEEP_WHILE_UNCHANGED, True)
