@@ -64,6 +64,12 @@ def test_empty_day_links_to_the_nearest_days_with_papers(client: TestClient) -> 
     assert twin["nearest_before"] == "2024-10-25" and twin["nearest_after"] is None
 
 
+def test_the_browsers_favicon_request_finds_the_icon(client: TestClient) -> None:
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert client.get("/favicon.ico", follow_redirects=False).status_code == 301
+
+
 def test_malformed_period_is_a_clear_422(client: TestClient) -> None:
     page = client.get("/papers/date/2024-13-01")
     assert page.status_code == 422 and "2024-13-01" in page.text

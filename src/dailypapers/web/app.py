@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
@@ -107,6 +107,11 @@ def create_app(settings: Settings, *, embedder: Embedder | None = None) -> FastA
     routers.append(pages.router)
     for router in routers:
         app.include_router(router)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> RedirectResponse:
+        # Browsers ask for it where no page links the icon: a feed or an answer opened directly.
+        return RedirectResponse("/static/favicon.svg", status_code=301)
 
     @app.get("/api", include_in_schema=False)
     def api_docs(request: Request) -> HTMLResponse:
