@@ -7,6 +7,7 @@ from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from dailypapers.models import User
 from dailypapers.store.accounts import get_session_user, get_token_user
@@ -69,7 +70,16 @@ def resolve_user(request: Request) -> User | None:
     return user
 
 
-CurrentUser = Annotated[User | None, Depends(resolve_user)]
+async def _current_user(request: Request) -> User | None:
+    # Without credentials (most readers) there is nothing to read from the database: the
+    # answer is given in the event loop, sparing the hand-off to a worker thread and back.
+    anonymous = _bearer(request) is None and not request.cookies.get(SESSION_COOKIE)
+    if anonymous or hasattr(request.state, "user"):
+        return resolve_user(request)
+    return await run_in_threadpool(resolve_user, request)
+
+
+CurrentUser = Annotated[User | None, Depends(_current_user)]
 
 
 def site_url(request: Request) -> str | None:
@@ -83,7 +93,7 @@ def site_url(request: Request) -> str | None:
     return None
 
 
-def require_user(user: CurrentUser) -> User:
+async def require_user(user: CurrentUser) -> User:
     if user is None:
         raise ApiError(401, "log in (or send an API token) to do this")
     return user
@@ -92,7 +102,7 @@ def require_user(user: CurrentUser) -> User:
 RequiredUser = Annotated[User, Depends(require_user)]
 
 
-def require_admin(user: RequiredUser) -> User:
+async def require_admin(user: RequiredUser) -> User:
     if not user.is_admin:
         raise ApiError(403, "only admins can do this")
     return user
