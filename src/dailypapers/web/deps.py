@@ -73,8 +73,7 @@ def resolve_user(request: Request) -> User | None:
 async def _current_user(request: Request) -> User | None:
     # Without credentials (most readers) there is nothing to read from the database: the
     # answer is given in the event loop, sparing the hand-off to a worker thread and back.
-    anonymous = _bearer(request) is None and not request.cookies.get(SESSION_COOKIE)
-    if anonymous or hasattr(request.state, "user"):
+    if _bearer(request) is None and not request.cookies.get(SESSION_COOKIE):
         return resolve_user(request)
     return await run_in_threadpool(resolve_user, request)
 
