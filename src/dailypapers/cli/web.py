@@ -9,7 +9,6 @@ import os
 import socket
 
 import click
-import uvicorn
 
 from dailypapers.cli.common import (
     ExitCode,
@@ -29,6 +28,7 @@ from dailypapers.store.accounts import (
     set_admin,
     set_disabled,
 )
+from dailypapers.web import listeners
 from dailypapers.web.protocol import PROTOCOL
 
 log = logging.getLogger("dailypapers")
@@ -91,14 +91,19 @@ def serve_command(settings: Settings, host: str, port: int, workers: int, no_job
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
     if settings.database_url:
         os.environ["DAILYPAPERS_DATABASE_URL"] = settings.database_url
+    try:
+        held = listeners.hold_address(host, port, workers=workers)
+    except listeners.ListenError as error:
+        fail(str(error), ExitCode.USAGE)
     jobs = None
     if not no_jobs:
         address = settings.model_copy(update={"listen_url": os.environ["DAILYPAPERS_LISTEN_URL"]})
         jobs = start_job_process(address)
     click.echo(f"serving on http://{host}:{port}/ (Ctrl+C stops)", err=True)
     try:
-        uvicorn.run(
+        listeners.run(
             "dailypapers.web.asgi:app_from_environment",
+            held,
             factory=True,
             host=host,
             port=port,

@@ -1,0 +1,80 @@
+"""Listening sockets for several workers: each worker accepts on a socket of its own, all in
+one SO_REUSEPORT group, so the kernel spreads new connections over the workers.
+
+uvicorn's supervisor binds one socket and every worker accepts from it. A worker woken by a new
+connection takes every connection waiting (asyncio accepts up to the backlog at once), so a
+burst of connections, such as the keep-alive connections a proxy or a client pool opens
+together, mostly lands on one worker. Measured with `serve --workers 2` and 16 connections
+opened at once, six times: 15/1, 16/0, 14/2, 15/1, 9/7 and 8/8. A worker serves its connections
+on one core (Python's lock), so with most of them one worker's core does the work of two:
+fresh searches ran at about 85 requests/s instead of about 155 (BENCHMARKS.md).
+
+Here the supervisor still binds the address (an address in use is an error before any worker
+starts) but never listens on it; each worker, started by multiprocessing's spawn, unpickles
+that socket as a new one bound to the same address with SO_REUSEPORT, and listens on it. The
+kernel hands each new connection to one of the listening sockets by a hash of its addresses.
+A restarted worker binds a new one the same way.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import uvicorn
+from uvicorn.supervisors import Multiprocess
+
+
+class ListenError(RuntimeError):
+    """The address cannot be listened on (in use, not this machine's, not allowed)."""
+
+
+class WorkerListener(socket.socket):
+    """The supervisor's hold on the address: bound, not listening. Pickled to a worker, it
+    becomes that worker's own socket on the same address (`bind_reuse_port`)."""
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
+        host, port = self.getsockname()[:2]
+        return (bind_reuse_port, (self.family, host, port))
+
+
+def bind_reuse_port(
+    family: socket.AddressFamily, host: str, port: int, *, kind: type[socket.socket] = socket.socket
+) -> socket.socket:
+    """A TCP socket bound to (host, port) in the address's SO_REUSEPORT group."""
+    sock = kind(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise ListenError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    return sock
+
+
+def hold_address(host: str, port: int, *, workers: int) -> WorkerListener | None:
+    """The address held for `workers` workers to listen on each with a socket of its own;
+    None where uvicorn's own socket does (one worker, or no SO_REUSEPORT on this system).
+    ListenError if it cannot be had."""
+    if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
+        return None
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    held = bind_reuse_port(family, host, port, kind=WorkerListener)
+    assert isinstance(held, WorkerListener)
+    return held
+
+
+def run(app: str, held: WorkerListener | None, **options: Any) -> None:
+    """Serve the ASGI app `app` (an import string) as uvicorn.run does; with an address held
+    by `hold_address`, under uvicorn's supervisor (restarts, signals, health checks) with
+    each worker accepting on its own socket."""
+    if held is None:
+        uvicorn.run(app, **options)
+        return
+    try:
+        Multiprocess(uvicorn.Config(app, **options), sockets=[held]).run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        held.close()
