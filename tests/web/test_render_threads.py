@@ -1,9 +1,13 @@
 """Under many concurrent requests a worker runs at most RENDER_THREADS routes at once, so it
-holds that many database connections (and their caches) instead of one per request."""
+holds that many database connections (and their caches) instead of one per request; its
+searches take turns, in the order they came."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +16,7 @@ import sqlalchemy as sa
 
 from dailypapers.web.app import create_app
 from dailypapers.web.middleware import RENDER_THREADS
+from dailypapers.web.state import SharedSearcher
 from tests.web.conftest import site_settings
 
 HF_DAY = "2024-10-25"
@@ -67,3 +72,49 @@ def test_many_concurrent_requests_hold_at_most_render_threads_connections(
     assert [page.status_code for page in pages] == [200] * REQUESTS
     # The routes' threads, and the index keeper's one.
     assert 2 <= held["most"] <= RENDER_THREADS + 1
+
+
+def test_searches_take_turns_in_the_order_they_came(site_home: Path) -> None:
+    app = create_app(site_settings(site_home))
+    shared: SharedSearcher = app.state.dp.search
+    guard = threading.Lock()
+    seen = {"inside": 0, "most": 0}
+    began: list[int] = []
+
+    def search(number: int) -> int:
+        with guard:
+            seen["inside"] += 1
+            seen["most"] = max(seen["most"], seen["inside"])
+            began.append(number)
+        try:
+            found = shared.run(lambda s: s.search(f"diffusion {number}", mode="keyword"))
+            time.sleep(0.02)  # a slow search: the others wait for it
+            return len(found.hits)
+        finally:
+            with guard:
+                seen["inside"] -= 1
+
+    async def arrive() -> list[int]:
+        return await asyncio.gather(*(shared.in_turn(partial(search, n)) for n in range(8)))
+
+    try:
+        asyncio.run(arrive())
+    finally:
+        app.state.dp.engine.dispose()
+    assert seen["most"] == 1
+    assert began == list(range(8))
+
+
+def test_search_pages_and_answers_under_many_concurrent_requests(site_home: Path) -> None:
+    app = create_app(site_settings(site_home))
+    paths = [f"/api/v1/search?q=diffusion+{n}" for n in range(40)]
+    paths += [f"/search?q=language+model+{n}" for n in range(40)]
+    paths += [f"/search?q=%24&n={n}" for n in range(5)]  # no words: refused, in turn too
+    try:
+        answers = asyncio.run(_serve(app, paths))
+    finally:
+        app.state.dp.engine.dispose()
+    assert [answer.status_code for answer in answers] == [200] * 80 + [422] * 5
+    assert all(answer.json()["query"] for answer in answers[:40])
+    assert all("language" in answer.text for answer in answers[40:80])
+    assert all("no words to search for" in answer.text for answer in answers[80:])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from starlette.concurrency import run_in_threadpool
 
 from dailypapers.search.service import SearchMode
 from dailypapers.store.lists import ListFilter
@@ -128,8 +128,8 @@ async def api_search(
     # A coroutine that searches on a worker thread: FastAPI would also run the answer's
     # validation for a plain function on a thread (a second hand-off for every search).
     filters = views.search_filters(author, category, since, until, with_code=code)
-    found = await run_in_threadpool(
-        views.search_view, state, q, mode=mode, page=p, page_size=limit, filters=filters
+    found = await state.search.in_turn(
+        partial(views.search_view, state, q, mode=mode, page=p, page_size=limit, filters=filters)
     )
     # The answer is the stored papers as the live indexes rank them, the same for every
     # reader: kept (for anonymous readers) until anything is committed anywhere.
