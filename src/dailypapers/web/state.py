@@ -34,8 +34,6 @@ T = TypeVar("T")
 SIMILAR_TTL_S = 600.0
 SIMILAR_CACHE_ENTRIES = 20_000
 QUERY_CACHE_ENTRIES = 256
-# Searches one worker process runs at once (see SharedSearcher.in_turn).
-SEARCHES_AT_ONCE = 1
 logger = logging.getLogger(__name__)
 
 
@@ -124,7 +122,8 @@ class SharedSearcher:
         self._searcher = Searcher(engine, settings, embedder=self._query_vectors)
         self._recommender = Recommender(engine, settings, self._searcher)
         self._lock = threading.Lock()
-        self._turns = anyio.CapacityLimiter(SEARCHES_AT_ONCE)
+        self._turns = anyio.Lock(fast_acquire=True)  # fair: first come, first served
+        self._searching = anyio.CapacityLimiter(1)  # the thread of the search whose turn it is
         self._similar: OrderedDict[tuple[str, int], tuple[float, list[str]]] = OrderedDict()
         self._similar_lock = threading.Lock()
         self._encoder_tried = False
@@ -187,10 +186,13 @@ class SharedSearcher:
         """Run `call`, which searches, on a worker thread once this process's searches before
         it are done. The searches of a process take turns anyway (`run`); waiting for the turn
         in the event loop, in arrival order, instead of on threads parked on the lock left
-        less for the worker to juggle: fresh hybrid searches, 16 connections over 2 workers,
-        used about 0.6 ms less CPU each and served 7-9 % more a second (BENCHMARKS.md). Nor do
-        waiting searches hold threads that other pages render on."""
-        return await anyio.to_thread.run_sync(call, limiter=self._turns)
+        less for the worker to juggle (BENCHMARKS.md). A waiting search still holds one of the
+        render threads' places, as a route's parked thread did: without that, the pages drawn
+        on all of them left the one searching thread a sliver of Python's lock, and searches
+        queued for seconds under mixed load."""
+        async with anyio.to_thread.current_default_thread_limiter():
+            async with self._turns:
+                return await anyio.to_thread.run_sync(call, limiter=self._searching)
 
     def recommend(self, call: Callable[[Recommender], T]) -> T:
         """Run `call` with the process's Recommender (it shares the searcher and its lock)."""

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from dailypapers.feeds.periods import PeriodKind
 from dailypapers.latex import latex_to_text
@@ -22,7 +20,7 @@ from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUs
 from dailypapers.web.errors import ApiError
 from dailypapers.web.formats import bibtex_entry
 from dailypapers.web.middleware import DATA_VERSION, cacheable, page_key
-from dailypapers.web.schemas import MAX_ROW_ID, PapersPage, SearchPage
+from dailypapers.web.schemas import MAX_ROW_ID, PapersPage
 from dailypapers.web.state import AppState, CacheKey, StampedPages, Version
 from dailypapers.web.templating import absolute_url, render
 
@@ -284,7 +282,7 @@ def author(
 
 
 @reading.get("/search")
-async def search(
+def search(
     request: Request,
     state: StateDep,
     user: CurrentUser,
@@ -300,44 +298,29 @@ async def search(
     form: dict[str, object] = {"q": q, "mode": mode, "author": author or ""}
     form |= {"category": category or "", "from": since or "", "until": until or "", "code": code}
     context: dict[str, object] = {"form": form, "results": None, "error": None}
-    if not q.strip():
-        return await run_in_threadpool(render, request, "search.html", context)
-    try:
-        filters = views.search_filters(author, category, since, until, with_code=code)
-        # The search takes its turn among this worker's searches; the page is drawn after.
-        results = await state.search.in_turn(
-            partial(views.search_view, state, q, mode=mode, page=p, filters=filters)
-        )
-    except (ApiError, QueryError) as error:
-        status = error.status if isinstance(error, ApiError) else 422
-        context["error"] = error.message if isinstance(error, ApiError) else str(error)
-        return await run_in_threadpool(
-            partial(render, request, "search.html", context, status_code=status)
-        )
-    return await run_in_threadpool(_search_results_page, request, state, user, q, context, results)
-
-
-def _search_results_page(
-    request: Request,
-    state: AppState,
-    user: User | None,
-    q: str,
-    context: dict[str, object],
-    results: SearchPage,
-) -> HTMLResponse:
-    # The search runs for every request; the drawing of the same results is kept.
-    kept, slot = _kept_page(request, state, user, results.model_dump_json())
-    if kept is not None:
-        return kept
-    pattern = highlight_pattern(parse_query(q))  # the search parsed it: no QueryError
-    context["results"] = results
-    context["mark"] = lambda text: highlight(text, pattern)
-    context["voted"] = views.voted_ids(state, user, [h.paper for h in results.hits])
-    query = str(request.url.query)
-    context["json_url"] = f"/api/v1/search?{query}"
-    context["feed_url"] = f"/feeds/search.atom?{query}"
-    context["feed_title"] = f"Search: {q}"
-    return _keep(state, slot, render(request, "search.html", context))
+    if q.strip():
+        try:
+            filters = views.search_filters(author, category, since, until, with_code=code)
+            results = views.search_view(state, q, mode=mode, page=p, filters=filters)
+        except (ApiError, QueryError) as error:
+            status = error.status if isinstance(error, ApiError) else 422
+            message = error.message if isinstance(error, ApiError) else str(error)
+            context["error"] = message
+            return render(request, "search.html", context, status_code=status)
+        # The search runs for every request; the drawing of the same results is kept.
+        kept, slot = _kept_page(request, state, user, results.model_dump_json())
+        if kept is not None:
+            return kept
+        pattern = highlight_pattern(parse_query(q))  # the search parsed it: no QueryError
+        context["results"] = results
+        context["mark"] = lambda text: highlight(text, pattern)
+        context["voted"] = views.voted_ids(state, user, [h.paper for h in results.hits])
+        query = str(request.url.query)
+        context["json_url"] = f"/api/v1/search?{query}"
+        context["feed_url"] = f"/feeds/search.atom?{query}"
+        context["feed_title"] = f"Search: {q}"
+        return _keep(state, slot, render(request, "search.html", context))
+    return render(request, "search.html", context)
 
 
 def _paper_page(
