@@ -1,6 +1,6 @@
 """Under many concurrent requests a worker runs at most RENDER_THREADS routes at once, so it
 holds that many database connections (and their caches) instead of one per request; its
-searches take turns, in the order they came."""
+API searches take turns, in the order they came."""
 
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def test_search_pages_and_answers_under_many_concurrent_requests(site_home: Path
     app = create_app(site_settings(site_home))
     paths = [f"/api/v1/search?q=diffusion+{n}" for n in range(40)]
     paths += [f"/search?q=language+model+{n}" for n in range(40)]
-    paths += [f"/search?q=%24&n={n}" for n in range(5)]  # no words: refused, in turn too
+    paths += [f"/search?q=%24&n={n}" for n in range(5)]  # no words: refused
     try:
         answers = asyncio.run(_serve(app, paths))
     finally:

@@ -6,8 +6,8 @@ connection takes every connection waiting (asyncio accepts up to the backlog at 
 burst of connections, such as the keep-alive connections a proxy or a client pool opens
 together, mostly lands on one worker. Measured with `serve --workers 2` and 16 connections
 opened at once, six times: 15/1, 16/0, 14/2, 15/1, 9/7 and 8/8. A worker serves its connections
-on one core (Python's lock), so with most of them one worker's core does the work of two:
-fresh searches ran at about 85 requests/s instead of about 155 (BENCHMARKS.md).
+on one core (Python's lock), so with all of them one worker's core does the work of two:
+fresh searches ran at 85-88 requests/s instead of 146-158 (BENCHMARKS.md).
 
 Here the supervisor still binds the address (an address in use is an error before any worker
 starts) but never listens on it; each worker, started by multiprocessing's spawn, unpickles
