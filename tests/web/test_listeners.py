@@ -56,9 +56,10 @@ def test_an_address_in_use_is_named(busy_port: int) -> None:
         bind_reuse_port(socket.AF_INET, "127.0.0.1", busy_port)
 
 
-def test_serve_on_an_address_in_use_says_so(site_home: Path, busy_port: int) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_on_an_address_in_use_says_so(site_home: Path, busy_port: int, workers: int) -> None:
     command = [sys.executable, "-m", "dailypapers", "-q", "serve", "--no-jobs"]
-    command += ["--workers", "2", "--port", str(busy_port)]
+    command += ["--workers", str(workers), "--port", str(busy_port)]
     done = subprocess.run(
         command,
         env={**os.environ, "DAILYPAPERS_HOME": str(site_home)},
@@ -69,6 +70,7 @@ def test_serve_on_an_address_in_use_says_so(site_home: Path, busy_port: int) -> 
     assert done.returncode == 2, done.stderr
     assert f"error: cannot listen on 127.0.0.1:{busy_port}: Address already in use" in done.stderr
     assert "Traceback" not in done.stderr
+    assert "serving on" not in done.stderr
 
 
 def tcp_sockets(port: int, state: str) -> set[str]:

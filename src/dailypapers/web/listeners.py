@@ -42,10 +42,22 @@ def bind_reuse_port(
     family: socket.AddressFamily, host: str, port: int, *, kind: type[socket.socket] = socket.socket
 ) -> socket.socket:
     """A TCP socket bound to (host, port) in the address's SO_REUSEPORT group."""
+    return _bind(family, host, port, kind=kind, reuse_port=True)
+
+
+def _bind(
+    family: socket.AddressFamily,
+    host: str,
+    port: int,
+    *,
+    kind: type[socket.socket] = socket.socket,
+    reuse_port: bool = False,
+) -> socket.socket:
     sock = kind(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except OSError as error:
         sock.close()
@@ -55,11 +67,12 @@ def bind_reuse_port(
 
 def hold_address(host: str, port: int, *, workers: int) -> WorkerListener | None:
     """The address held for `workers` workers to listen on each with a socket of its own;
-    None where uvicorn's own socket does (one worker, or no SO_REUSEPORT on this system).
-    ListenError if it cannot be had."""
-    if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
-        return None
+    None where uvicorn binds its own socket (one worker, or no SO_REUSEPORT on this system),
+    once this process has found that it can. ListenError if the address cannot be had."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
+        _bind(family, host, port).close()  # the same clear error as below, before anything
+        return None
     held = bind_reuse_port(family, host, port, kind=WorkerListener)
     assert isinstance(held, WorkerListener)
     return held
