@@ -53,7 +53,7 @@ def test_a_worker_gets_a_socket_of_its_own_on_the_same_address() -> None:
 
 def test_an_address_in_use_is_named(busy_port: int) -> None:
     with pytest.raises(ListenError, match=rf"cannot listen on 127\.0\.0\.1:{busy_port}: "):
-        bind_reuse_port(socket.AF_INET, "127.0.0.1", busy_port)
+        bind_reuse_port(socket.AF_INET, "127.0.0.1", busy_port, kind=socket.socket)
 
 
 @pytest.mark.parametrize("workers", [1, 2])

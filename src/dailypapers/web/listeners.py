@@ -19,10 +19,12 @@ A restarted worker binds a new one the same way.
 from __future__ import annotations
 
 import socket
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from uvicorn.supervisors import Multiprocess
+
+S = TypeVar("S", bound=socket.socket)
 
 
 class ListenError(RuntimeError):
@@ -31,18 +33,21 @@ class ListenError(RuntimeError):
 
 class WorkerListener(socket.socket):
     """The supervisor's hold on the address: bound, not listening. Pickled to a worker, it
-    becomes that worker's own socket on the same address (`bind_reuse_port`)."""
+    becomes that worker's own socket on the same address (`_worker_socket`)."""
 
     def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
         host, port = self.getsockname()[:2]
-        return (bind_reuse_port, (self.family, host, port))
+        return (_worker_socket, (self.family, host, port))
 
 
-def bind_reuse_port(
-    family: socket.AddressFamily, host: str, port: int, *, kind: type[socket.socket] = socket.socket
-) -> socket.socket:
+def bind_reuse_port(family: socket.AddressFamily, host: str, port: int, *, kind: type[S]) -> S:
     """A TCP socket bound to (host, port) in the address's SO_REUSEPORT group."""
     return _bind(family, host, port, kind=kind, reuse_port=True)
+
+
+def _worker_socket(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+    """A worker's own socket on the held address (what a WorkerListener unpickles as)."""
+    return bind_reuse_port(family, host, port, kind=socket.socket)
 
 
 def _bind(
@@ -50,9 +55,9 @@ def _bind(
     host: str,
     port: int,
     *,
-    kind: type[socket.socket] = socket.socket,
+    kind: type[S],
     reuse_port: bool = False,
-) -> socket.socket:
+) -> S:
     sock = kind(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -71,11 +76,10 @@ def hold_address(host: str, port: int, *, workers: int) -> WorkerListener | None
     once this process has found that it can. ListenError if the address cannot be had."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
-        _bind(family, host, port).close()  # the same clear error as below, before anything
+        # Found now, with the same clear error, before anything starts.
+        _bind(family, host, port, kind=socket.socket).close()
         return None
-    held = bind_reuse_port(family, host, port, kind=WorkerListener)
-    assert isinstance(held, WorkerListener)
-    return held
+    return bind_reuse_port(family, host, port, kind=WorkerListener)
 
 
 def run(app: str, held: WorkerListener | None, **options: Any) -> None:
