@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from dailypapers.web.listeners import ListenError, WorkerListener, bind_reuse_port
+from dailypapers.web.listeners import ListenError, WorkerListener, hold_address
 from tests.ports import free_port
 from tests.web.conftest import LiveServer
 from tests.web.test_server_process import child_pids, wait_for
@@ -35,7 +35,9 @@ def busy_port() -> Iterator[int]:
 
 def test_a_worker_gets_a_socket_of_its_own_on_the_same_address() -> None:
     port = free_port()
-    with closing(bind_reuse_port(socket.AF_INET, "127.0.0.1", port, kind=WorkerListener)) as held:
+    held = hold_address("127.0.0.1", port, workers=2)
+    assert isinstance(held, WorkerListener)
+    with closing(held):
         # What multiprocessing's spawn does with the sockets it hands a worker.
         buffer = io.BytesIO()
         ForkingPickler(buffer).dump(held)
@@ -51,9 +53,17 @@ def test_a_worker_gets_a_socket_of_its_own_on_the_same_address() -> None:
                 accepted.close()
 
 
-def test_an_address_in_use_is_named(busy_port: int) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_address_in_use_is_named(busy_port: int, workers: int) -> None:
     with pytest.raises(ListenError, match=rf"cannot listen on 127\.0\.0\.1:{busy_port}: "):
-        bind_reuse_port(socket.AF_INET, "127.0.0.1", busy_port, kind=socket.socket)
+        hold_address("127.0.0.1", busy_port, workers=workers)
+
+
+def test_one_worker_leaves_the_address_to_uvicorn() -> None:
+    port = free_port()
+    assert hold_address("127.0.0.1", port, workers=1) is None
+    with closing(socket.socket()) as uvicorns:  # free again for uvicorn's own socket
+        uvicorns.bind(("127.0.0.1", port))
 
 
 @pytest.mark.parametrize("workers", [1, 2])

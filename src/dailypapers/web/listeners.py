@@ -40,23 +40,13 @@ class WorkerListener(socket.socket):
         return (_worker_socket, (self.family, host, port))
 
 
-def bind_reuse_port(family: socket.AddressFamily, host: str, port: int, *, kind: type[S]) -> S:
-    """A TCP socket bound to (host, port) in the address's SO_REUSEPORT group."""
-    return _bind(family, host, port, kind=kind, reuse_port=True)
-
-
 def _worker_socket(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
     """A worker's own socket on the held address (what a WorkerListener unpickles as)."""
-    return bind_reuse_port(family, host, port, kind=socket.socket)
+    return _bind(family, host, port, kind=socket.socket, reuse_port=True)
 
 
 def _bind(
-    family: socket.AddressFamily,
-    host: str,
-    port: int,
-    *,
-    kind: type[S],
-    reuse_port: bool = False,
+    family: socket.AddressFamily, host: str, port: int, *, kind: type[S], reuse_port: bool
 ) -> S:
     sock = kind(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
@@ -75,11 +65,12 @@ def hold_address(host: str, port: int, *, workers: int) -> WorkerListener | None
     None where uvicorn binds its own socket (one worker, or no SO_REUSEPORT on this system),
     once this process has found that it can. ListenError if the address cannot be had."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    if workers <= 1 or not hasattr(socket, "SO_REUSEPORT"):
-        # Found now, with the same clear error, before anything starts.
-        _bind(family, host, port, kind=socket.socket).close()
-        return None
-    return bind_reuse_port(family, host, port, kind=WorkerListener)
+    spread = workers > 1 and hasattr(socket, "SO_REUSEPORT")
+    held = _bind(family, host, port, kind=WorkerListener, reuse_port=spread)
+    if spread:
+        return held
+    held.close()  # found now, with the same clear error, before anything starts
+    return None
 
 
 def run(app: str, held: WorkerListener | None, **options: Any) -> None:

@@ -122,8 +122,9 @@ class SharedSearcher:
         self._searcher = Searcher(engine, settings, embedder=self._query_vectors)
         self._recommender = Recommender(engine, settings, self._searcher)
         self._lock = threading.Lock()
-        self._turns = anyio.Lock(fast_acquire=True)  # fair: first come, first served
-        self._searching = anyio.CapacityLimiter(1)  # the thread of the search whose turn it is
+        # One search thread at a time; anyio's limiter serves its waiters first come, first
+        # served (a newcomer never takes a token while others wait).
+        self._turns = anyio.CapacityLimiter(1)
         self._similar: OrderedDict[tuple[str, int], tuple[float, list[str]]] = OrderedDict()
         self._similar_lock = threading.Lock()
         self._encoder_tried = False
@@ -191,8 +192,7 @@ class SharedSearcher:
         a route's parked thread did, so searches and pages share the worker as before (with
         searches counted apart, mixed load's slowest answers were slower)."""
         async with anyio.to_thread.current_default_thread_limiter():
-            async with self._turns:
-                return await anyio.to_thread.run_sync(call, limiter=self._searching)
+            return await anyio.to_thread.run_sync(call, limiter=self._turns)
 
     def recommend(self, call: Callable[[Recommender], T]) -> T:
         """Run `call` with the process's Recommender (it shares the searcher and its lock)."""
