@@ -47,19 +47,27 @@ else:
 """
 
 
-def _lightgbm(path: Path, *extra: str, **arrays: np.ndarray) -> None:
+def _lightgbm(
+    path: Path, *extra: str, params: dict[str, object] = LAMBDARANK, **arrays: np.ndarray
+) -> None:
     data = path.with_suffix(".npz")
     np.savez(data, **arrays)  # type: ignore[arg-type]
     subprocess.run(
-        [sys.executable, "-c", LIGHTGBM, str(data), str(path), repr(LAMBDARANK)]
+        [sys.executable, "-c", LIGHTGBM, str(data), str(path), repr(params)]
         + [",".join(FEATURE_NAMES), *extra],
         check=True,
         timeout=120,
     )
 
 
-def _train(rows: np.ndarray, labels: np.ndarray, groups: list[int], path: Path) -> Path:
-    _lightgbm(path, rows=rows, labels=labels, groups=np.array(groups))
+def _train(
+    rows: np.ndarray,
+    labels: np.ndarray,
+    groups: list[int],
+    path: Path,
+    params: dict[str, object] = LAMBDARANK,
+) -> Path:
+    _lightgbm(path, params=params, rows=rows, labels=labels, groups=np.array(groups))
     return path
 
 
@@ -69,16 +77,22 @@ def _predict(path: Path, rows: np.ndarray) -> np.ndarray:
     return np.load(out)
 
 
-def test_scores_match_lightgbm_on_rows_it_never_saw(tmp_path: Path) -> None:
+# Trees of up to 16 leaves are evaluated with 16-bit leaf masks, wider ones with 64-bit masks.
+@pytest.mark.parametrize("leaves", [7, 40])
+def test_scores_match_lightgbm_on_rows_it_never_saw(tmp_path: Path, leaves: int) -> None:
     rng = np.random.default_rng(7)
     rows = rng.normal(size=(600, len(FEATURE_NAMES)))
     rows[rng.random(rows.shape) < 0.1] = 0.0  # exact zeros take LightGBM's zero path
     labels = ((rows[:, 0] + rows[:, 2] * rows[:, 5]) > 0.8).astype(int) + (rows[:, 1] > 1.2)
-    path = _train(rows, labels, [30] * 20, tmp_path / "model.txt")
+    params = {**LAMBDARANK, "num_leaves": leaves}
+    path = _train(rows, labels, [30] * 20, tmp_path / "model.txt", params)
+    model = Ranker.load(path)
+    widest = max(len(tree.leaf_value) for tree in model.trees)
+    assert (widest <= 16) == (leaves <= 16), widest  # each width is really exercised
     unseen = rng.normal(size=(200, len(FEATURE_NAMES)))
     unseen[:, 3] = 0.0
     expected = _predict(path, unseen)
-    np.testing.assert_allclose(Ranker.load(path).score(unseen), expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(model.score(unseen), expected, rtol=0, atol=1e-9)
 
 
 def test_a_trained_model_reorders_a_real_query(

@@ -87,11 +87,10 @@ class VectorSearcher:
         # Whole blocks, joined once: stacking a row at a time cost more than the lookups.
         found_keys: list[np.ndarray] = []
         found: list[np.ndarray] = []
-        in_delta = np.isin(keys, self._delta_keys)
+        in_delta, positions = _positions(keys, self._delta_keys)
         if in_delta.any():
-            positions = np.searchsorted(self._delta_keys, keys[in_delta])
             found_keys.append(keys[in_delta])
-            found.append(self._delta_vectors[positions])
+            found.append(self._delta_vectors[positions[in_delta]])
         rest = keys[~in_delta]
         if self._ann is not None and len(rest):
             present = np.asarray(self._ann.contains(rest), bool)
@@ -132,15 +131,33 @@ class VectorSearcher:
         if self._ann is not None and self._ann.size:
             matches = self._ann.search(query, count)
             ann_keys = np.asarray(matches.keys, np.uint64)
-            fresh = ~np.isin(ann_keys, self._delta_keys)  # superseded by a newer chunk
+            fresh = ~_positions(ann_keys, self._delta_keys)[0]  # superseded by a newer chunk
             keys.append(ann_keys[fresh])
             scores.append(1.0 - np.asarray(matches.distances, np.float32)[fresh])
         if len(self._delta_keys):
             delta_scores = self._delta_vectors @ query
-            top = np.argsort(-delta_scores)[:count]
+            # The best `count`, in no order (the callers sort what they keep): a partition,
+            # not a sort of every recently embedded paper (up to EXACT_SEARCH_MAX of them).
+            top = (
+                np.argpartition(-delta_scores, count)[:count]
+                if count < len(delta_scores)
+                else np.arange(len(delta_scores))
+            )
             keys.append(self._delta_keys[top])
             scores.append(delta_scores[top])
         return np.concatenate(keys), np.concatenate(scores)
+
+
+def _positions(keys: np.ndarray, sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which of `keys` are in `sorted_keys` (unique, ascending), and where (valid where in).
+
+    A binary search per key: `np.isin` sorts both arrays on every call, 0.6 ms for 150
+    candidates against 5,000 recently embedded papers."""
+    positions = np.searchsorted(sorted_keys, keys)
+    inside = positions < len(sorted_keys)
+    found = np.zeros(len(keys), dtype=bool)
+    found[inside] = sorted_keys[positions[inside]] == keys[inside]
+    return found, positions
 
 
 def _admitted(
