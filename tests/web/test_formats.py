@@ -90,6 +90,26 @@ def test_highlight_marks_words_with_any_ending_and_escapes_the_rest() -> None:
     assert "<mark>video</mark>" not in html
 
 
+def test_highlight_marks_what_the_search_matched_not_stop_words_or_shared_beginnings() -> None:
+    marks = highlight_pattern(parse_query("how do I make video generation faster"))
+    text = "However, domains like video generation are making models generate faster downstream"
+    html = highlight(text, marks)
+    assert html.count("<mark>") == 5  # video, generation, making, generate, faster
+    for word in ("video", "generation", "making", "generate", "faster"):
+        assert f"<mark>{word}</mark>" in html
+    # "how" and "do" rank nothing; "general" only starts like "generation" (stem "generat").
+    assert "However" in html and "domains" in html and "downstream" in html
+    assert "<mark>general</mark>" not in highlight("general", marks)
+    # Stems that end unlike the word: "studies" is "studi", and marks "study" too.
+    assert highlight("a study", highlight_pattern(parse_query("studies"))) == "a <mark>study</mark>"
+
+
+def test_a_phrase_is_marked_only_as_written() -> None:
+    marks = highlight_pattern(parse_query('"guidance scale"'))
+    assert highlight("guidance scale", marks) == "<mark>guidance scale</mark>"
+    assert "<mark>" not in highlight("guidance scales", marks)
+
+
 def test_highlight_without_words_only_escapes() -> None:
     assert (
         highlight("<i>x</i>", highlight_pattern(parse_query("author:ho"))) == "&lt;i&gt;x&lt;/i&gt;"

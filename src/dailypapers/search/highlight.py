@@ -1,35 +1,76 @@
-"""Marking the query's words in a title or abstract (pure; returns escaped HTML)."""
+"""Marking the query's words in a title or abstract (pure; returns escaped HTML).
+
+A word is marked when the search matched it: its stem (the index's own analysis: lowercase,
+accents folded, English Snowball stem) is one of the query's free terms, which leave out the
+query stop words ("how", "do", "I" rank nothing, so they mark nothing). "generation" marks
+"generate" and "generating", as the search finds them, but not "general"; "do" does not mark
+"domains". Quoted phrases are marked as written (case and accents folded, not stemmed).
+"""
 
 from __future__ import annotations
 
 import functools
 import re
+import threading
 import unicodedata
+from dataclasses import dataclass
 
+import tantivy
+
+from dailypapers.index.keyword import query_word_analyzer, text_analyzer
 from dailypapers.latex import escape_text, latex_to_html
 from dailypapers.search.query import ParsedQuery
 
-_SUFFIXES = ("ing", "ed", "es", "s")
-MIN_STEM_CHARS = 3
+# A text word is a candidate when it starts with a term's first letters (all but the last
+# two, at least three): the stem can end differently from the word ("studi", "happi"); each
+# candidate is then stemmed to check.
+PREFIX_SHORTER_BY = 2
+MIN_PREFIX_CHARS = 3
+_WORD = r"[^\W_]*"  # the rest of a word, as the index's tokenizer splits words
+_analyzers = threading.local()
 
 
-def _stem(word: str) -> str:
-    lowered = word.lower()
-    for suffix in _SUFFIXES:
-        if lowered.endswith(suffix) and len(lowered) - len(suffix) >= MIN_STEM_CHARS:
-            return lowered[: -len(suffix)]
-    return lowered
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """What to mark: the candidates' pattern and the query's terms (stems)."""
+
+    pattern: re.Pattern[str]
+    terms: frozenset[str]
 
 
-def highlight_pattern(query: ParsedQuery) -> re.Pattern[str] | None:
-    """A pattern for the query's words (any ending) and phrases, or None if it has none."""
+def highlight_pattern(query: ParsedQuery) -> Marks | None:
+    """What marks the query's words and phrases, or None if it has none."""
+    terms = frozenset(
+        term for word in query.words for term in _analyzer("query").analyze(_folded(word))
+    )
+    prefixes = {term[: max(MIN_PREFIX_CHARS, len(term) - PREFIX_SHORTER_BY)] for term in terms}
     # Accents are folded on both sides, as the index does: "grobner" marks "Gröbner".
-    parts = {re.escape(_folded(_stem(w))) + r"\w*" for w in query.words if len(w) >= 2}
-    parts |= {re.escape(_folded(phrase)) for phrase in query.phrases if phrase}
+    phrases = {re.escape(_folded(phrase)) for phrase in query.phrases if phrase}
+    parts = []
+    if phrases:
+        alternatives = "|".join(sorted(phrases, key=len, reverse=True))
+        parts.append(rf"(?P<phrase>{alternatives})(?![^\W_])")
+    if prefixes:
+        alternatives = "|".join(sorted(map(re.escape, prefixes), key=len, reverse=True))
+        parts.append(rf"(?P<word>(?:{alternatives}){_WORD})")
     if not parts:
         return None
-    alternatives = "|".join(sorted(parts, key=len, reverse=True))
-    return re.compile(rf"\b(?:{alternatives})", re.IGNORECASE)
+    return Marks(re.compile(rf"\b(?:{'|'.join(parts)})", re.IGNORECASE), terms)
+
+
+def _analyzer(kind: str) -> tantivy.TextAnalyzer:
+    """The index's analyzers, one of each per thread (render threads mark pages at once)."""
+    analyzer: tantivy.TextAnalyzer | None = getattr(_analyzers, kind, None)
+    if analyzer is None:
+        analyzer = query_word_analyzer() if kind == "query" else text_analyzer()
+        setattr(_analyzers, kind, analyzer)
+    return analyzer
+
+
+@functools.lru_cache(maxsize=65536)
+def _stems(word: str) -> tuple[str, ...]:
+    """A text word's stems as the index makes them (a folded word gives one)."""
+    return tuple(_analyzer("text").analyze(word))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -43,10 +84,12 @@ def _folded(text: str) -> str:
     return text if text.isascii() else "".join(map(_fold_char, text))
 
 
-def _marked(text: str, pattern: re.Pattern[str]) -> str:
+def _marked(text: str, marks: Marks) -> str:
     out: list[str] = []
     last = 0
-    for match in pattern.finditer(_folded(text)):
+    for match in marks.pattern.finditer(_folded(text)):
+        if match.lastgroup == "word" and not marks.terms.intersection(_stems(match.group())):
+            continue  # it only starts like a query term
         out.append(escape_text(text[last : match.start()]))
         out.append(f"<mark>{escape_text(text[match.start() : match.end()])}</mark>")
         last = match.end()
@@ -54,9 +97,9 @@ def _marked(text: str, pattern: re.Pattern[str]) -> str:
     return "".join(out)
 
 
-def highlight(text: str, pattern: re.Pattern[str] | None) -> str:
+def highlight(text: str, marks: Marks | None) -> str:
     """`text` (a title or snippet, LaTeX shown as on the paper's page, without links) as HTML
     with every match in its words wrapped in <mark>, never inside math; the rest escaped."""
-    if pattern is None:
+    if marks is None:
         return latex_to_html(text, links=False)
-    return latex_to_html(text, links=False, text_html=lambda run: _marked(run, pattern))
+    return latex_to_html(text, links=False, text_html=lambda run: _marked(run, marks))
