@@ -49,9 +49,10 @@ from dailypapers.index.embeddings import Embedder, load_embedder
 from dailypapers.index.keyword import query_word_analyzer
 from dailypapers.index.onnx_encoder import load_query_encoder
 from dailypapers.ingest.files import ImportOptions, import_paths
+from dailypapers.models import SearchMode
 from dailypapers.search.fusion import reciprocal_rank_fusion
 from dailypapers.search.ranker import Ranker, shipped_ranker
-from dailypapers.search.service import Searcher, SearchMode
+from dailypapers.search.service import Searcher
 from dailypapers.store.engine import open_store
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

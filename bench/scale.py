@@ -48,7 +48,8 @@ from dailypapers.index.embeddings import Embedder, document_text, load_embedder
 from dailypapers.index.keyword import update_keyword_index
 from dailypapers.index.layout import IndexLayout
 from dailypapers.index.onnx_encoder import load_query_encoder
-from dailypapers.search.service import Searcher, SearchMode
+from dailypapers.models import SearchMode
+from dailypapers.search.service import Searcher
 from dailypapers.store.engine import open_store
 
 OUT_DIR = Path(__file__).resolve().parent / "out"

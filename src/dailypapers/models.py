@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 
 class SourceName(StrEnum):
@@ -149,12 +150,16 @@ class SearchHit:
         return self.paper.paper_id
 
 
+SearchMode = Literal["keyword", "semantic", "hybrid"]
+
+
 @dataclass(slots=True)
 class SearchResults:
-    """A page of search results; `total` is known for keyword searches only."""
+    """A page of search results; `total` is known for keyword searches only. `mode` is what
+    ranked them: keyword when a hybrid or semantic search fell back (`notices` say why)."""
 
     query: str
-    mode: str
+    mode: SearchMode
     hits: list[SearchHit]
     offset: int
     limit: int

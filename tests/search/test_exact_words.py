@@ -11,7 +11,8 @@ import pytest
 from dailypapers.config import load_settings
 from dailypapers.index.build import build_indexes
 from dailypapers.index.embeddings import Embedder
-from dailypapers.search.service import Searcher, SearchMode
+from dailypapers.models import SearchMode
+from dailypapers.search.service import Searcher
 from dailypapers.store.engine import open_store
 from tests.search.conftest import import_files
 

@@ -7,8 +7,9 @@ import statistics
 
 import pytest
 
+from dailypapers.models import SearchMode
 from dailypapers.search.query import Filters, QueryError
-from dailypapers.search.service import PaperNotFound, SearchMode
+from dailypapers.search.service import PaperNotFound
 from tests.search.conftest import Corpus, SciFactSample
 
 
@@ -79,6 +80,8 @@ def test_filter_only_query_lists_matches(corpus: Corpus) -> None:
     results = corpus.searcher.search("cat:math.CO", mode="hybrid", limit=100)
     assert results.hits and all("math.CO" in hit.paper.categories for hit in results.hits)
     assert results.notices  # ranked by keywords: no words to compare by meaning
+    assert results.mode == "keyword"  # the results say what ranked them
+    assert corpus.searcher.search("graphs", mode="hybrid").mode == "hybrid"
 
 
 def test_latex_and_unicode_queries(corpus: Corpus) -> None:

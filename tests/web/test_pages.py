@@ -99,6 +99,19 @@ def test_unknown_paper_is_404_in_both_forms(client: TestClient) -> None:
     assert error["code"] == "not_found" and "2410.99999" in error["message"]
 
 
+def test_a_search_that_fell_back_to_keywords_says_so(client: TestClient) -> None:
+    # Nothing to compare by meaning: a hybrid search of filters alone is ranked by keywords,
+    # and the page and its JSON twin say what ranked it, not what was asked for.
+    page = client.get("/search", params={"q": "cat:math.CO"})
+    assert page.status_code == 200
+    assert "keyword ranking" in page.text and "hybrid ranking" not in page.text
+    twin = client.get("/api/v1/search", params={"q": "cat:math.CO"}).json()
+    assert twin["mode"] == "keyword" and twin["hits"] and twin["notices"]
+    # Without vectors (this site has not embedded its papers), any hybrid search falls back.
+    words = client.get("/api/v1/search", params={"q": "graphs"}).json()
+    assert words["mode"] == "keyword" and any("not built" in n for n in words["notices"])
+
+
 def test_search_page_highlights_filters_and_has_a_twin(client: TestClient) -> None:
     page = client.get("/search", params={"q": "contrastive loss memory"})
     assert page.status_code == 200

@@ -22,14 +22,13 @@ from dailypapers.index.build import (
     index_status,
     watch_indexes,
 )
-from dailypapers.models import SearchHit, SearchResults
+from dailypapers.models import SearchHit, SearchMode, SearchResults
 from dailypapers.search.query import Filters, QueryError, parse_date_bound
 from dailypapers.search.service import (
     MAX_LIMIT,
     SEARCH_MODES,
     PaperNotFound,
     Searcher,
-    SearchMode,
     SearchUnavailable,
 )
 

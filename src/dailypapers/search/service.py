@@ -11,7 +11,6 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import sqlalchemy as sa
@@ -24,7 +23,7 @@ from dailypapers.index.keyword import KeywordState
 from dailypapers.index.layout import COMMIT_FILES, FileStamp, IndexLayout, IndexWatch, file_stamp
 from dailypapers.index.onnx_encoder import load_query_encoder
 from dailypapers.index.vectors import VectorState
-from dailypapers.models import Paper, SearchHit, SearchResults
+from dailypapers.models import Paper, SearchHit, SearchMode, SearchResults
 from dailypapers.search.features import RetrievalScores, candidate_features, is_question
 from dailypapers.search.fusion import DEFAULT_KEYWORD_WEIGHT, convex_fusion
 from dailypapers.search.keyword import KeywordSearcher
@@ -33,7 +32,6 @@ from dailypapers.search.ranker import Ranker, shipped_ranker
 from dailypapers.search.semantic import EXACT_FILTER_CAP, VectorSearcher
 from dailypapers.store.papers import get_paper, get_papers
 
-SearchMode = Literal["keyword", "semantic", "hybrid"]
 SEARCH_MODES: tuple[SearchMode, ...] = ("keyword", "semantic", "hybrid")
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
@@ -206,6 +204,7 @@ class Searcher:
                 raise SearchUnavailable("no papers are embedded yet: run `dailypapers index build`")
             results.notices.append("semantic index not built yet: ranked by keywords only")
             mode = "keyword"
+        results.mode = mode  # what ranks them: keyword when the search fell back (see notices)
         if mode == "keyword":
             hits, total = keyword.search(query, limit=limit, offset=offset)
             results.total = total

@@ -180,7 +180,10 @@ class SearchHitPublic(BaseModel):
 
 class SearchPage(BaseModel):
     query: str
-    mode: Literal["keyword", "semantic", "hybrid"]
+    mode: Literal["keyword", "semantic", "hybrid"] = Field(
+        description="What ranked the results: keyword when a hybrid or semantic search had "
+        "nothing to compare by meaning or no semantic index yet (a notice says which)."
+    )
     page: int
     page_size: int
     total: int | None = Field(description="Known for keyword searches only.")

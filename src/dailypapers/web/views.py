@@ -10,9 +10,9 @@ from dailypapers.feeds.periods import Period, PeriodError, PeriodKind, parse_per
 from dailypapers.harvest.http import HarvestError, client_from_settings
 from dailypapers.ids import normalize_arxiv_id
 from dailypapers.ingest.harvesting import harvest_arxiv_ids
-from dailypapers.models import Paper, SearchResults, User
+from dailypapers.models import Paper, SearchMode, SearchResults, User
 from dailypapers.search.query import Filters, QueryError, parse_date_bound
-from dailypapers.search.service import PaperNotFound, SearchMode, SearchUnavailable
+from dailypapers.search.service import PaperNotFound, SearchUnavailable
 from dailypapers.store.accounts import get_user_by_name
 from dailypapers.store.comments import (
     CommentMissing,
@@ -260,7 +260,7 @@ def search_view(
     hits = [hit for hit in results.hits if not hit.paper.hidden]
     return SearchPage(
         query=results.query,
-        mode=mode,
+        mode=results.mode,
         page=page,
         page_size=page_size,
         total=results.total,

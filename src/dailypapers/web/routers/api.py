@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
-from dailypapers.search.service import SearchMode
+from dailypapers.models import SearchMode
 from dailypapers.store.lists import ListFilter
 from dailypapers.web import author_views, category_views, views
 from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep

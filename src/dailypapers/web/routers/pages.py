@@ -10,10 +10,9 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 
 from dailypapers.feeds.periods import PeriodKind
 from dailypapers.latex import latex_to_text
-from dailypapers.models import User
+from dailypapers.models import SearchMode, User
 from dailypapers.search.highlight import highlight, highlight_pattern
 from dailypapers.search.query import QueryError, parse_query
-from dailypapers.search.service import SearchMode
 from dailypapers.store.lists import NO_FILTER, ListFilter
 from dailypapers.web import author_views, category_views, views
 from dailypapers.web.deps import AdminUser, CsrfChecked, CurrentUser, RequiredUser, StateDep
