@@ -102,6 +102,10 @@ def test_highlight_marks_what_the_search_matched_not_stop_words_or_shared_beginn
     assert "<mark>general</mark>" not in highlight("general", marks)
     # Stems that end unlike the word: "studies" is "studi", and marks "study" too.
     assert highlight("a study", highlight_pattern(parse_query("studies"))) == "a <mark>study</mark>"
+    # A query of stop words only is ranked by them, so they are marked.
+    assert highlight("The Who", highlight_pattern(parse_query("the who"))) == (
+        "<mark>The</mark> <mark>Who</mark>"
+    )
 
 
 def test_a_phrase_is_marked_only_as_written() -> None:

@@ -116,6 +116,17 @@ def query_word_analyzer(stop_words: tuple[str, ...] = QUERY_STOP_WORDS) -> tanti
     return _word_analyzer(stop_words=stop_words)
 
 
+def free_terms(
+    words: tuple[str, ...], query_words: tantivy.TextAnalyzer, text: tantivy.TextAnalyzer
+) -> list[str]:
+    """The distinct index terms free query words are ranked by: their stems less the query
+    stop words (`query_words`), or, for a query of stop words only, all their stems (`text`)."""
+    tokens = [token for word in words for token in query_words.analyze(word)]
+    if not tokens:
+        tokens = [token for word in words for token in text.analyze(word)]
+    return list(dict.fromkeys(tokens))
+
+
 def person_analyzer() -> tantivy.TextAnalyzer:
     """Author names: words, lowercased, accents folded, not stemmed."""
     return (

@@ -1,8 +1,9 @@
 """Marking the query's words in a title or abstract (pure; returns escaped HTML).
 
 A word is marked when the search matched it: its stem (the index's own analysis: lowercase,
-accents folded, English Snowball stem) is one of the query's free terms, which leave out the
-query stop words ("how", "do", "I" rank nothing, so they mark nothing). "generation" marks
+accents folded, English Snowball stem) is one of the terms the search ranks by
+(`free_terms`), which leave out the query stop words ("how", "do", "I" rank nothing, so they
+mark nothing, unless the query has nothing else). "generation" marks
 "generate" and "generating", as the search finds them, but not "general"; "do" does not mark
 "domains". Quoted phrases are marked as written (case and accents folded, not stemmed).
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 import tantivy
 
-from dailypapers.index.keyword import query_word_analyzer, text_analyzer
+from dailypapers.index.keyword import free_terms, query_word_analyzer, text_analyzer
 from dailypapers.latex import escape_text, latex_to_html
 from dailypapers.search.query import ParsedQuery
 
@@ -27,7 +28,7 @@ from dailypapers.search.query import ParsedQuery
 PREFIX_SHORTER_BY = 2
 MIN_PREFIX_CHARS = 3
 _WORD = r"[^\W_]*"  # the rest of a word, as the index's tokenizer splits words
-_analyzers = threading.local()
+_per_thread = threading.local()
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +41,8 @@ class Marks:
 
 def highlight_pattern(query: ParsedQuery) -> Marks | None:
     """What marks the query's words and phrases, or None if it has none."""
-    terms = frozenset(
-        term for word in query.words for term in _analyzer("query").analyze(_folded(word))
-    )
+    query_words, text = _analyzers()
+    terms = frozenset(free_terms(query.words, query_words, text))
     prefixes = {term[: max(MIN_PREFIX_CHARS, len(term) - PREFIX_SHORTER_BY)] for term in terms}
     # Accents are folded on both sides, as the index does: "grobner" marks "Gröbner".
     phrases = {re.escape(_folded(phrase)) for phrase in query.phrases if phrase}
@@ -58,19 +58,21 @@ def highlight_pattern(query: ParsedQuery) -> Marks | None:
     return Marks(re.compile(rf"\b(?:{'|'.join(parts)})", re.IGNORECASE), terms)
 
 
-def _analyzer(kind: str) -> tantivy.TextAnalyzer:
-    """The index's analyzers, one of each per thread (render threads mark pages at once)."""
-    analyzer: tantivy.TextAnalyzer | None = getattr(_analyzers, kind, None)
-    if analyzer is None:
-        analyzer = query_word_analyzer() if kind == "query" else text_analyzer()
-        setattr(_analyzers, kind, analyzer)
-    return analyzer
+def _analyzers() -> tuple[tantivy.TextAnalyzer, tantivy.TextAnalyzer]:
+    """The index's query-word and text analyzers, a pair per thread (render threads mark
+    pages at once)."""
+    pair: tuple[tantivy.TextAnalyzer, tantivy.TextAnalyzer] | None = getattr(
+        _per_thread, "analyzers", None
+    )
+    if pair is None:
+        pair = _per_thread.analyzers = (query_word_analyzer(), text_analyzer())
+    return pair
 
 
 @functools.lru_cache(maxsize=65536)
 def _stems(word: str) -> tuple[str, ...]:
-    """A text word's stems as the index makes them (a folded word gives one)."""
-    return tuple(_analyzer("text").analyze(word))
+    """A lowercased text word's stems as the index makes them (a folded word gives one)."""
+    return tuple(_analyzers()[1].analyze(word))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -88,7 +90,7 @@ def _marked(text: str, marks: Marks) -> str:
     out: list[str] = []
     last = 0
     for match in marks.pattern.finditer(_folded(text)):
-        if match.lastgroup == "word" and not marks.terms.intersection(_stems(match.group())):
+        if match.lastgroup == "word" and marks.terms.isdisjoint(_stems(match.group().lower())):
             continue  # it only starts like a query term
         out.append(escape_text(text[last : match.start()]))
         out.append(f"<mark>{escape_text(text[match.start() : match.end()])}</mark>")

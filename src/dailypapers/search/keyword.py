@@ -21,6 +21,7 @@ import tantivy
 
 from dailypapers.index.keyword import (
     category_analyzer,
+    free_terms,
     open_keyword_index,
     person_analyzer,
     query_word_analyzer,
@@ -106,13 +107,7 @@ class KeywordSearcher:
 
     def query_terms(self, words: tuple[str, ...]) -> list[str]:
         """The distinct index terms that the free words are ranked by."""
-        tokens: list[str] = []
-        for word in words:
-            tokens.extend(self.query_words.analyze(word))
-        if not tokens and words:  # a query of stop words only: keep them
-            for word in words:
-                tokens.extend(self._text.analyze(word))
-        return list(dict.fromkeys(tokens))
+        return free_terms(words, self.query_words, self._text)
 
     def _ranked_words(self, words: tuple[str, ...]) -> list[tantivy.Query]:
         clauses: list[tantivy.Query] = []

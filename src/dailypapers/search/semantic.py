@@ -73,13 +73,8 @@ class VectorSearcher:
 
     def vector_for(self, key: int) -> np.ndarray | None:
         """The stored vector of one paper, or None if it is not embedded."""
-        position = np.searchsorted(self._delta_keys, np.uint64(key))
-        if position < len(self._delta_keys) and self._delta_keys[position] == key:
-            vector: np.ndarray = self._delta_vectors[position]
-            return vector
-        if self._ann is not None and self._ann.contains(key):
-            return np.asarray(self._ann.get(key, dtype="f32"), np.float32)
-        return None
+        found, vectors = self.vectors_for(np.array([key], np.uint64))
+        return vectors[0] if len(found) else None
 
     def vectors_for(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(keys found, their vectors) for the given keys."""

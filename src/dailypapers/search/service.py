@@ -194,17 +194,20 @@ class Searcher:
         if filters is not None:
             query = query.with_filters(filters)
         keyword = self._keyword_searcher()
-        results = SearchResults(query=query.text, mode=mode, hits=[], offset=offset, limit=limit)
+        notices: list[str] = []
         vectors = self._vector_searcher() if mode != "keyword" else None
         if mode != "keyword" and not query.semantic_text:
-            results.notices.append("no words to compare by meaning: ranked by keywords")
+            notices.append("no words to compare by meaning: ranked by keywords")
             mode = "keyword"
         elif mode != "keyword" and vectors is None:
             if mode == "semantic":
                 raise SearchUnavailable("no papers are embedded yet: run `dailypapers index build`")
-            results.notices.append("semantic index not built yet: ranked by keywords only")
+            notices.append("semantic index not built yet: ranked by keywords only")
             mode = "keyword"
-        results.mode = mode  # what ranks them: keyword when the search fell back (see notices)
+        # The mode that ranks them: keyword when the search fell back (the notices say why).
+        results = SearchResults(
+            query=query.text, mode=mode, hits=[], offset=offset, limit=limit, notices=notices
+        )
         if mode == "keyword":
             hits, total = keyword.search(query, limit=limit, offset=offset)
             results.total = total
