@@ -3,9 +3,9 @@
 A word is marked when the search matched it: its stem (the index's own analysis: lowercase,
 accents folded, English Snowball stem) is one of the terms the search ranks by
 (`free_terms`), which leave out the query stop words ("how", "do", "I" rank nothing, so they
-mark nothing, unless the query has nothing else). "generation" marks
-"generate" and "generating", as the search finds them, but not "general"; "do" does not mark
-"domains". Quoted phrases are marked as written (case and accents folded, not stemmed).
+mark nothing, unless the query has nothing else). "generation" marks "generate" and
+"generating", as the search finds them, but not "general"; "do" does not mark "domains".
+Quoted phrases are marked as written (case and accents folded, not stemmed).
 """
 
 from __future__ import annotations
