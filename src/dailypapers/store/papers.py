@@ -466,13 +466,20 @@ def count_papers(engine: sa.Engine) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(papers)).scalar_one())
 
 
+# One statement for every call: its values are bound, not part of the statement, so it is
+# not built and looked up in SQLAlchemy's cache each time (search results read 20 papers).
+_PAPERS_BY_ID = sa.select(papers).where(
+    papers.c.paper_id.in_(sa.bindparam("paper_ids", expanding=True))
+)
+
+
 def get_papers(engine: sa.Engine, *, paper_ids: Sequence[str]) -> dict[str, Paper]:
     """Papers by their stored ids (missing ids are left out)."""
     found: dict[str, Paper] = {}
     with engine.connect() as conn:
         for start in range(0, len(paper_ids), 500):
             chunk = list(paper_ids[start : start + 500])
-            rows = conn.execute(sa.select(papers).where(papers.c.paper_id.in_(chunk))).mappings()
+            rows = conn.execute(_PAPERS_BY_ID, {"paper_ids": chunk}).mappings()
             for row in rows:
                 paper = decode_paper(row)
                 found[paper.paper_id] = paper

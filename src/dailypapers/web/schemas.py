@@ -170,7 +170,8 @@ class SearchHitPublic(BaseModel):
 
     @classmethod
     def of(cls, hit: SearchHit) -> SearchHitPublic:
-        return cls(
+        # Typed already, as PaperPublic.of's paper is: not validated again (20 a search).
+        return cls.model_construct(
             paper=PaperPublic.of(hit.paper),
             score=hit.score,
             keyword_score=hit.keyword_score,
