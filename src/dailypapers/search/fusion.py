@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
+
+# Candidates are named by paper ids or by index keys; ties are broken by the name.
+Key = TypeVar("Key", str, int)
 
 # Tuned on the SciFact train queries (bench/quality.py --tune); see docs/search.md.
 DEFAULT_KEYWORD_WEIGHT = 0.55
 RRF_K = 60
 
 
-def _min_max(scores: Mapping[str, float]) -> dict[str, float]:
+def _min_max(scores: Mapping[Key, float]) -> dict[Key, float]:
     if not scores:
         return {}
     low, high = min(scores.values()), max(scores.values())
@@ -18,11 +22,11 @@ def _min_max(scores: Mapping[str, float]) -> dict[str, float]:
 
 
 def convex_fusion(
-    keyword: Mapping[str, float],
-    semantic: Mapping[str, float],
+    keyword: Mapping[Key, float],
+    semantic: Mapping[Key, float],
     *,
     keyword_weight: float = DEFAULT_KEYWORD_WEIGHT,
-) -> list[tuple[str, float]]:
+) -> list[tuple[Key, float]]:
     """Rank by w * keyword + (1 - w) * semantic, each min-max normalised over the candidates.
 
     A candidate missing from `keyword` was not among the best keyword matches and scores 0

@@ -98,6 +98,8 @@ class KeywordSearcher:
         self._admitted: OrderedDict[Restriction, np.ndarray] = OrderedDict()
         self._admitted_keys = 0
         self._seen: set[Restriction] = set()
+        # The searcher the last search_keys ran on, and where it found each key.
+        self._found: tuple[tantivy.Searcher | None, dict[int, tantivy.DocAddress]] = (None, {})
 
     def reload(self) -> None:
         """See commits made since the index was opened."""
@@ -220,12 +222,14 @@ class KeywordSearcher:
 
     def search_keys(self, query: ParsedQuery, *, limit: int) -> list[tuple[int, float]]:
         """The best `limit` (key, BM25 score) pairs, without reading stored documents."""
-        result = self._searcher.search(self.build_query(query), limit=limit, count=False)
+        searcher = self._searcher
+        result = searcher.search(self.build_query(query), limit=limit, count=False)
         addresses = [address for _, address in result.hits]
-        keys = self._searcher.fast_field_values("key", addresses) if addresses else []
-        pairs = [
-            (int(key or 0), float(score)) for (score, _), key in zip(result.hits, keys, strict=True)
-        ]
+        values = searcher.fast_field_values("key", addresses) if addresses else []
+        keys = [int(key or 0) for key in values]
+        # Where these papers are, for paper_ids_for: a hybrid search shows some of them.
+        self._found = (searcher, dict(zip(keys, addresses, strict=True)))
+        pairs = [(key, float(score)) for (score, _), key in zip(result.hits, keys, strict=True)]
         return sorted(pairs, key=_by_score_then_key)
 
     def _hits(self, hits: list[tuple[float, tantivy.DocAddress]]) -> list[KeywordHit]:
@@ -413,15 +417,19 @@ class KeywordSearcher:
 
     def paper_ids_for(self, keys: list[int]) -> dict[int, str]:
         """The paper id of each indexed key."""
-        if not keys:
-            return {}
-        result = self._searcher.search(self._key_set(keys), limit=len(keys), count=False)
-        addresses = [address for _, address in result.hits]
-        found = self._searcher.fast_field_values("key", addresses) if addresses else []
-        return {
-            int(key or 0): self._searcher.doc(address)["paper_id"][0]
-            for key, address in zip(found, addresses, strict=True)
-        }
+        searcher = self._searcher
+        # Papers the last keyword search found are where it found them (if the index has not
+        # been reloaded since); the rest are looked up by key.
+        found_by, found = self._found
+        known = found if found_by is searcher else {}
+        located = {key: known[key] for key in keys if key in known}
+        rest = [key for key in keys if key not in located]
+        if rest:
+            result = searcher.search(self._key_set(rest), limit=len(rest), count=False)
+            addresses = [address for _, address in result.hits]
+            values = searcher.fast_field_values("key", addresses) if addresses else []
+            located.update(zip((int(key or 0) for key in values), addresses, strict=True))
+        return {key: searcher.doc(address)["paper_id"][0] for key, address in located.items()}
 
     def _key_set(self, keys: list[int]) -> tantivy.Query:
         """The papers with `keys`. A few hundred keys, or a few thousand in a large index, are

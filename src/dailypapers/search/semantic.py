@@ -166,12 +166,10 @@ def _admitted(
 
 def _top(keys: np.ndarray, scores: np.ndarray, limit: int, exclude: int | None) -> list[VectorHit]:
     order = np.argsort(-scores, kind="stable")
-    hits: list[VectorHit] = []
-    for position in order:
-        key = int(keys[position])
-        if key == exclude:
-            continue
-        hits.append(VectorHit(key, float(scores[position])))
-        if len(hits) == limit:
-            break
-    return hits
+    if exclude is not None:
+        order = order[keys[order] != exclude]
+    order = order[:limit]
+    return [
+        VectorHit(key, score)
+        for key, score in zip(keys[order].tolist(), scores[order].tolist(), strict=True)
+    ]

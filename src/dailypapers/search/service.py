@@ -276,12 +276,10 @@ class Searcher:
         cosine = dict(zip(found_keys.tolist(), (found_vectors @ vector).tolist(), strict=True))
         # Fuse on keys; only the page that is shown needs paper ids (stored-document reads).
         fused = convex_fusion(
-            {str(k): bm25.get(k, 0.0) for k in keys},
-            {str(k): score for k, score in cosine.items()},
-            keyword_weight=self.keyword_weight,
+            {k: bm25.get(k, 0.0) for k in keys}, cosine, keyword_weight=self.keyword_weight
         )
         return _Candidates(
-            keys=[int(key) for key, _ in fused],
+            keys=[key for key, _ in fused],
             fused=np.array([score for _, score in fused]),
             bm25=bm25,
             cosine=cosine,
