@@ -6,6 +6,7 @@ since are admitted."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -46,23 +47,31 @@ def _import(settings: Settings, engine: sa.Engine, numbers: range) -> list[int]:
     return [paper_key(f"2601.{n:05d}") for n in numbers]
 
 
+@dataclass
+class Site:
+    settings: Settings
+    engine: sa.Engine
+    keys: list[int]  # of the 40 papers stored at first
+    search: Searcher
+
+
 @pytest.fixture()
-def store(tmp_path: Path) -> Iterator[tuple[Settings, sa.Engine]]:
+def site(tmp_path: Path) -> Iterator[Site]:
     settings = load_settings({}, home=tmp_path / "home")
     engine = open_store(settings)
-    yield settings, engine
+    keys = _import(settings, engine, range(1, 41))
+    yield Site(settings, engine, keys, Searcher(engine, settings))
     engine.dispose()
 
 
 @pytest.mark.parametrize("text", RESTRICTIONS)
 def test_kept_papers_admit_what_the_index_admits(
-    store: tuple[Settings, sa.Engine], monkeypatch: pytest.MonkeyPatch, text: str
+    site: Site, monkeypatch: pytest.MonkeyPatch, text: str
 ) -> None:
-    settings, engine = store
-    stored = _import(settings, engine, range(1, 41))
+    stored = site.keys
     absent = [paper_key(f"absent-{n}") for n in range(50)]
     keys = np.asarray(stored + absent, np.uint64)
-    searcher = Searcher(engine, settings).keyword_index()
+    searcher = site.search.keyword_index()
     query = parse_query(text)
     # A searcher that never keeps anything: it asks the index.
     expected = KeywordSearcher(searcher.directory).admitted(query, keys)
@@ -86,11 +95,9 @@ def test_kept_papers_admit_what_the_index_admits(
 
 
 def test_more_than_the_kept_maximum_is_never_kept(
-    store: tuple[Settings, sa.Engine], monkeypatch: pytest.MonkeyPatch
+    site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings, engine = store
-    _import(settings, engine, range(1, 41))
-    searcher = Searcher(engine, settings).keyword_index()
+    searcher = site.search.keyword_index()
     query = parse_query("graphs cat:cs.LG")
     monkeypatch.setattr(keyword, "ADMITTED_KEPT_MAX", 19)
     for _ in range(3):
@@ -99,11 +106,9 @@ def test_more_than_the_kept_maximum_is_never_kept(
 
 
 def test_the_least_recently_used_restriction_is_dropped_first(
-    store: tuple[Settings, sa.Engine], monkeypatch: pytest.MonkeyPatch
+    site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings, engine = store
-    _import(settings, engine, range(1, 41))
-    searcher = Searcher(engine, settings).keyword_index()
+    searcher = site.search.keyword_index()
     first, second, third = (parse_query(text) for text in RESTRICTIONS[:3])
     monkeypatch.setattr(keyword, "ADMITTED_KEYS_KEPT", 45)  # 20 + 20 + 20 keys asked for
     for query in (first, second):
@@ -115,15 +120,12 @@ def test_the_least_recently_used_restriction_is_dropped_first(
     assert searcher._admitted_keys == 40
 
 
-def test_a_reload_forgets_what_was_kept(store: tuple[Settings, sa.Engine]) -> None:
-    settings, engine = store
-    _import(settings, engine, range(1, 41))
-    search = Searcher(engine, settings)
+def test_a_reload_forgets_what_was_kept(site: Site) -> None:
     query = parse_query("graphs cat:cs.LG")
-    listed, total = search.keyword_index().matching_keys(query, cap=100)
+    listed, total = site.search.keyword_index().matching_keys(query, cap=100)
     assert total == 20 and listed is not None
-    added = _import(settings, engine, range(41, 45))  # two more in cs.LG: 41 and 43
-    searcher = search.keyword_index()  # sees the commit and reloads
+    added = _import(site.settings, site.engine, range(41, 45))  # two more in cs.LG: 41 and 43
+    searcher = site.search.keyword_index()  # sees the commit and reloads
     listed, total = searcher.matching_keys(query, cap=100)
     assert total == 22 and listed is not None
     assert {added[0], added[2]} <= set(listed.tolist())
