@@ -108,6 +108,7 @@ class KeywordSearcher:
         self._admitted.clear()
         self._admitted_keys = 0
         self._seen.clear()
+        self._found = (None, {})  # nor holds the old searcher's segments open
 
     @property
     def documents(self) -> int:
