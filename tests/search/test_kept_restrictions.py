@@ -79,8 +79,10 @@ def test_kept_papers_admit_what_the_index_admits(
     assert 0 < admitted < len(stored) and not expected[len(stored) :].any()
     restriction = keyword._restriction(query)
 
-    # More papers than the cap: not listed, and kept only from the second time on.
+    # More papers than the cap: not listed, and kept from the second time on (listing them
+    # costs two checks here).
     monkeypatch.setattr(keyword, "ADMITTED_KEPT_MAX", admitted)
+    monkeypatch.setattr(keyword, "PAPERS_PER_CHECK", admitted // 2)
     assert searcher.matching_keys(query, cap=admitted - 1) == (None, admitted)
     assert restriction not in searcher._admitted
     assert searcher.admitted(query, keys).tolist() == expected.tolist()
@@ -103,6 +105,21 @@ def test_more_than_the_kept_maximum_is_never_kept(
     for _ in range(3):
         assert searcher.matching_keys(query, cap=10) == (None, 20)
     assert not searcher._admitted
+
+
+@pytest.mark.parametrize(("papers_per_check", "asks"), [(7, 3), (10, 2), (20, 1), (100, 1)])
+def test_listed_once_asked_for_as_many_times_as_listing_costs_checks(
+    site: Site, monkeypatch: pytest.MonkeyPatch, papers_per_check: int, asks: int
+) -> None:
+    """20 papers cost 3 checks to list at 7 papers a check: kept at the third ask."""
+    searcher = site.search.keyword_index()
+    query = parse_query("graphs cat:cs.LG")
+    monkeypatch.setattr(keyword, "PAPERS_PER_CHECK", papers_per_check)
+    for _ in range(asks):
+        assert keyword._restriction(query) not in searcher._admitted
+        assert searcher.matching_keys(query, cap=10) == (None, 20)
+    assert keyword._restriction(query) in searcher._admitted
+    assert not searcher._asked
 
 
 def test_the_least_recently_used_restriction_is_dropped_first(

@@ -53,14 +53,18 @@ KEYS_LOOKED_UP_PER_DOCUMENTS = 1_000
 # unchanged, as Lucene's query cache keeps its filters' documents: a filtered semantic search
 # then checks its neighbours against them, a binary search each, instead of searching the
 # index for a few hundred keys (6-7 ms at 74,728 papers, against under 0.1 ms). Restrictions
-# admitting up to EXACT_FILTER_CAP papers are listed whole anyway and kept at once; larger ones
-# (up to ADMITTED_KEPT_MAX) once asked for a second time, as listing every paper of a
-# category costs about three checks (20 ms for 38,000 papers). At most ADMITTED_KEYS_KEPT keys
-# in all (8 bytes each), the least recently used restriction dropped first.
+# admitting up to EXACT_FILTER_CAP papers are listed whole anyway and kept at once. A larger
+# one (up to ADMITTED_KEPT_MAX) is listed once it has been asked for as many times as listing
+# it costs checks, as one buys skis after renting them for what they cost (never paying more
+# than twice the best choice made knowing the future): one check per PAPERS_PER_CHECK papers
+# it admits (cs.CV, 38,422 papers: 20 ms to list, about three checks). At most
+# ADMITTED_KEYS_KEPT keys in all (8 bytes each), the least recently used restriction dropped
+# first.
 ADMITTED_KEPT_MAX = 200_000
+PAPERS_PER_CHECK = 15_000
 ADMITTED_KEYS_KEPT = 1_000_000
-# Restrictions remembered as asked for once (forgotten all together beyond this many).
-RESTRICTIONS_SEEN = 4_096
+# Restrictions counted as asked for, not kept yet (forgotten all together beyond this many).
+RESTRICTIONS_COUNTED = 4_096
 # tantivy keeps dates as 64-bit nanoseconds (1677 to 2262); a date filter beyond is brought
 # inside, which changes nothing: no paper is dated there.
 EARLIEST_DATE = datetime(1678, 1, 1, tzinfo=UTC)
@@ -93,11 +97,12 @@ class KeywordSearcher:
         self._person = person_analyzer()
         self._category = category_analyzer()
         self._searcher = self._index.searcher()
-        # Restriction -> keys it admits, ascending (see ADMITTED_KEPT_MAX); restrictions asked
-        # for once. Both describe one searcher's view: a reload forgets them.
+        # Restriction -> keys it admits, ascending (see ADMITTED_KEPT_MAX); how many times the
+        # restrictions not kept yet were asked for. Both describe one searcher's view: a
+        # reload forgets them.
         self._admitted: OrderedDict[Restriction, np.ndarray] = OrderedDict()
         self._admitted_keys = 0
-        self._seen: set[Restriction] = set()
+        self._asked: dict[Restriction, int] = {}
         # The searcher the last search_keys ran on, and where it found each key.
         self._found: tuple[tantivy.Searcher | None, dict[int, tantivy.DocAddress]] = (None, {})
 
@@ -107,7 +112,7 @@ class KeywordSearcher:
         self._searcher = self._index.searcher()
         self._admitted.clear()
         self._admitted_keys = 0
-        self._seen.clear()
+        self._asked.clear()
         self._found = (None, {})  # nor holds the old searcher's segments open
 
     @property
@@ -262,11 +267,7 @@ class KeywordSearcher:
         restricted = self._restricted(query)
         counted = self._searcher.search(restricted, limit=1, count=True)
         total = int(counted.count or 0)  # type: ignore[attr-defined]
-        asked_before = restriction in self._seen
-        if total > cap and not (asked_before and total <= ADMITTED_KEPT_MAX):
-            if len(self._seen) >= RESTRICTIONS_SEEN:
-                self._seen.clear()
-            self._seen.add(restriction)
+        if total > cap and not self._worth_listing(restriction, total):
             return None, total
         result = self._searcher.search(restricted, limit=max(1, total), count=False)
         addresses = [address for _, address in result.hits]
@@ -275,6 +276,18 @@ class KeywordSearcher:
         self._keep(restriction, keys)
         return (keys if total <= cap else None), total
 
+    def _worth_listing(self, restriction: Restriction, total: int) -> bool:
+        """Counts this ask; whether the restriction's papers should be listed and kept now."""
+        if total > ADMITTED_KEPT_MAX:
+            return False
+        asked = self._asked.get(restriction, 0) + 1
+        if asked >= math.ceil(total / PAPERS_PER_CHECK):
+            return True
+        if len(self._asked) >= RESTRICTIONS_COUNTED:
+            self._asked.clear()
+        self._asked[restriction] = asked
+        return False
+
     def _kept(self, restriction: Restriction) -> np.ndarray | None:
         kept = self._admitted.get(restriction)
         if kept is not None:
@@ -282,7 +295,7 @@ class KeywordSearcher:
         return kept
 
     def _keep(self, restriction: Restriction, keys: np.ndarray) -> None:
-        self._seen.discard(restriction)
+        self._asked.pop(restriction, None)
         self._admitted[restriction] = keys
         self._admitted_keys += len(keys)
         while self._admitted_keys > ADMITTED_KEYS_KEPT and len(self._admitted) > 1:
