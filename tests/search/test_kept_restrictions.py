@@ -134,7 +134,7 @@ def test_the_least_recently_used_restriction_is_dropped_first(
     searcher.matching_keys(third, cap=100)
     kept = list(searcher._admitted)
     assert kept == [keyword._restriction(first), keyword._restriction(third)]
-    assert searcher._admitted_keys == 40
+    assert searcher.kept_keys == 40
 
 
 def test_a_reload_forgets_what_was_kept(site: Site) -> None:

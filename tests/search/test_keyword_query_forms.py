@@ -84,14 +84,14 @@ def test_a_forked_process_runs_hybrid_keyword_searches_on_threads_of_its_own(
 def test_paper_ids_of_keyword_hits_are_read_where_the_search_found_them(corpus: Corpus) -> None:
     """A hybrid search shows papers its keyword half found: their ids are read at the
     addresses that search returned; other keys are looked up; unknown keys are left out."""
-    directory = corpus.searcher.keyword_index().directory
-    searcher = keyword.KeywordSearcher(directory)
-    reference = keyword.KeywordSearcher(directory)  # never searched: looks every key up
-    found = [key for key, _ in searcher.search_keys(parse_query("graph neural"), limit=30)]
+    searcher = corpus.searcher.keyword_index()
+    hits = searcher.search_keys(parse_query("graph neural"), limit=30)
+    found = [key for key, _ in hits.scored]
+    assert set(hits.addresses) == set(found)
     with corpus.engine.connect() as conn:
         stored = [paper_key(pid) for pid in conn.execute(sa.select(papers.c.paper_id)).scalars()]
     others = [key for key in stored if key not in found][:5]
     keys = found[:10] + others + [paper_key("absent")]
-    ids = searcher.paper_ids_for(keys)
-    assert ids == reference.paper_ids_for(keys)
+    ids = searcher.paper_ids_for(keys, found=hits)
+    assert ids == searcher.paper_ids_for(keys)  # every key looked up
     assert set(ids) == set(found[:10] + others)

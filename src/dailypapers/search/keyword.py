@@ -76,6 +76,15 @@ _MUST_NOT = tantivy.Occur.MustNot
 
 
 @dataclass(frozen=True, slots=True)
+class KeyHits:
+    """A keyword search's best matches as (key, BM25 score), best first, and where each one is
+    in the index as that search saw it (valid until the searcher reloads)."""
+
+    scored: list[tuple[int, float]]
+    addresses: dict[int, tantivy.DocAddress]
+
+
+@dataclass(frozen=True, slots=True)
 class KeywordHit:
     paper_id: str
     key: int
@@ -101,19 +110,14 @@ class KeywordSearcher:
         # restrictions not kept yet were asked for. Both describe one searcher's view: a
         # reload forgets them.
         self._admitted: OrderedDict[Restriction, np.ndarray] = OrderedDict()
-        self._admitted_keys = 0
         self._asked: dict[Restriction, int] = {}
-        # The searcher the last search_keys ran on, and where it found each key.
-        self._found: tuple[tantivy.Searcher | None, dict[int, tantivy.DocAddress]] = (None, {})
 
     def reload(self) -> None:
         """See commits made since the index was opened."""
         self._index.reload()
         self._searcher = self._index.searcher()
         self._admitted.clear()
-        self._admitted_keys = 0
         self._asked.clear()
-        self._found = (None, {})  # nor holds the old searcher's segments open
 
     @property
     def documents(self) -> int:
@@ -226,17 +230,16 @@ class KeywordSearcher:
         counted = {bucket["key"]: int(bucket["doc_count"]) for bucket in buckets}
         return [counted.get(str(i), 0) for i in range(len(ranges))]
 
-    def search_keys(self, query: ParsedQuery, *, limit: int) -> list[tuple[int, float]]:
-        """The best `limit` (key, BM25 score) pairs, without reading stored documents."""
-        searcher = self._searcher
-        result = searcher.search(self.build_query(query), limit=limit, count=False)
+    def search_keys(self, query: ParsedQuery, *, limit: int) -> KeyHits:
+        """The best `limit` matches by key, without reading stored documents."""
+        result = self._searcher.search(self.build_query(query), limit=limit, count=False)
         addresses = [address for _, address in result.hits]
-        values = searcher.fast_field_values("key", addresses) if addresses else []
+        values = self._searcher.fast_field_values("key", addresses) if addresses else []
         keys = [int(key or 0) for key in values]
-        # Where these papers are, for paper_ids_for: a hybrid search shows some of them.
-        self._found = (searcher, dict(zip(keys, addresses, strict=True)))
         pairs = [(key, float(score)) for (score, _), key in zip(result.hits, keys, strict=True)]
-        return sorted(pairs, key=_by_score_then_key)
+        return KeyHits(
+            sorted(pairs, key=_by_score_then_key), dict(zip(keys, addresses, strict=True))
+        )
 
     def _hits(self, hits: list[tuple[float, tantivy.DocAddress]]) -> list[KeywordHit]:
         addresses = [address for _, address in hits]
@@ -297,10 +300,13 @@ class KeywordSearcher:
     def _keep(self, restriction: Restriction, keys: np.ndarray) -> None:
         self._asked.pop(restriction, None)
         self._admitted[restriction] = keys
-        self._admitted_keys += len(keys)
-        while self._admitted_keys > ADMITTED_KEYS_KEPT and len(self._admitted) > 1:
-            _, dropped = self._admitted.popitem(last=False)
-            self._admitted_keys -= len(dropped)
+        while self.kept_keys > ADMITTED_KEYS_KEPT and len(self._admitted) > 1:
+            self._admitted.popitem(last=False)
+
+    @property
+    def kept_keys(self) -> int:
+        """How many keys the kept restrictions hold (8 bytes each)."""
+        return sum(len(keys) for keys in self._admitted.values())
 
     def admitted(self, query: ParsedQuery, keys: np.ndarray) -> np.ndarray:
         """A mask over `keys`: which papers the query's restrictions admit."""
@@ -429,21 +435,18 @@ class KeywordSearcher:
         }
         return [list(pair) for pair in sorted(pairs)]
 
-    def paper_ids_for(self, keys: list[int]) -> dict[int, str]:
-        """The paper id of each indexed key."""
-        searcher = self._searcher
-        # Papers the last keyword search found are where it found them (if the index has not
-        # been reloaded since); the rest are looked up by key.
-        found_by, found = self._found
-        known = found if found_by is searcher else {}
+    def paper_ids_for(self, keys: list[int], *, found: KeyHits | None = None) -> dict[int, str]:
+        """The paper id of each indexed key. Keys that `found` (a search_keys answer of this
+        same search) holds are read where it found them; the rest are looked up."""
+        known = found.addresses if found is not None else {}
         located = {key: known[key] for key in keys if key in known}
         rest = [key for key in keys if key not in located]
         if rest:
-            result = searcher.search(self._key_set(rest), limit=len(rest), count=False)
+            result = self._searcher.search(self._key_set(rest), limit=len(rest), count=False)
             addresses = [address for _, address in result.hits]
-            values = searcher.fast_field_values("key", addresses) if addresses else []
+            values = self._searcher.fast_field_values("key", addresses) if addresses else []
             located.update(zip((int(key or 0) for key in values), addresses, strict=True))
-        return {key: searcher.doc(address)["paper_id"][0] for key, address in located.items()}
+        return {key: self._searcher.doc(address)["paper_id"][0] for key, address in located.items()}
 
     def _key_set(self, keys: list[int]) -> tantivy.Query:
         """The papers with `keys`. A few hundred keys, or a few thousand in a large index, are

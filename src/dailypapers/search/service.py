@@ -26,7 +26,7 @@ from dailypapers.index.vectors import VectorState
 from dailypapers.models import Paper, SearchHit, SearchMode, SearchResults
 from dailypapers.search.features import RetrievalScores, candidate_features, is_question
 from dailypapers.search.fusion import DEFAULT_KEYWORD_WEIGHT, convex_fusion
-from dailypapers.search.keyword import KeywordSearcher
+from dailypapers.search.keyword import KeyHits, KeywordSearcher
 from dailypapers.search.query import Filters, ParsedQuery, QueryError, parse_query
 from dailypapers.search.ranker import Ranker, shipped_ranker
 from dailypapers.search.semantic import EXACT_FILTER_CAP, VectorSearcher
@@ -227,7 +227,7 @@ class Searcher:
         wanted: int,
     ) -> list[Scored]:
         depth = max(wanted, HYBRID_CANDIDATES) if mode == "hybrid" else wanted
-        keyword_hits: Future[list[tuple[int, float]]] | None = None
+        keyword_hits: Future[KeyHits] | None = None
         if mode == "hybrid":
             keyword_hits = self._keyword_pool().submit(keyword.search_keys, query, limit=depth)
         vector = self.embedder().encode([query.semantic_text])[0]
@@ -235,13 +235,15 @@ class Searcher:
         if keyword_hits is None:
             ids = keyword.paper_ids_for([key for key, _ in semantic])
             return [(ids[key], score, None, score) for key, score in semantic if key in ids]
-        found = self._hybrid_candidates(keyword_hits.result(), vectors, vector, semantic)
+        keyword_found = keyword_hits.result()
+        found = self._hybrid_candidates(keyword_found.scored, vectors, vector, semantic)
         ranked = list(zip(found.keys, found.fused.tolist(), strict=True))
         if self.ranker is not None and len(ranked) > 1:
             scores = self.ranker.score(self._features(query, keyword, found))
             ranked = [(found.keys[row], float(scores[row])) for row in np.argsort(-scores)]
         ranked = ranked[:wanted]
-        ids = keyword.paper_ids_for([key for key, _ in ranked])
+        # The shown papers the keyword half found are read where it found them.
+        ids = keyword.paper_ids_for([key for key, _ in ranked], found=keyword_found)
         return [
             (ids[key], score, found.bm25.get(key, 0.0), found.cosine.get(key))
             for key, score in ranked
@@ -316,8 +318,8 @@ class Searcher:
         vector = self.embedder().encode([query.semantic_text])[0]
         semantic = self._semantic_hits(query, keyword, vectors, vector, HYBRID_CANDIDATES)
         hits = keyword.search_keys(query, limit=HYBRID_CANDIDATES)
-        found = self._hybrid_candidates(hits, vectors, vector, semantic)
-        ids = keyword.paper_ids_for(found.keys)
+        found = self._hybrid_candidates(hits.scored, vectors, vector, semantic)
+        ids = keyword.paper_ids_for(found.keys, found=hits)
         rows = self._features(query, keyword, found)
         keep = [row for row, key in enumerate(found.keys) if key in ids]
         return [ids[found.keys[row]] for row in keep], rows[keep]

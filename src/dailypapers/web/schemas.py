@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from dailypapers.models import Comment, Paper, SearchHit, User
+from dailypapers.models import Comment, Paper, SearchHit, SearchMode, User
 from dailypapers.web.markdown import MAX_COMMENT_CHARS
 
 # Largest row id the store can hold (PostgreSQL INTEGER); a larger one would be a server error.
@@ -181,7 +181,7 @@ class SearchHitPublic(BaseModel):
 
 class SearchPage(BaseModel):
     query: str
-    mode: Literal["keyword", "semantic", "hybrid"] = Field(
+    mode: SearchMode = Field(
         description="What ranked the results: keyword when a hybrid or semantic search had "
         "nothing to compare by meaning or no semantic index yet (a notice says which)."
     )
