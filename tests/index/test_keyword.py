@@ -192,3 +192,54 @@ def test_an_index_of_an_older_format_is_rebuilt_not_opened(
     assert [hit.paper_id for hit in hits] == [ARXIV_ID]
     assert index_status(engine, sqlite_settings).keyword_documents == 1
     engine.dispose()
+
+
+def test_an_index_holding_many_deleted_documents_is_rebuilt(
+    tmp_path: Path, seeds_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keyword_index, "COMPACT_DELETED_MIN", 10)
+    settings = load_settings({}, home=tmp_path / "home")
+    engine = open_store(settings)
+    _import(engine, seeds_dir / SEED_PAGE)
+    assert sync_keyword_index(engine, settings) == 38  # a fresh build: nothing deleted
+    layout = IndexLayout.under(settings.home)
+    first = layout.live("keyword")
+    assert first is not None and keyword_index.Segments.of(first).deleted == 0
+    searcher = Searcher(engine, settings)
+    queries = ["diffusion", "routing experts", '"language models"', "transformers -video"]
+
+    def ranked() -> list[list[tuple[str, float]]]:
+        found = [searcher.search(q, mode="keyword").hits for q in queries]
+        return [[(hit.paper_id, round(hit.score, 4)) for hit in hits] for hits in found]
+
+    before = ranked()
+    # Twelve papers change, stamped by a writer whose clock runs a minute ahead.
+    with engine.begin() as conn:
+        ids = conn.execute(sa.select(papers.c.paper_id).order_by(papers.c.paper_id).limit(12))
+        later = _now() + timedelta(minutes=1)
+        conn.execute(
+            sa.update(papers)
+            .where(papers.c.paper_id.in_([row[0] for row in ids]))
+            .values(modified_at=later)
+        )
+    # The sync reads them and, again, the window before them (the import's 38 papers); the
+    # next reads that window again (the 12). Each time a paper's old document stays, deleted.
+    assert sync_keyword_index(engine, settings) == 38
+    assert sync_keyword_index(engine, settings) == 12
+    held = keyword_index.Segments.of(first)
+    assert (held.documents, held.deleted) == (50, 12)
+    status = index_status(engine, settings)
+    assert (status.keyword_documents, status.keyword_deleted) == (38, 12)
+    assert ranked() != before  # BM25's statistics count the deleted documents
+    # 24 % of what it holds is deleted (over COMPACT_DELETED_SHARE): the next sync rebuilds it.
+    assert sync_keyword_index(engine, settings) == 38
+    live = layout.live("keyword")
+    assert live is not None and live != first and not first.exists()
+    assert keyword_index.Segments.of(live) == keyword_index.Segments(1, 38, 0)
+    status = index_status(engine, settings)
+    assert status.papers == status.keyword_documents == 38
+    assert (status.keyword_segments, status.keyword_deleted) == (1, 0)
+    # Rebuilt, the ranking and its scores are as before the deleted documents.
+    after = ranked()
+    assert after == before and all(after)
+    engine.dispose()

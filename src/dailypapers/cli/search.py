@@ -281,6 +281,8 @@ def index_status_command(settings: Settings, as_json: bool) -> None:
     data = {
         "papers": status.papers,
         "keyword_documents": status.keyword_documents,
+        "keyword_segments": status.keyword_segments,
+        "keyword_deleted": status.keyword_deleted,
         "keyword_synced_to": status.keyword_synced_to,
         "model": status.model,
         "embedded": status.embedded,
@@ -296,7 +298,10 @@ def index_status_command(settings: Settings, as_json: bool) -> None:
         return
     share = 100.0 * min(status.embedded, status.papers) / status.papers if status.papers else 100.0
     click.echo(f"papers in the store:   {status.papers}")
-    click.echo(f"keyword index:         {status.keyword_documents} papers")
+    click.echo(
+        f"keyword index:         {status.keyword_documents} papers "
+        f"({status.keyword_segments} segments, {status.keyword_deleted} deleted documents)"
+    )
     click.echo(f"embedded ({status.model}): {status.embedded} ({share:.1f} %)")
     click.echo(f"this node's vectors:   {status.vectors}, {status.vectors_in_graph} in the graph")
     click.echo(f"waiting for a vector:  {status.changed_since_embedding}")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from dailypapers.config import Settings
 from dailypapers.index.embed import embed_backlog, queue_for_model
 from dailypapers.index.embeddings import Embedder, load_embedder
-from dailypapers.index.keyword import KeywordState, update_keyword_index
+from dailypapers.index.keyword import KeywordState, Segments, update_keyword_index
 from dailypapers.index.layout import IndexLayout
 from dailypapers.index.vectors import (
     VectorState,
@@ -257,6 +257,8 @@ def _should_pause(state: VectorState, should_stop: Callable[[], bool] | None) ->
 class IndexStatus:
     papers: int
     keyword_documents: int
+    keyword_segments: int
+    keyword_deleted: int  # documents of changed or removed papers, dropped by the next rebuild
     keyword_synced_to: datetime | None
     model: str
     embedded: int  # papers with a vector by the model, in the database
@@ -277,12 +279,15 @@ def index_status(engine: sa.Engine, settings: Settings) -> IndexStatus:
     layout = IndexLayout.under(settings.home)
     keyword_dir = layout.live("keyword")
     keyword = KeywordState.read(keyword_dir) if keyword_dir else None
+    segments = Segments.of(keyword_dir) if keyword_dir else Segments()
     vectors_dir = layout.building("vectors") or layout.live("vectors")
     vectors = VectorState.read(vectors_dir) if vectors_dir else None
     model = load_embedder(settings.embedding_model).name
     return IndexStatus(
         papers=count_papers(engine),
         keyword_documents=keyword.documents if keyword else 0,
+        keyword_segments=segments.count,
+        keyword_deleted=segments.deleted,
         keyword_synced_to=keyword.watermark if keyword else None,
         model=model,
         embedded=count_vectors(engine, model=model),

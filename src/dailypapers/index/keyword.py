@@ -7,6 +7,7 @@ the paper removals table, so an id that left the store (a re-keyed paper) leaves
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,18 @@ STATE_FILE = "dailypapers-state.json"
 WATERMARK_OVERLAP = timedelta(seconds=5)
 COMMIT_EVERY_DOCS = 200_000
 WRITER_HEAP_BYTES = 256_000_000
+# A changed paper's old document is only marked deleted: tantivy still reads it in every
+# posting list that holds it, and still counts it in the statistics BM25 weighs terms by,
+# until its segment is merged. tantivy-py cannot ask for a merge or set the merge policy (its
+# default merges segments of like size, whatever they hold deleted). So a live index whose
+# deleted documents reach this share of all it holds, and at least COMPACT_DELETED_MIN, is
+# rebuilt from the store at the next sync, as a format change is; the share is Lucene's
+# lowest allowed deletesPctAllowed. A bulk import into a store a site follows leaves this
+# much: the sync after it reads its last 5 s again (WATERMARK_OVERLAP), replacing those
+# papers' documents (18,728 of 74,728 papers in bench/web.py's store). Rebuilt, that store
+# answered hybrid searches with 5.5 % less CPU and keyword ones with 9 % less (BENCHMARKS.md).
+COMPACT_DELETED_SHARE = 0.2
+COMPACT_DELETED_MIN = 5_000
 
 TEXT_ANALYZER = "paper_en"
 WORDS_ANALYZER = "paper_words"
@@ -47,6 +60,8 @@ PERSON_ANALYZER = "person"
 CATEGORY_ANALYZER = "category"
 
 Progress = Callable[[int], None]
+
+log = logging.getLogger(__name__)
 
 
 # Words a free query word is dropped for: they say how something is asked, not what about.
@@ -256,6 +271,32 @@ class KeywordState:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Segments:
+    """What a tantivy index directory holds, as its meta.json says: segments, documents (the
+    deleted ones included) and deleted documents."""
+
+    count: int = 0
+    documents: int = 0
+    deleted: int = 0
+
+    @classmethod
+    def of(cls, directory: Path) -> Segments:
+        meta = read_json(directory / "meta.json") or {}
+        segments = meta.get("segments") or []
+        deleted = [(s.get("deletes") or {}).get("num_deleted_docs", 0) for s in segments]
+        documents = sum(int(s.get("max_doc", 0)) for s in segments)
+        return cls(len(segments), documents, int(sum(deleted)))
+
+    @property
+    def worth_compacting(self) -> bool:
+        """Whether enough deleted documents are held to rebuild (COMPACT_DELETED_SHARE)."""
+        return (
+            self.deleted >= COMPACT_DELETED_MIN
+            and self.deleted >= COMPACT_DELETED_SHARE * self.documents
+        )
+
+
 class Follow(Protocol):
     """A writer the keyword index follows while it stores papers (an import)."""
 
@@ -274,9 +315,12 @@ def _apply_changes(
     fresh: bool,
     on_progress: Progress | None,
     follow: Follow | None = None,
+    threads: int = 0,
 ) -> int:
+    """Index the store's changes into `directory`, writing on `threads` threads (0: one per
+    core, tantivy's default; each thread writes segments of its own)."""
     index = open_keyword_index(directory)
-    writer = index.writer(heap_size=WRITER_HEAP_BYTES)
+    writer = index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=threads)
     since = None if state.watermark is None else state.watermark - WATERMARK_OVERLAP
     pending = written = 0
     newest = state.watermark
@@ -436,19 +480,38 @@ def update_keyword_index(
 ) -> int:
     """Bring the keyword index up to date with the store; returns how many papers were (re)indexed.
 
-    The caller holds the layout's writer lock. Without a live index, or with `rebuild`, a new
-    version is built from scratch and published only when complete. With `follow`, it goes
-    on indexing what a running writer stores until that writer has finished.
+    The caller holds the layout's writer lock. Without a live index, with `rebuild`, or when
+    the live index holds too many deleted documents (COMPACT_DELETED_SHARE), a new version is
+    built from scratch and published only when complete. With `follow`, it goes on indexing
+    what a running writer stores until that writer has finished.
     """
     live = layout.live("keyword")
     state = KeywordState.read(live) if live is not None else None
-    if rebuild or live is None or state is None:
+    compact = False
+    if live is not None and state is not None and not rebuild:
+        held = Segments.of(live)
+        compact = held.worth_compacting
+        if compact:
+            log.info(
+                "rebuilding the keyword index: %d of the %d documents it holds are deleted",
+                held.deleted,
+                held.documents,
+            )
+    if rebuild or compact or live is None or state is None:
         directory = layout.new_version("keyword")
         fresh_state = KeywordState()
         if on_total:
             on_total(count_changed_papers(engine, since=None))
         written = _apply_changes(
-            engine, directory, fresh_state, fresh=True, on_progress=on_progress, follow=follow
+            engine,
+            directory,
+            fresh_state,
+            fresh=True,
+            on_progress=on_progress,
+            follow=follow,
+            # Compacting a live site's index leaves the other core to the site, and makes
+            # one segment where a thread per core makes one each.
+            threads=1 if compact else 0,
         )
         layout.publish("keyword", directory)
         return written
@@ -457,4 +520,14 @@ def update_keyword_index(
     if on_total:
         since = None if state.watermark is None else state.watermark - WATERMARK_OVERLAP
         on_total(count_changed_papers(engine, since=since))
-    return _apply_changes(engine, live, state, fresh=False, on_progress=on_progress, follow=follow)
+    # A sync's few changes are written on one thread: one new segment, not one per core. A
+    # sync following an import may be large, and keeps a thread per core.
+    return _apply_changes(
+        engine,
+        live,
+        state,
+        fresh=False,
+        on_progress=on_progress,
+        follow=follow,
+        threads=1 if follow is None else 0,
+    )
