@@ -213,7 +213,7 @@ def build_home(home: Path, source: Path, *, embed_sample: int, model_name: str) 
 
 def prepare_home(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     """The benchmark's data directory with simulated list days, built or reused."""
-    home = OUT_DIR / ("web-smoke" if args.smoke else "web-real")
+    home = args.home or OUT_DIR / ("web-smoke" if args.smoke else "web-real")
     marker = home / SIMULATION_FILE
     if args.reuse and marker.exists():
         return home, orjson.loads(marker.read_bytes())
@@ -802,6 +802,12 @@ def write_path_files(folder: Path, cases: list[Case]) -> dict[str, Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reuse", action="store_true", help="reuse the prepared data directory")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="the data directory (default bench/out/web-real; a copy of one to reuse with "
+        "--reuse, to compare the same code on two states of the data)",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")

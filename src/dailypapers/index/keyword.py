@@ -50,7 +50,7 @@ WRITER_HEAP_BYTES = 256_000_000
 # lowest allowed deletesPctAllowed. A bulk import into a store a site follows leaves this
 # much: the sync after it reads its last 5 s again (WATERMARK_OVERLAP), replacing those
 # papers' documents (18,728 of 74,728 papers in bench/web.py's store). Rebuilt, that store
-# answered hybrid searches with 5.5 % less CPU and keyword ones with 9 % less (BENCHMARKS.md).
+# answered hybrid and keyword searches with 8 % less CPU (BENCHMARKS.md).
 COMPACT_DELETED_SHARE = 0.2
 COMPACT_DELETED_MIN = 5_000
 
