@@ -116,6 +116,7 @@ def _sync_keyword_stage(
             rebuild=rebuild,
             on_total=lambda total: hooks.stage(name, total),
             on_progress=functools.partial(hooks.advance, name),
+            compact=True,  # a background or maintenance pass: it may rebuild (see keyword.py)
         )
     finally:
         hooks.done(name)

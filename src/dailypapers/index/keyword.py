@@ -46,11 +46,13 @@ WRITER_HEAP_BYTES = 256_000_000
 # until its segment is merged. tantivy-py cannot ask for a merge or set the merge policy (its
 # default merges segments of like size, whatever they hold deleted). So a live index whose
 # deleted documents reach this share of all it holds, and at least COMPACT_DELETED_MIN, is
-# rebuilt from the store at the next sync, as a format change is; the share is Lucene's
-# lowest allowed deletesPctAllowed. A bulk import into a store a site follows leaves this
-# much: the sync after it reads its last 5 s again (WATERMARK_OVERLAP), replacing those
-# papers' documents (18,728 of 74,728 papers in bench/web.py's store). Rebuilt, that store
-# answered hybrid and keyword searches with 8 % less CPU (BENCHMARKS.md).
+# rebuilt from the store by the next background sync (a web or job process's index keeper,
+# `index build`, `index watch`), as a format change is; the share is Lucene's lowest allowed
+# deletesPctAllowed. A command someone waits on (a search, an import) never does it. A bulk
+# import into a store a site follows leaves this much: the sync after it reads the import's
+# last 5 s again (WATERMARK_OVERLAP), replacing those papers' documents (18,728 of 74,728
+# papers in bench/web.py's store). Rebuilt, that store answered hybrid and keyword searches
+# with 8 % less CPU (BENCHMARKS.md).
 COMPACT_DELETED_SHARE = 0.2
 COMPACT_DELETED_MIN = 5_000
 
@@ -477,18 +479,19 @@ def update_keyword_index(
     on_total: Callable[[int], None] | None = None,
     on_progress: Progress | None = None,
     follow: Follow | None = None,
+    compact: bool = False,
 ) -> int:
     """Bring the keyword index up to date with the store; returns how many papers were (re)indexed.
 
-    The caller holds the layout's writer lock. Without a live index, with `rebuild`, or when
-    the live index holds too many deleted documents (COMPACT_DELETED_SHARE), a new version is
-    built from scratch and published only when complete. With `follow`, it goes on indexing
-    what a running writer stores until that writer has finished.
+    The caller holds the layout's writer lock. Without a live index, with `rebuild`, or (with
+    `compact`: a background sync's choice, nobody waits on it) when the live index holds too
+    many deleted documents (COMPACT_DELETED_SHARE), a new version is built from scratch and
+    published only when complete. With `follow`, it goes on indexing what a running writer
+    stores until that writer has finished.
     """
     live = layout.live("keyword")
     state = KeywordState.read(live) if live is not None else None
-    compact = False
-    if live is not None and state is not None and not rebuild:
+    if compact and live is not None and state is not None and not rebuild:
         held = Segments.of(live)
         compact = held.worth_compacting
         if compact:
