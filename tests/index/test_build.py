@@ -392,10 +392,19 @@ def test_keyword_sync_skips_a_settled_window(
     engine = open_store(settings)
     import_files(engine, [_new_paper(tmp_path, "2501.00001", "Alpha paper", "About alpha.")])
     assert sync_keyword_index(engine, settings) == 1
-    # Right after a write the window may still receive late commits: it is read again...
+    # Right after a write the window may still receive late commits (a writer whose
+    # transaction began earlier): it is read again. What it indexed then, unchanged since,
+    # is not indexed again; a late commit is.
+    assert sync_keyword_index(engine, settings) == 0
+    import_files(engine, [_new_paper(tmp_path, "2501.00003", "Gamma paper", "About gamma.")])
+    with engine.begin() as conn:
+        stamp = sa.select(papers.c.modified_at).where(papers.c.paper_id == "2501.00001")
+        late = sa.update(papers).where(papers.c.paper_id == "2501.00003")
+        conn.execute(late.values(modified_at=conn.execute(stamp).scalar_one()))
     assert sync_keyword_index(engine, settings) == 1
+    assert [h.paper_id for h in Searcher(engine, settings).search("gamma").hits] == ["2501.00003"]
     time.sleep(0.6)
-    assert sync_keyword_index(engine, settings) == 1  # ...until a sync finds it settled,
+    sync_keyword_index(engine, settings)  # finds it settled,
     assert sync_keyword_index(engine, settings) == 0  # and then nothing is read again.
     import_files(engine, [_new_paper(tmp_path, "2501.00002", "Beta paper", "About beta.")])
     assert sync_keyword_index(engine, settings) >= 1

@@ -48,13 +48,17 @@ WRITER_HEAP_BYTES = 256_000_000
 # deleted documents reach this share of all it holds, and at least COMPACT_DELETED_MIN, is
 # rebuilt from the store by the next background sync (a web or job process's index keeper,
 # `index build`, `index watch`), as a format change is; the share is Lucene's lowest allowed
-# deletesPctAllowed. A command someone waits on (a search, an import) never does it. A bulk
-# import into a store a site follows leaves this much: the sync after it reads the import's
-# last 5 s again (WATERMARK_OVERLAP), replacing those papers' documents (18,728 of 74,728
-# papers in bench/web.py's store). Rebuilt, that store answered hybrid and keyword searches
-# with 8 % less CPU (BENCHMARKS.md).
+# deletesPctAllowed. A command someone waits on (a search, an import) never does it. Papers
+# changed in bulk leave that much (a re-import of changed records, a harvest's updates). So
+# did every bulk import before syncs remembered their window (Known): the sync after it
+# indexed the import's last 5 s again, and bench/web.py's store held 18,728 deleted
+# documents beside its 74,728 papers. Rebuilt, that store answered hybrid and keyword
+# searches with 8 % less CPU (BENCHMARKS.md).
 COMPACT_DELETED_SHARE = 0.2
 COMPACT_DELETED_MIN = 5_000
+# The overlap window's changes are remembered (8 bytes each in the state file, as JSON
+# numbers) up to this many: a bulk import's last 5 s are about 18,000.
+WINDOW_KEYS_KEPT = 100_000
 
 TEXT_ANALYZER = "paper_en"
 WORDS_ANALYZER = "paper_words"
@@ -212,6 +216,11 @@ def _document(row: IndexRow) -> tantivy.Document:
     return document
 
 
+def change_key(paper_id: str, modified_at: datetime) -> int:
+    """One stored version of a paper (its id and modification time) as a 63-bit key."""
+    return paper_key(f"{paper_id}\x00{modified_at.isoformat()}")
+
+
 @dataclass(slots=True)
 class KeywordState:
     """What a keyword index directory holds: its format and how far it follows the store."""
@@ -224,6 +233,10 @@ class KeywordState:
     window_rows: int | None = None
     settled: bool = False
     window_removals: int | None = None
+    # The changes of that window as they were indexed (`change_key`s), so that reading the
+    # window again indexes only what changed since; None when not known (an older release's
+    # state, or more than WINDOW_KEYS_KEPT of them).
+    window_keys: frozenset[int] | None = None
 
     @classmethod
     def read(cls, directory: Path) -> KeywordState | None:
@@ -233,12 +246,14 @@ class KeywordState:
         mark = data.get("watermark")
         window = data.get("window_rows")
         removals = data.get("window_removals")
+        keys = data.get("window_keys")
         return cls(
             parse_iso_datetime(mark) if mark else None,
             int(data.get("documents", 0)),
             int(window) if window is not None else None,
             bool(data.get("settled", False)),
             int(removals) if removals is not None else None,
+            frozenset(int(key) for key in keys) if keys is not None else None,
         )
 
     def write(self, directory: Path) -> None:
@@ -250,6 +265,7 @@ class KeywordState:
             "window_rows": self.window_rows,
             "settled": self.settled,
             "window_removals": self.window_removals,
+            "window_keys": sorted(self.window_keys) if self.window_keys is not None else None,
         }
         write_json_atomic(directory / STATE_FILE, data)
 
@@ -334,11 +350,13 @@ def _apply_changes(
         _delete_removed(writer, removals)
     # (time, id) of the rows read within the overlap of the newest
     window: deque[tuple[datetime, str]] = deque()
+    # The window read again: what was indexed then, as it was, is not indexed again.
+    known = Known(state.window_keys or frozenset(), state.watermark)
     for batch in iter_changed_papers(engine, since=since):
-        _add_rows(writer, batch, window, delete=not fresh)
+        added = _add_rows(writer, batch, window, delete=not fresh, known=known)
         newest = batch[-1].modified_at
-        pending += len(batch)
-        written += len(batch)
+        pending += added
+        written += added
         if on_progress:
             on_progress(len(batch))
         if pending >= COMMIT_EVERY_DOCS:
@@ -353,12 +371,34 @@ def _apply_changes(
     if removals and (newest is None or removals[-1].removed_at > newest):
         newest = removals[-1].removed_at
     cutoff = newest - WATERMARK_OVERLAP if newest is not None else None
-    state.window_rows = len({pid for time, pid in window if cutoff is None or time >= cutoff})
+    recent = {(pid, time) for time, pid in window if cutoff is None or time >= cutoff}
+    state.window_rows = len({pid for pid, _ in recent})
+    state.window_keys = (
+        frozenset(change_key(pid, time) for pid, time in recent)
+        if len(recent) <= WINDOW_KEYS_KEPT
+        else None
+    )
     state.window_removals = sum(1 for r in removals if cutoff is None or r.removed_at >= cutoff)
     state.settled = newest is not None and read_started - newest > WATERMARK_OVERLAP
     _commit(writer, index, directory, state, newest)
     writer.wait_merging_threads()
     return written
+
+
+@dataclass(frozen=True, slots=True)
+class Known:
+    """Changes indexed before (`change_key`s), none of them later than `until`."""
+
+    keys: frozenset[int] = frozenset()
+    until: datetime | None = None
+
+    def __contains__(self, row: IndexRow) -> bool:
+        return (
+            bool(self.keys)
+            and self.until is not None
+            and row.modified_at <= self.until
+            and change_key(row.paper_id, row.modified_at) in self.keys
+        )
 
 
 def _add_rows(
@@ -368,18 +408,26 @@ def _add_rows(
     *,
     delete: bool,
     removed: set[str] | None = None,
+    known: Known | None = None,
 ) -> int:
-    """Index `rows`, noting their times. With `delete` each replaces its earlier document;
-    with `removed` (ids that left the store) only a paper that may have one does: stored
-    before this change, or under an id that was removed (and may be indexed still)."""
+    """Index `rows`, noting their times; returns how many were indexed. With `delete` each
+    replaces its earlier document; with `removed` (ids that left the store) only a paper that
+    may have one does: stored before this change, or under an id that was removed (and may be
+    indexed still). A row `known` is indexed already, as it is now: it is only noted. Indexed
+    again it would leave its old document behind, deleted (see COMPACT_DELETED_SHARE)."""
+    added = 0
     for row in rows:
-        if delete or (removed is not None and (not row.first_stored or row.paper_id in removed)):
-            writer.delete_documents_by_term("paper_id", row.paper_id)
-        writer.add_document(_document(row))
+        if known is None or row not in known:
+            if delete or (
+                removed is not None and (not row.first_stored or row.paper_id in removed)
+            ):
+                writer.delete_documents_by_term("paper_id", row.paper_id)
+            writer.add_document(_document(row))
+            added += 1
         window.append((row.modified_at, row.paper_id))
         while window[0][0] < row.modified_at - WATERMARK_OVERLAP:
             window.popleft()
-    return len(rows)
+    return added
 
 
 def _follow(
