@@ -213,7 +213,8 @@ def build_home(home: Path, source: Path, *, embed_sample: int, model_name: str) 
 
 def prepare_home(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     """The benchmark's data directory with simulated list days, built or reused."""
-    home = args.home or OUT_DIR / ("web-smoke" if args.smoke else "web-real")
+    # bench/soak.py prepares its data here too, with arguments of its own (no --home).
+    home = getattr(args, "home", None) or OUT_DIR / ("web-smoke" if args.smoke else "web-real")
     marker = home / SIMULATION_FILE
     if args.reuse and marker.exists():
         return home, orjson.loads(marker.read_bytes())
