@@ -203,7 +203,7 @@ def test_an_index_of_an_older_format_is_rebuilt_not_opened(
 def test_an_index_holding_many_deleted_documents_is_rebuilt(
     tmp_path: Path, seeds_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(keyword_index, "COMPACT_DELETED_MIN", 10)
+    monkeypatch.setattr(keyword_index, "COMPACT_DELETED_MIN", 5)
     settings = load_settings({}, home=tmp_path / "home")
     engine = open_store(settings)
     _import(engine, seeds_dir / SEED_PAGE)
@@ -231,13 +231,15 @@ def test_an_index_holding_many_deleted_documents_is_rebuilt(
     # The sync reads them and, again, the window before them: the import's 38 papers, 26 of
     # them indexed as they are. Each changed paper's old document stays, deleted.
     assert sync_keyword_index(engine, settings) == 12
+    # 12 deleted of 50, unless a segment of the fresh build (written on two threads) held only
+    # changed papers: tantivy drops a segment with nothing left in it.
     held = keyword_index.Segments.of(first)
-    assert (held.documents, held.deleted) == (50, 12)
+    assert held.documents - held.deleted == 38 and held.worth_compacting
     status = index_status(engine, settings)
-    assert (status.keyword_documents, status.keyword_deleted) == (38, 12)
+    assert (status.keyword_documents, status.keyword_deleted) == (38, held.deleted)
     assert ranked() != before  # BM25's statistics count the deleted documents
-    # 24 % of what it holds is deleted (over COMPACT_DELETED_SHARE). A sync that someone waits
-    # on (a search, an import) leaves it; a background pass rebuilds it.
+    # About a quarter of what it holds is deleted (over COMPACT_DELETED_SHARE). A sync that
+    # someone waits on (a search, an import) leaves it; a background pass rebuilds it.
     assert sync_keyword_index(engine, settings) == 0  # the window again: nothing new in it
     assert layout.live("keyword") == first
     assert sync_local_indexes(engine, settings).keyword_indexed == 38
