@@ -34,6 +34,7 @@ import orjson
 from bench.web import (
     OUT_DIR,
     _git_commit,
+    add_data_arguments,
     data_description,
     machine_info,
     make_cases,
@@ -190,8 +191,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reuse", action="store_true", help="reuse the prepared data directory")
-    parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
+    add_data_arguments(parser)
     parser.add_argument("--src", type=Path, metavar="TREE", help="serve from this source tree")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
@@ -203,8 +203,6 @@ def main() -> None:
     parser.add_argument("--papers", type=int, default=5000, help="distinct paper pages")
     parser.add_argument("--queries", type=int, default=2000, help="distinct search queries")
     parser.add_argument("--server-env", nargs="*", default=[], metavar="NAME=VALUE")
-    parser.add_argument("--embed-sample", type=int, default=1000)
-    parser.add_argument("--model", default="all-minilm-l6-v2")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
     if shutil.which("wrk") is None:

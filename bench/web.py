@@ -34,6 +34,7 @@ as a vote would set them. See `simulate_list_days`.
     python -m bench.web                  # rebuild bench/out/web-real from the real file
     python -m bench.web --smoke          # tiny, for CI: 2,000 papers, 2-second runs
     python -m bench.web --reuse --cases mix paper --baseline ../before   # side by side
+    python -m bench.web --reuse --home ../copy --src ../before   # another state of the data
 """
 
 from __future__ import annotations
@@ -211,10 +212,23 @@ def build_home(home: Path, source: Path, *, embed_sample: int, model_name: str) 
     engine.dispose()
 
 
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments `prepare_home` reads (bench/soak.py prepares its data here too)."""
+    parser.add_argument("--reuse", action="store_true", help="reuse the prepared data directory")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        help="the data directory (default bench/out/web-real; a copy of one to reuse with "
+        "--reuse, to compare the same code on two states of the data)",
+    )
+    parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
+    parser.add_argument("--embed-sample", type=int, default=1000)
+    parser.add_argument("--model", default="all-minilm-l6-v2")
+
+
 def prepare_home(args: argparse.Namespace) -> tuple[Path, dict[str, Any]]:
     """The benchmark's data directory with simulated list days, built or reused."""
-    # bench/soak.py prepares its data here too, with arguments of its own (no --home).
-    home = getattr(args, "home", None) or OUT_DIR / ("web-smoke" if args.smoke else "web-real")
+    home = args.home or OUT_DIR / ("web-smoke" if args.smoke else "web-real")
     marker = home / SIMULATION_FILE
     if args.reuse and marker.exists():
         return home, orjson.loads(marker.read_bytes())
@@ -802,14 +816,7 @@ def write_path_files(folder: Path, cases: list[Case]) -> dict[str, Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reuse", action="store_true", help="reuse the prepared data directory")
-    parser.add_argument(
-        "--home",
-        type=Path,
-        help="the data directory (default bench/out/web-real; a copy of one to reuse with "
-        "--reuse, to compare the same code on two states of the data)",
-    )
-    parser.add_argument("--smoke", action="store_true", help="tiny run for CI")
+    add_data_arguments(parser)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=16)
@@ -843,8 +850,6 @@ def main() -> None:
         help="commits to the database per second during each measured run (a table of the "
         "benchmark's own; default none)",
     )
-    parser.add_argument("--embed-sample", type=int, default=1000)
-    parser.add_argument("--model", default="all-minilm-l6-v2")
     parser.add_argument("--json-out", type=Path)
     args = parser.parse_args()
     if shutil.which("wrk") is None:

@@ -539,16 +539,17 @@ def update_keyword_index(
     """
     live = layout.live("keyword")
     state = KeywordState.read(live) if live is not None else None
+    compacting = False
     if compact and live is not None and state is not None and not rebuild:
         held = Segments.of(live)
-        compact = held.worth_compacting
-        if compact:
+        compacting = held.worth_compacting
+        if compacting:
             log.info(
                 "rebuilding the keyword index: %d of the %d documents it holds are deleted",
                 held.deleted,
                 held.documents,
             )
-    if rebuild or compact or live is None or state is None:
+    if rebuild or compacting or live is None or state is None:
         directory = layout.new_version("keyword")
         fresh_state = KeywordState()
         if on_total:
@@ -562,7 +563,7 @@ def update_keyword_index(
             follow=follow,
             # Compacting a live site's index leaves the other core to the site, and makes
             # one segment where a thread per core makes one each.
-            threads=1 if compact else 0,
+            threads=1 if compacting else 0,
         )
         layout.publish("keyword", directory)
         return written
